@@ -1,0 +1,365 @@
+//! `hero_logic play start | list | show | wait | logs | cancel | restart`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use clap::Subcommand;
+use console::style;
+use serde_json::Value;
+
+use super::render::{
+    UserError, client_error, play_duration, plays_table, print_json, span_tree,
+    status_text,
+};
+use super::{Ctx, progress};
+use crate::client::{Client, StartRequest};
+use crate::model::{JsonMap, Play, PlayStatus, Span, SpanKind};
+
+#[derive(Debug, Subcommand)]
+pub enum PlayCommand {
+    /// Start a play of a workflow, or of a FILE.py (saved first).
+    Start {
+        /// A workflow's name or sid, or a Python file to save as a workflow.
+        workflow: String,
+        /// The input of `main`, as a JSON object.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// A name for the play [default: the workflow's].
+        #[arg(long)]
+        name: Option<String>,
+        /// Answer pauses named NAME (a glob) with JSON, without stopping.
+        #[arg(long = "prefill", value_name = "NAME=JSON")]
+        prefill: Vec<String>,
+        /// Kill a run that takes longer than this many seconds (`timed_out`).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+        /// Wait until the play ends or pauses; exit with its status.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List plays, newest first.
+    List {
+        /// Only plays with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only plays of this workflow (name or sid).
+        #[arg(long)]
+        workflow: Option<String>,
+        /// At most this many plays.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Hide child plays spawned by other plays.
+        #[arg(long)]
+        no_children: bool,
+    },
+    /// Show a play: header and span tree.
+    Show {
+        /// The play's sid.
+        sid: String,
+    },
+    /// Wait until a play ends or pauses; exit with its status.
+    Wait {
+        /// The play's sid.
+        sid: String,
+        /// Give up after this many seconds (exit 124).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<f64>,
+    },
+    /// Print a play's captured stdout and stderr.
+    Logs {
+        /// The play's sid.
+        sid: String,
+        /// Keep printing new lines until the play ends or pauses.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Cancel a play, its process group and its spawned children.
+    Cancel {
+        /// The play's sid.
+        sid: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Start a fresh play with the same input.
+    Restart {
+        /// The play's sid.
+        sid: String,
+        /// Run the workflow's latest version instead of the pinned one.
+        #[arg(long)]
+        latest: bool,
+    },
+}
+
+pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
+    match command {
+        PlayCommand::Start {
+            workflow,
+            input,
+            name,
+            prefill,
+            timeout,
+            wait,
+        } => start(ctx, &workflow, &input, name, &prefill, timeout, wait),
+        PlayCommand::List {
+            status,
+            workflow,
+            limit,
+            no_children,
+        } => {
+            let status = status
+                .map(|s| {
+                    PlayStatus::parse(&s).ok_or_else(|| {
+                        UserError::usage(format!("unknown status `{s}`")).hint(format!(
+                            "one of {}",
+                            PlayStatus::ALL.map(|s| s.as_str()).join(", ")
+                        ))
+                    })
+                })
+                .transpose()?;
+            let mut plays = ctx
+                .client()?
+                .play_list(status, workflow.as_deref(), Some(limit))
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            if no_children {
+                plays.retain(|p| p.parent_play_sid.is_none());
+            }
+            if ctx.json {
+                print_json(&plays);
+            } else if plays.is_empty() {
+                eprintln!("no plays yet (hint: `hero_logic play start FILE.py`)");
+            } else {
+                println!("{}", plays_table(&plays));
+            }
+            Ok(0)
+        }
+        PlayCommand::Show { sid } => show(ctx, &sid),
+        PlayCommand::Wait { sid, timeout } => {
+            let mut client = ctx.client()?;
+            let timeout_ms = timeout.map_or(0, |t| (t * 1000.0).max(1.0) as u64);
+            let play = progress::wait(&mut client, &sid, timeout_ms).map_err(|e| client_error(e, &ctx.paths))?;
+            report(ctx, &play)
+        }
+        PlayCommand::Logs { sid, follow } => logs(ctx, &sid, follow),
+        PlayCommand::Cancel { sid, yes } => {
+            let mut client = ctx.client()?;
+            if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+                let play = client.play_get(&sid).map_err(|e| client_error(e, &ctx.paths))?;
+                let sure = dialoguer::Confirm::new()
+                    .with_prompt(format!("Cancel play {} ({}, {})?", sid, play.name, play.status))
+                    .default(false)
+                    .interact()?;
+                if !sure {
+                    eprintln!("left running");
+                    return Ok(1);
+                }
+            }
+            let play = client.play_cancel(&sid).map_err(|e| client_error(e, &ctx.paths))?;
+            if ctx.json {
+                print_json(&play);
+            } else {
+                println!("{} {}", play.sid, status_text(play.status));
+            }
+            Ok(0)
+        }
+        PlayCommand::Restart { sid, latest } => {
+            let play = ctx
+                .client()?
+                .play_restart(&sid, latest)
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            if ctx.json {
+                print_json(&play);
+            } else {
+                println!("{}", play.sid);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
+    let mut map = JsonMap::new();
+    for item in items {
+        let Some((name, json)) = item.split_once('=') else {
+            return Err(UserError::usage(format!("--prefill `{item}` is not NAME=JSON"))
+                .hint("e.g. --prefill 'approve=true' or --prefill 'ask_*=\"yes\"'")
+                .into());
+        };
+        let payload: Value = serde_json::from_str(json).map_err(|e| {
+            UserError::usage(format!("--prefill {name}: `{json}` is not JSON: {e}"))
+                .hint(format!("a string is quoted: --prefill '{name}=\"{json}\"'"))
+        })?;
+        map.insert(name.to_owned(), payload);
+    }
+    Ok(map)
+}
+
+fn start(
+    ctx: &Ctx,
+    workflow: &str,
+    input: &str,
+    name: Option<String>,
+    prefill: &[String],
+    timeout: Option<f64>,
+    wait: bool,
+) -> anyhow::Result<i32> {
+    let input_data: Value = serde_json::from_str(input).map_err(|e| {
+        UserError::usage(format!("--input is not JSON: {e}"))
+            .hint(r#"the input is a JSON object of main's arguments, e.g. --input '{"name": "Ada"}'"#)
+    })?;
+    let prefill_resumes = parse_prefill(prefill)?;
+    let path = Path::new(workflow);
+    let workflow = if workflow.ends_with(".py") || path.is_file() {
+        super::workflow::save(ctx, path, None)?.workflow.sid
+    } else {
+        workflow.to_owned()
+    };
+    let mut client = ctx.client()?;
+    let play = client
+        .play_start(&StartRequest {
+            workflow,
+            input_data,
+            name,
+            prefill_resumes,
+            timeout_s: timeout,
+        })
+        .map_err(|e| client_error(e, &ctx.paths))?;
+    if !wait {
+        if ctx.json {
+            print_json(&play);
+        } else {
+            println!("{}", play.sid);
+        }
+        return Ok(0);
+    }
+    let play = progress::wait(&mut client, &play.sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
+    report(ctx, &play)
+}
+
+/// Prints a settled (or timed-out wait's) play and returns its exit code.
+fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
+    if ctx.json {
+        print_json(play);
+    } else {
+        println!("{} {} {}", play.sid, status_text(play.status), play.name);
+        match play.status {
+            PlayStatus::Success => println!("{}", pretty(&play.output_data)),
+            PlayStatus::AwaitingResume => {
+                for r in &play.pending_resumes {
+                    eprintln!("  ⏸ {} (id {})", r.name, r.id);
+                }
+                eprintln!(
+                    "{} answer with `hero_logic resume {}`",
+                    style("hint:").cyan().bold(),
+                    play.sid
+                );
+            }
+            _ => {
+                if let Some(error) = &play.error {
+                    eprintln!("{error}");
+                }
+            }
+        }
+    }
+    Ok(play.status.exit_code())
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
+    let mut client = ctx.client()?;
+    let play = client.play_get(sid).map_err(|e| client_error(e, &ctx.paths))?;
+    if ctx.json {
+        let spans = client.play_spans(sid, None).map_err(|e| client_error(e, &ctx.paths))?;
+        let mut value = serde_json::to_value(&play)?;
+        value["spans"] = serde_json::to_value(spans)?;
+        print_json(&value);
+        return Ok(0);
+    }
+    let workflow = client.workflow_get(&play.workflow_sid).ok();
+    let workflow_name = workflow.as_ref().map_or(play.workflow_sid.as_str(), |w| w.workflow.name.as_str());
+    println!("{} {}  {}", style(&play.name).bold(), play.sid, status_text(play.status));
+    println!("workflow  {workflow_name}@{}", play.workflow_version_sid);
+    if let Some(newer) = &play.newer_version_sid {
+        println!(
+            "          {} a newer version {newer} exists; this play stays on its pinned version (`hero_logic play restart {} --latest` runs the new one)",
+            style("note:").yellow().bold(),
+            play.sid
+        );
+    }
+    println!(
+        "created   {}   duration {}   runs {}   steps {}",
+        play.created_at,
+        play_duration(&play),
+        play.runs,
+        play.steps_done
+    );
+    if play.total_cost_usd > 0.0 {
+        println!("cost      ${:.4}", play.total_cost_usd);
+    }
+    if let Some(parent) = &play.parent_play_sid {
+        println!("parent    {parent}");
+    }
+    println!("input     {}", play.input_data);
+    if !play.output_data.is_null() {
+        println!("output    {}", play.output_data);
+    }
+    if let Some(error) = &play.error {
+        println!("error     {}", style(error).red());
+    }
+    for r in &play.pending_resumes {
+        println!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
+    }
+    let spans = client.play_spans(sid, Some(play.runs)).map_err(|e| client_error(e, &ctx.paths))?;
+    let mut expand = |span: &Span| -> Option<termtree::Tree<String>> {
+        child_tree(&mut client, span, 0)
+    };
+    for tree in span_tree(&spans, &mut expand) {
+        print!("{tree}");
+    }
+    Ok(0)
+}
+
+/// The tree of a spawned child play, shown inline under its `subflow` span.
+fn child_tree(client: &mut Client, span: &Span, depth: usize) -> Option<termtree::Tree<String>> {
+    if span.kind != SpanKind::Subflow || depth > 8 {
+        return None;
+    }
+    let child_sid = span.child_play_sid.as_deref()?;
+    let child = client.play_get(child_sid).ok()?;
+    let spans = client.play_spans(child_sid, Some(child.runs)).ok()?;
+    let mut node = termtree::Tree::new(format!("play {} {}", child.sid, status_text(child.status)));
+    let mut expand = |s: &Span| child_tree(client, s, depth + 1);
+    node.leaves = span_tree(&spans, &mut expand);
+    Some(node)
+}
+
+fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
+    let mut client = ctx.client()?;
+    let mut after = None;
+    let mut settled = !follow;
+    loop {
+        let lines = client.play_logs(sid, after).map_err(|e| client_error(e, &ctx.paths))?;
+        for line in &lines {
+            if ctx.json {
+                println!("{}", serde_json::to_string(line)?);
+            } else if line.stream == crate::model::LogStream::Stderr {
+                println!("{}", style(&line.line).red());
+            } else {
+                println!("{}", line.line);
+            }
+        }
+        if let Some(last) = lines.last() {
+            after = Some(last.seq);
+        }
+        if settled {
+            return Ok(0);
+        }
+        // Waits inside the server until the play settles or 250 ms pass;
+        // once settled, one more read takes the last lines.
+        let play = client.play_wait(sid, 250).map_err(|e| client_error(e, &ctx.paths))?;
+        settled = play.status.is_settled();
+    }
+}

@@ -1,0 +1,293 @@
+//! How the CLI talks: errors with hints, colours (only on a terminal and
+//! never with `NO_COLOR`), tables, span trees, ages and durations.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+
+use comfy_table::{Table, presets};
+use console::{Style, style};
+
+use crate::client::ClientError;
+use crate::config::Paths;
+use crate::env;
+use crate::model::{Play, PlayStatus, Span, SpanKind, SpanStatus};
+
+/// An error meant for the user: what went wrong, a hint, an exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UserError {
+    pub message: String,
+    pub hint: Option<String>,
+    pub code: i32,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>) -> UserError {
+        UserError {
+            message: message.into(),
+            hint: None,
+            code: 1,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> UserError {
+        UserError {
+            code: 2,
+            ..UserError::new(message)
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> UserError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Turns a client failure into what the user should read and do.
+pub fn client_error(e: ClientError, paths: &Paths) -> anyhow::Error {
+    match e {
+        ClientError::NotRunning { socket } => UserError::new(format!(
+            "no hero_logic server is listening on {}",
+            socket.display()
+        ))
+        .hint(if env::no_autostart() {
+            "HERO_LOGIC_NO_AUTOSTART=1 is set: start it with `hero_logic start`".to_owned()
+        } else {
+            format!("start it with `hero_logic start`; its log is {}", paths.server_log().display())
+        })
+        .into(),
+        ClientError::Rpc { message, .. } => {
+            // The server writes hints into its messages as `(hint: …)`.
+            match message.split_once(" (hint: ") {
+                Some((what, hint)) => UserError::new(what).hint(hint.trim_end_matches(')')).into(),
+                None => UserError::new(message).into(),
+            }
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Prints an error the way uv does: `error: what`, the causes, a hint.
+pub fn print_error(e: &anyhow::Error) -> i32 {
+    let red = Style::new().red().bold().for_stderr();
+    let mut out = format!("{} {e}", red.apply_to("error:"));
+    for cause in e.chain().skip(1) {
+        let _ = write!(out, "\n  caused by: {cause}");
+    }
+    let (hint, code) = match e.downcast_ref::<UserError>() {
+        Some(u) => (u.hint.clone(), u.code),
+        None => (None, 1),
+    };
+    if let Some(hint) = hint {
+        let _ = write!(out, "\n{} {hint}", Style::new().cyan().bold().for_stderr().apply_to("hint:"));
+    }
+    eprintln!("{out}");
+    code
+}
+
+pub fn init_colors() {
+    let no_color = env::no_color();
+    console::set_colors_enabled(!no_color && std::io::stdout().is_terminal());
+    console::set_colors_enabled_stderr(!no_color && std::io::stderr().is_terminal());
+}
+
+pub fn status_icon(status: PlayStatus) -> &'static str {
+    match status {
+        PlayStatus::Pending => "◌",
+        PlayStatus::Running => "▶",
+        PlayStatus::AwaitingResume => "⏸",
+        PlayStatus::Success => "✔",
+        PlayStatus::Failed => "✘",
+        PlayStatus::Cancelled => "■",
+        PlayStatus::TimedOut => "⌛",
+    }
+}
+
+pub fn status_style(status: PlayStatus) -> Style {
+    match status {
+        PlayStatus::Pending => Style::new().dim(),
+        PlayStatus::Running => Style::new().blue(),
+        PlayStatus::AwaitingResume => Style::new().yellow(),
+        PlayStatus::Success => Style::new().green(),
+        PlayStatus::Failed | PlayStatus::TimedOut => Style::new().red(),
+        PlayStatus::Cancelled => Style::new().magenta(),
+    }
+}
+
+pub fn status_text(status: PlayStatus) -> String {
+    status_style(status)
+        .apply_to(format!("{} {}", status_icon(status), status))
+        .to_string()
+}
+
+pub fn span_icon(status: SpanStatus) -> &'static str {
+    match status {
+        SpanStatus::Running => "▶",
+        SpanStatus::Success => "✔",
+        SpanStatus::Failed => "✘",
+        SpanStatus::Replayed => "↺",
+        SpanStatus::Paused => "⏸",
+        SpanStatus::Cancelled => "■",
+    }
+}
+
+fn span_style(status: SpanStatus) -> Style {
+    match status {
+        SpanStatus::Running => Style::new().blue(),
+        SpanStatus::Success => Style::new().green(),
+        SpanStatus::Failed => Style::new().red(),
+        SpanStatus::Replayed => Style::new().cyan().dim(),
+        SpanStatus::Paused => Style::new().yellow(),
+        SpanStatus::Cancelled => Style::new().magenta(),
+    }
+}
+
+fn timestamp(s: &str) -> Option<jiff::Timestamp> {
+    s.parse().ok()
+}
+
+/// "3s", "4m12s", "2h05m", "3d".
+pub fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else if s < 60.0 {
+        format!("{s:.1}s")
+    } else if s < 3600.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else if s < 86_400.0 {
+        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
+    } else {
+        format!("{}d", (s / 86_400.0) as u64)
+    }
+}
+
+pub fn age(at: &str) -> String {
+    match timestamp(at) {
+        Some(t) => {
+            let secs = jiff::Timestamp::now().duration_since(t).as_secs_f64();
+            format!("{} ago", human_duration(secs.floor().max(0.0)).replace(".0s", "s"))
+        }
+        None => "-".into(),
+    }
+}
+
+/// How long a play ran, or has been running.
+pub fn play_duration(play: &Play) -> String {
+    let Some(start) = play.started_at.as_deref().and_then(timestamp) else {
+        return "-".into();
+    };
+    let end = play
+        .ended_at
+        .as_deref()
+        .and_then(timestamp)
+        .unwrap_or_else(jiff::Timestamp::now);
+    human_duration(end.duration_since(start).as_secs_f64())
+}
+
+pub fn plays_table(plays: &[Play]) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(["SID", "STATUS", "WORKFLOW", "AGE", "DURATION", "STEPS", "COST", "PAUSES"]);
+    for p in plays {
+        let name = match &p.parent_play_sid {
+            Some(parent) => format!("{} ↳{parent}", p.name),
+            None => p.name.clone(),
+        };
+        table.add_row([
+            p.sid.clone(),
+            status_text(p.status),
+            name,
+            age(&p.created_at),
+            play_duration(p),
+            p.steps_done.to_string(),
+            if p.total_cost_usd > 0.0 {
+                format!("${:.4}", p.total_cost_usd)
+            } else {
+                "-".into()
+            },
+            match p.open_pauses() {
+                0 => String::new(),
+                n => style(format!("⏸ {n}")).yellow().to_string(),
+            },
+        ]);
+    }
+    table.to_string()
+}
+
+/// One line of the span tree.
+pub fn span_label(span: &Span) -> String {
+    let kind = match span.kind {
+        SpanKind::Step => String::new(),
+        other => format!(" [{}]", other.as_str()),
+    };
+    let duration = span
+        .duration_ms
+        .map(|ms| format!(" {}", human_duration(ms / 1000.0)))
+        .unwrap_or_default();
+    let source = match (&span.source_file, span.source_line) {
+        (Some(file), Some(line)) => {
+            let file = std::path::Path::new(file)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            style(format!("  {file}:{line}")).dim().to_string()
+        }
+        _ => String::new(),
+    };
+    let child = span
+        .child_play_sid
+        .as_ref()
+        .map(|c| format!(" → play {c}"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{kind}{}{duration}{child}{source}",
+        span_style(span.status).apply_to(span_icon(span.status)),
+        span.name,
+        span_style(span.status).apply_to(if span.status == SpanStatus::Replayed {
+            " (replayed)"
+        } else {
+            ""
+        }),
+    )
+}
+
+/// The spans of one run as a tree; `expand` supplies the subtree of a
+/// spawned child play under its `subflow` span.
+pub fn span_tree(spans: &[Span], expand: &mut dyn FnMut(&Span) -> Option<termtree::Tree<String>>) -> Vec<termtree::Tree<String>> {
+    fn build(
+        spans: &[Span],
+        parent: Option<&str>,
+        expand: &mut dyn FnMut(&Span) -> Option<termtree::Tree<String>>,
+    ) -> Vec<termtree::Tree<String>> {
+        spans
+            .iter()
+            .filter(|s| s.parent_id.as_deref() == parent)
+            .map(|s| {
+                let mut node = termtree::Tree::new(span_label(s));
+                node.leaves = build(spans, Some(&s.id), expand);
+                if let Some(child) = expand(s) {
+                    node.leaves.push(child);
+                }
+                node
+            })
+            .collect()
+    }
+    let known: std::collections::HashSet<&str> = spans.iter().map(|s| s.id.as_str()).collect();
+    let mut roots = build(spans, None, expand);
+    // Spans whose parent is not in this run (never expected) still show.
+    for orphan in spans
+        .iter()
+        .filter(|s| s.parent_id.as_deref().is_some_and(|p| !known.contains(p)))
+    {
+        roots.push(termtree::Tree::new(span_label(orphan)));
+    }
+    roots
+}
+
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("model types serialize")
+    );
+}

@@ -1,0 +1,127 @@
+//! `hero_logic pending SID` and `hero_logic resume SID [ID JSON]`.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+use comfy_table::{Table, presets};
+use console::style;
+use serde_json::Value;
+
+use super::Ctx;
+use super::render::{UserError, age, client_error, print_json};
+use crate::model::ResumeRequest;
+use crate::prompt;
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The play's sid.
+    sid: String,
+    /// The pause's id (`hero_logic pending SID` lists them); omit to be asked.
+    id: Option<String>,
+    /// The answer, as JSON: `true`, `42`, `'"text"'`, `'{"tx": "abc"}'`.
+    payload: Option<String>,
+}
+
+pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
+    let pending = ctx
+        .client()?
+        .play_pending_resumes(sid)
+        .map_err(|e| client_error(e, &ctx.paths))?;
+    if ctx.json {
+        print_json(&pending);
+        return Ok(0);
+    }
+    if pending.is_empty() {
+        eprintln!("play {sid} has no open pauses");
+        return Ok(0);
+    }
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(["ID", "NAME", "KIND", "QUESTION", "ASKED"]);
+    for r in &pending {
+        table.add_row([
+            r.id.clone(),
+            r.name.clone(),
+            r.ui["kind"].as_str().unwrap_or("machine").to_owned(),
+            if r.ui.is_null() { String::new() } else { prompt::question(r) },
+            age(&r.asked_at),
+        ]);
+    }
+    println!("{table}");
+    Ok(0)
+}
+
+pub fn resume(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<i32> {
+    match (args.id, args.payload) {
+        (Some(id), Some(payload)) => {
+            let payload: Value = serde_json::from_str(&payload).map_err(|e| {
+                UserError::usage(format!("the answer is not JSON: {e}"))
+                    .hint(format!("a string is quoted: hero_logic resume {} {id} '\"{payload}\"'", args.sid))
+            })?;
+            let ack = ctx
+                .client()?
+                .play_resume(&args.sid, &id, &payload)
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            if ctx.json {
+                print_json(&ack);
+            } else {
+                println!("resumed {id} of play {} at {}", args.sid, ack.resumed_at);
+            }
+            Ok(0)
+        }
+        (Some(_), None) => Err(UserError::usage("an id needs an answer: hero_logic resume SID ID JSON")
+            .hint("or run `hero_logic resume SID` on a terminal to be asked")
+            .into()),
+        (None, _) => interactive(ctx, &args.sid),
+    }
+}
+
+fn scripted_form(sid: &str, pending: &[ResumeRequest]) -> String {
+    pending
+        .iter()
+        .map(|r| {
+            let example = match r.ui["kind"].as_str() {
+                Some("confirm") => "true",
+                Some("number") => "42",
+                Some("multi_choice") => "'[\"a\"]'",
+                _ => "'\"text\"'",
+            };
+            format!("hero_logic resume {sid} {} {example}   # {}", r.id, r.name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asks one prompt per open pause that has a form, and sends each answer.
+fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
+    let mut client = ctx.client()?;
+    let pending = client
+        .play_pending_resumes(sid)
+        .map_err(|e| client_error(e, &ctx.paths))?;
+    if pending.is_empty() {
+        eprintln!("play {sid} has no open pauses");
+        return Ok(0);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(UserError::new("no terminal to ask on")
+            .hint(format!("answer from a script:\n{}", scripted_form(sid, &pending)))
+            .into());
+    }
+    for request in &pending {
+        if request.ui.is_null() {
+            eprintln!(
+                "{} {} waits for a machine answer (webhook, signal): hero_logic resume {sid} {} JSON",
+                style("skip").dim(),
+                request.name,
+                request.id
+            );
+            continue;
+        }
+        let answer = prompt::ask(request)?;
+        let ack = client
+            .play_resume(sid, &request.id, &answer)
+            .map_err(|e| client_error(e, &ctx.paths))?;
+        eprintln!("{} {} = {answer} at {}", style("✔").green(), request.name, ack.resumed_at);
+    }
+    Ok(0)
+}

@@ -1,0 +1,158 @@
+//! `start`, `stop`, `status`, `server` and `info check`.
+
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::Ctx;
+use super::render::{UserError, print_json};
+use crate::client::{self, Client, ClientError};
+use crate::manifest;
+use crate::server::socket::prepare_sockets;
+
+#[derive(Debug, Subcommand)]
+pub enum InfoCommand {
+    /// Verify that service.toml and this binary agree; prints `0 issues`.
+    Check,
+}
+
+pub fn start(ctx: &Ctx) -> anyhow::Result<i32> {
+    if let Ok(mut c) = Client::connect(&ctx.paths.socket) {
+        let info = c.info()?;
+        eprintln!("hero_logic is already running (pid {})", info["pid"]);
+        return Ok(0);
+    }
+    client::start_server(&ctx.paths).map_err(|e| super::render::client_error(e, &ctx.paths))?;
+    let info = Client::connect(&ctx.paths.socket)?.info()?;
+    eprintln!(
+        "hero_logic started (pid {}) on {}",
+        info["pid"],
+        ctx.paths.socket.display()
+    );
+    Ok(0)
+}
+
+/// Asks the server to stop and returns once its process has let go of the
+/// data folder, so the next command may open the store or start anew.
+pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
+    let mut c = match Client::connect(&ctx.paths.socket) {
+        Ok(c) => c,
+        Err(ClientError::NotRunning { .. }) => {
+            eprintln!("hero_logic is not running");
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let info = c.info()?;
+    c.server_shutdown()?;
+    let data_dir = info["data_dir"]
+        .as_str()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| ctx.paths.data_dir.clone());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if lock_is_free(&data_dir) && Client::connect(&ctx.paths.socket).is_err() {
+            eprintln!("hero_logic stopped (pid {})", info["pid"]);
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Err(UserError::new(format!("the server (pid {}) did not stop within 15 s", info["pid"]))
+        .hint(format!("kill it with `kill {}`", info["pid"]))
+        .into())
+}
+
+fn lock_is_free(data_dir: &std::path::Path) -> bool {
+    match std::fs::File::open(data_dir.join("hero_logic.lock")) {
+        Ok(file) => file.try_lock().is_ok(),
+        Err(_) => true,
+    }
+}
+
+pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
+    let version = env!("CARGO_PKG_VERSION");
+    let report = match Client::connect(&ctx.paths.socket) {
+        Ok(mut c) => {
+            let info = c.info()?;
+            json!({
+                "running": true,
+                "pid": info["pid"],
+                "socket": info["socket"],
+                "data_dir": info["data_dir"],
+                "version": info["version"],
+                "uptime_s": info["uptime_s"],
+            })
+        }
+        Err(ClientError::NotRunning { .. }) => json!({
+            "running": false,
+            "pid": null,
+            "socket": ctx.paths.socket,
+            "data_dir": ctx.paths.data_dir,
+            "version": version,
+            "uptime_s": null,
+        }),
+        Err(e) => return Err(e.into()),
+    };
+    let running = report["running"] == json!(true);
+    if ctx.json {
+        print_json(&report);
+    } else if running {
+        println!(
+            "running  pid {}  up {}\nsocket   {}\ndata     {}",
+            report["pid"],
+            super::render::human_duration(report["uptime_s"].as_f64().unwrap_or(0.0)),
+            report["socket"].as_str().unwrap_or_default(),
+            report["data_dir"].as_str().unwrap_or_default(),
+        );
+    } else {
+        println!("not running\nsocket   {}", ctx.paths.socket.display());
+    }
+    Ok(if running { 0 } else { 3 })
+}
+
+/// `hero_logic server`: banner, sockets, then serve until stopped.
+pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
+    let manifest = manifest::validate_service_toml()?;
+    print!(
+        "{}",
+        manifest.banner(&ctx.paths.socket, &ctx.paths.data_dir, std::process::id())
+    );
+    prepare_sockets(&ctx.paths.socket_dir, &ctx.paths.socket)
+        .map_err(|e| UserError::new(e.to_string()).hint("stop it with `hero_logic stop`, or point HERO_SOCKET_DIR elsewhere"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(crate::server::serve(
+            manifest,
+            ctx.paths.clone(),
+            crate::env::python(),
+            crate::env::max_runs(),
+        ))
+        .map_err(|e| match e.downcast::<crate::store::StoreError>() {
+            Ok(locked @ crate::store::StoreError::Locked { .. }) => UserError::new(locked.to_string())
+                .hint("stop it with `hero_logic stop`, or use another HERO_LOGIC_DATA_DIR")
+                .into(),
+            Ok(other) => other.into(),
+            Err(e) => e,
+        })?;
+    Ok(0)
+}
+
+pub fn info(_ctx: &Ctx, command: InfoCommand) -> anyhow::Result<i32> {
+    match command {
+        InfoCommand::Check => {
+            let issues = manifest::validate_service_toml()?.check();
+            for issue in &issues {
+                println!("{issue}");
+            }
+            println!("{} issues", issues.len());
+            Ok(if issues.is_empty() { 0 } else { 1 })
+        }
+    }
+}

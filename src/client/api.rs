@@ -1,0 +1,132 @@
+//! One typed call per RPC method, in model types.
+
+use serde_json::{Value, json};
+
+use super::{Client, Result};
+use crate::engine::{SavedWorkflow, WorkflowDetail};
+use crate::model::{
+    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow,
+    WorkflowVersion,
+};
+
+/// What `play_start` sends.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub workflow: String,
+    pub input_data: Value,
+    pub name: Option<String>,
+    pub prefill_resumes: JsonMap,
+    pub timeout_s: Option<f64>,
+}
+
+impl Client {
+    pub fn info(&mut self) -> Result<Value> {
+        self.call_value("info", json!({}))
+    }
+
+    pub fn workflow_save(
+        &mut self,
+        name: &str,
+        source: &str,
+        file_name: Option<&str>,
+    ) -> Result<SavedWorkflow> {
+        self.call(
+            "workflow_save",
+            json!({"name": name, "source": source, "file_name": file_name}),
+        )
+    }
+
+    pub fn workflow_get(&mut self, sid_or_name: &str) -> Result<WorkflowDetail> {
+        self.call("workflow_get", json!({ "sid_or_name": sid_or_name }))
+    }
+
+    pub fn workflow_list(&mut self) -> Result<Vec<Workflow>> {
+        self.call("workflow_list", json!({}))
+    }
+
+    pub fn workflow_source(&mut self, version_sid: &str) -> Result<WorkflowVersion> {
+        let v: Value = self.call_value("workflow_source", json!({ "version_sid": version_sid }))?;
+        Ok(WorkflowVersion {
+            sid: v["version_sid"].as_str().unwrap_or_default().to_owned(),
+            workflow_sid: String::new(),
+            source: v["source"].as_str().unwrap_or_default().to_owned(),
+            file_name: v["file_name"].as_str().unwrap_or_default().to_owned(),
+            created_at: String::new(),
+        })
+    }
+
+    pub fn play_start(&mut self, request: &StartRequest) -> Result<Play> {
+        let mut params = json!({
+            "workflow_sid": request.workflow,
+            "input_data": request.input_data,
+        });
+        if let Some(name) = &request.name {
+            params["name"] = json!(name);
+        }
+        if !request.prefill_resumes.is_empty() {
+            params["prefill_resumes"] = json!(request.prefill_resumes);
+        }
+        if let Some(t) = request.timeout_s {
+            params["timeout_s"] = json!(t);
+        }
+        self.call("play_start", params)
+    }
+
+    pub fn play_get(&mut self, sid: &str) -> Result<Play> {
+        self.call("play_get", json!({ "play_sid": sid }))
+    }
+
+    pub fn play_list(
+        &mut self,
+        status: Option<PlayStatus>,
+        workflow: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Play>> {
+        self.call(
+            "play_list",
+            json!({"status": status, "workflow": workflow, "limit": limit}),
+        )
+    }
+
+    pub fn play_wait(&mut self, sid: &str, timeout_ms: u64) -> Result<Play> {
+        self.call(
+            "play_wait",
+            json!({"play_sid": sid, "timeout_ms": timeout_ms}),
+        )
+    }
+
+    pub fn play_spans(&mut self, sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
+        self.call("play_spans", json!({"play_sid": sid, "run": run}))
+    }
+
+    pub fn play_logs(&mut self, sid: &str, after: Option<u64>) -> Result<Vec<LogLine>> {
+        self.call("play_logs", json!({"play_sid": sid, "after": after}))
+    }
+
+    pub fn play_cancel(&mut self, sid: &str) -> Result<Play> {
+        self.call("play_cancel", json!({ "play_sid": sid }))
+    }
+
+    pub fn play_resume(&mut self, sid: &str, resume_id: &str, payload: &Value) -> Result<ResumeAck> {
+        self.call(
+            "play_resume",
+            json!({"play_sid": sid, "resume_id": resume_id, "payload_json": payload.to_string()}),
+        )
+    }
+
+    pub fn play_pending_resumes(&mut self, sid: &str) -> Result<Vec<ResumeRequest>> {
+        self.call("play_pending_resumes", json!({ "play_sid": sid }))
+    }
+
+    pub fn play_restart(&mut self, sid: &str, latest: bool) -> Result<Play> {
+        let version = if latest { "latest" } else { "pinned" };
+        self.call(
+            "play_restart",
+            json!({"play_sid": sid, "version": version}),
+        )
+    }
+
+    pub fn server_shutdown(&mut self) -> Result<Value> {
+        self.call_value("server_shutdown", json!({}))
+    }
+}

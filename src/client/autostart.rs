@@ -1,0 +1,83 @@
+//! Finding the server, and starting it when it is not there, so that a
+//! newcomer's first command just works.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Client, ClientError, Result};
+use crate::config::Paths;
+use crate::env;
+
+/// How long a freshly started server may take to answer.
+const START_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Connects, starting a background server first unless
+/// `HERO_LOGIC_NO_AUTOSTART=1`.
+pub fn connect_or_start(paths: &Paths) -> Result<Client> {
+    match Client::connect(&paths.socket) {
+        Err(ClientError::NotRunning { .. }) if !env::no_autostart() => {
+            start_server(paths)?;
+            Client::connect(&paths.socket)
+        }
+        other => other,
+    }
+}
+
+/// Starts `hero_logic server` in the background, in its own process group
+/// and detached from the terminal, and returns once it answers.
+pub fn start_server(paths: &Paths) -> Result<()> {
+    std::fs::create_dir_all(&paths.data_dir)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.server_log())?;
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .arg("server")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        if Client::connect(&paths.socket).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            // It may have lost a race with another starter that now serves.
+            if Client::connect(&paths.socket).is_ok() {
+                return Ok(());
+            }
+            let tail = std::fs::read_to_string(paths.server_log()).unwrap_or_default();
+            let tail: Vec<&str> = tail.lines().rev().take(5).collect();
+            return Err(ClientError::Io(std::io::Error::other(format!(
+                "the server exited ({status}) before answering; its log {} ends with:\n{}",
+                paths.server_log().display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ))));
+        }
+        if Instant::now() > deadline {
+            return Err(ClientError::Io(std::io::Error::other(format!(
+                "the server did not answer on {} within {} s; see {}",
+                paths.socket.display(),
+                START_DEADLINE.as_secs(),
+                paths.server_log().display()
+            ))));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until a server answers on the socket, or the deadline passes.
+pub fn wait_until_up(paths: &Paths, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if Client::connect(&paths.socket).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}

@@ -1,0 +1,157 @@
+//! The typed RPC client that the CLI and the dashboard share.
+//!
+//! Blocking and dependency-light on purpose: a CLI command opens one
+//! connection, asks, and exits, and a start-up without an async runtime is
+//! part of what makes `hero_logic` quick. The dashboard reads a
+//! [`Subscription`] on a thread of its own.
+
+mod api;
+mod autostart;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::model::PlayEvent;
+
+pub use api::StartRequest;
+pub use autostart::{connect_or_start, start_server, wait_until_up};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no hero_logic server is listening on {}", .socket.display())]
+    NotRunning { socket: PathBuf },
+    #[error("{message}")]
+    Rpc {
+        code: i64,
+        message: String,
+        data: Option<Value>,
+    },
+    #[error("lost the connection to the server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the server sent something unexpected: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The JSON-RPC error code, when the server refused the call.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            ClientError::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+pub struct Client {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    next_id: u64,
+    socket: PathBuf,
+}
+
+impl Client {
+    pub fn connect(socket: &Path) -> Result<Client> {
+        let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                ClientError::NotRunning {
+                    socket: socket.to_path_buf(),
+                }
+            }
+            _ => ClientError::Io(e),
+        })?;
+        Ok(Client {
+            reader: BufReader::new(stream.try_clone()?),
+            writer: stream,
+            next_id: 1,
+            socket: socket.to_path_buf(),
+        })
+    }
+
+    /// A second connection to the same server.
+    pub fn reconnect(&self) -> Result<Client> {
+        Client::connect(&self.socket)
+    }
+
+    /// Calls a method and returns its raw result.
+    pub fn call_value(&mut self, method: &str, params: Value) -> Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+            .to_string();
+        line.push('\n');
+        self.writer.write_all(line.as_bytes())?;
+        loop {
+            let reply = read_line(&mut self.reader)?;
+            if reply.get("id") != Some(&json!(id)) {
+                // A notification on a subscribed connection: not our answer.
+                continue;
+            }
+            if let Some(error) = reply.get("error") {
+                return Err(ClientError::Rpc {
+                    code: error["code"].as_i64().unwrap_or(0),
+                    message: error["message"].as_str().unwrap_or("").to_owned(),
+                    data: error.get("data").cloned(),
+                });
+            }
+            return Ok(reply.get("result").cloned().unwrap_or(Value::Null));
+        }
+    }
+
+    pub fn call<T: DeserializeOwned>(&mut self, method: &str, params: Value) -> Result<T> {
+        let value = self.call_value(method, params)?;
+        serde_json::from_value(value).map_err(|e| ClientError::Decode(format!("{method}: {e}")))
+    }
+
+    /// Turns this connection into a stream of change events, of one play or
+    /// of all.
+    pub fn subscribe(mut self, play_sid: Option<&str>) -> Result<Subscription> {
+        let params = match play_sid {
+            Some(sid) => json!({ "play_sid": sid }),
+            None => json!({}),
+        };
+        self.call_value("subscribe", params)?;
+        Ok(Subscription {
+            reader: self.reader,
+        })
+    }
+}
+
+fn read_line(reader: &mut BufReader<UnixStream>) -> Result<Value> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(ClientError::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the server closed the connection",
+        )));
+    }
+    serde_json::from_str(&line).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// Server-pushed events; `None` from [`Subscription::next_event`] means
+/// some were missed and the reader should reload what it shows.
+pub struct Subscription {
+    reader: BufReader<UnixStream>,
+}
+
+impl Subscription {
+    pub fn next_event(&mut self) -> Result<Option<PlayEvent>> {
+        loop {
+            let message = read_line(&mut self.reader)?;
+            match message.get("method").and_then(Value::as_str) {
+                Some("event") => {
+                    let event = serde_json::from_value(message["params"].clone())
+                        .map_err(|e| ClientError::Decode(e.to_string()))?;
+                    return Ok(Some(event));
+                }
+                Some("lagged") => return Ok(None),
+                _ => continue,
+            }
+        }
+    }
+}

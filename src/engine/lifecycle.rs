@@ -1,0 +1,350 @@
+//! The play lifecycle as a pure state machine.
+//!
+//! `apply(play, event)` returns the play as it must be stored next and the
+//! effects the driver must carry out, or why the event is refused. No IO
+//! happens here, so every rule is tested with plain values.
+
+use serde_json::Value;
+
+use crate::model::{Play, PlayStatus, ResumeRequest};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A run's process is about to start.
+    RunStarted { at: String },
+    /// The SDK recorded a pause that nothing answered yet.
+    Paused { request: ResumeRequest },
+    /// `play_resume` with a payload that passed the schema.
+    Resumed {
+        id: String,
+        payload: Value,
+        at: String,
+    },
+    /// A pause answered by a prefilled payload, without stopping.
+    Prefilled { request: ResumeRequest, at: String },
+    /// A run's process ended.
+    RunEnded { run: u32, outcome: Outcome, at: String },
+    Cancel { at: String },
+    TimedOut { at: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Success(Value),
+    Failed(String),
+    /// Exit 75: the script stopped at a pause.
+    Paused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Queue the next run of the play.
+    StartRun,
+    /// Kill the play's running process group.
+    KillRun,
+    /// Cancel every spawned child that is not finished.
+    CancelChildren,
+    /// The play ended: a parent waiting on it must hear of it.
+    NotifyParent,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("play {sid} is {status}: {why}")]
+    WrongState {
+        sid: String,
+        status: PlayStatus,
+        why: &'static str,
+    },
+    #[error("play {sid} has no pause with id `{id}`")]
+    UnknownResume { sid: String, id: String },
+    /// The same payload again: not a change, and the first answer's time.
+    #[error("already answered")]
+    AlreadyAnswered { resumed_at: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub play: Play,
+    pub effects: Vec<Effect>,
+}
+
+fn refuse(play: &Play, why: &'static str) -> Refusal {
+    Refusal::WrongState {
+        sid: play.sid.clone(),
+        status: play.status,
+        why,
+    }
+}
+
+pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
+    let mut next = play.clone();
+    let mut effects = Vec::new();
+    match event {
+        Event::RunStarted { at } => {
+            if !matches!(play.status, PlayStatus::Pending | PlayStatus::Running) {
+                return Err(refuse(play, "only a pending or running play starts a run"));
+            }
+            next.status = PlayStatus::Running;
+            next.runs += 1;
+            next.started_at.get_or_insert(at);
+        }
+        Event::Paused { request } => {
+            if play.status != PlayStatus::Running {
+                return Err(refuse(play, "only a running play can pause"));
+            }
+            if !next.pending_resumes.iter().any(|r| r.id == request.id) {
+                next.pending_resumes.push(request);
+            }
+            next.status = PlayStatus::AwaitingResume;
+        }
+        Event::Prefilled { mut request, at } => {
+            if play.status != PlayStatus::Running {
+                return Err(refuse(play, "only a running play can pause"));
+            }
+            next.received_resumes
+                .insert(request.id.clone(), request.payload.clone());
+            request.resumed_at = Some(at);
+            next.answered_resumes.push(request);
+        }
+        Event::Resumed { id, payload, at } => {
+            if let Some(done) = play.answered_resumes.iter().find(|r| r.id == id) {
+                return if done.payload == payload {
+                    Err(Refusal::AlreadyAnswered {
+                        resumed_at: done.resumed_at.clone().unwrap_or_default(),
+                    })
+                } else {
+                    Err(refuse(play, "this pause was already answered with another payload"))
+                };
+            }
+            if play.status != PlayStatus::AwaitingResume {
+                return Err(refuse(play, "only a play awaiting a resume can be resumed"));
+            }
+            let Some(index) = next.pending_resumes.iter().position(|r| r.id == id) else {
+                return Err(Refusal::UnknownResume {
+                    sid: play.sid.clone(),
+                    id,
+                });
+            };
+            let mut request = next.pending_resumes.remove(index);
+            request.payload = payload.clone();
+            request.resumed_at = Some(at);
+            next.received_resumes.insert(id, payload);
+            next.answered_resumes.push(request);
+            if next.pending_resumes.is_empty() {
+                next.status = PlayStatus::Running;
+                effects.push(Effect::StartRun);
+            }
+        }
+        Event::RunEnded { run, outcome, at } => {
+            if play.is_terminal() || run != play.runs {
+                return Ok(Transition {
+                    play: next,
+                    effects,
+                });
+            }
+            match outcome {
+                Outcome::Success(output) => {
+                    next.status = PlayStatus::Success;
+                    next.output_data = output;
+                    next.error = None;
+                }
+                Outcome::Failed(error) => {
+                    next.status = PlayStatus::Failed;
+                    next.error = Some(error);
+                }
+                Outcome::Paused if !next.pending_resumes.is_empty() => {
+                    next.status = PlayStatus::AwaitingResume;
+                }
+                Outcome::Paused if play.status == PlayStatus::Running => {
+                    // Every pause of this run was answered while the process
+                    // was still exiting: the answer already queued a run.
+                    return Ok(Transition {
+                        play: next,
+                        effects,
+                    });
+                }
+                Outcome::Paused => {
+                    next.status = PlayStatus::Failed;
+                    next.error = Some("the flow exited 75 (paused) without asking anything".into());
+                }
+            }
+            if next.is_terminal() {
+                next.ended_at = Some(at);
+                effects.push(Effect::NotifyParent);
+            }
+        }
+        Event::Cancel { at } => {
+            if play.is_terminal() {
+                return Err(refuse(play, "a finished play cannot be cancelled"));
+            }
+            next.status = PlayStatus::Cancelled;
+            next.ended_at = Some(at);
+            next.error = Some("cancelled".into());
+            effects.extend([Effect::KillRun, Effect::CancelChildren, Effect::NotifyParent]);
+        }
+        Event::TimedOut { at } => {
+            if play.is_terminal() {
+                return Err(refuse(play, "a finished play cannot time out"));
+            }
+            next.status = PlayStatus::TimedOut;
+            next.ended_at = Some(at);
+            next.error = Some(match play.timeout_s {
+                Some(t) => format!("timed out after {t} s"),
+                None => "timed out".into(),
+            });
+            effects.extend([Effect::KillRun, Effect::CancelChildren, Effect::NotifyParent]);
+        }
+    }
+    Ok(Transition {
+        play: next,
+        effects,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn play(status: PlayStatus) -> Play {
+        serde_json::from_value(json!({
+            "sid": "p1", "name": "n", "workflow_sid": "w", "workflow_version_sid": "v",
+            "status": status, "input_data": {}, "output_data": null, "error": null,
+            "parent_play_sid": null, "parent_span_id": null, "created_at": "t",
+            "started_at": null, "ended_at": null, "runs": 1, "pending_resumes": [],
+            "received_resumes": {}, "step_outputs": {}, "prefill_resumes": {},
+            "total_cost_usd": 0.0
+        }))
+        .expect("a valid play")
+    }
+
+    fn request(id: &str) -> ResumeRequest {
+        ResumeRequest {
+            id: id.into(),
+            name: "approve".into(),
+            schema: json!({"type": "boolean"}),
+            ui: json!({"kind": "confirm"}),
+            asked_at_span_id: None,
+            asked_at: "t".into(),
+            payload: Value::Null,
+            resumed_at: None,
+        }
+    }
+
+    fn resumed(id: &str, payload: Value) -> Event {
+        Event::Resumed {
+            id: id.into(),
+            payload,
+            at: "t2".into(),
+        }
+    }
+
+    fn paused_with(ids: &[&str]) -> Play {
+        let mut p = play(PlayStatus::Running);
+        for id in ids {
+            p = apply(&p, Event::Paused { request: request(id) }).unwrap().play;
+        }
+        p
+    }
+
+    #[test]
+    fn pause_then_resume_starts_the_next_run() {
+        let p = paused_with(&["a"]);
+        assert_eq!(p.status, PlayStatus::AwaitingResume);
+        let t = apply(&p, resumed("a", json!(true))).unwrap();
+        assert_eq!(t.play.status, PlayStatus::Running);
+        assert_eq!(t.effects, vec![Effect::StartRun]);
+        assert_eq!(t.play.received_resumes["a"], json!(true));
+        assert!(t.play.pending_resumes.is_empty());
+    }
+
+    #[test]
+    fn a_run_waits_for_the_last_open_pause() {
+        let p = paused_with(&["a", "b"]);
+        let t = apply(&p, resumed("a", json!(1))).unwrap();
+        assert_eq!(t.play.status, PlayStatus::AwaitingResume);
+        assert!(t.effects.is_empty());
+    }
+
+    #[test]
+    fn the_same_answer_twice_is_idempotent_and_another_is_refused() {
+        let p = apply(&paused_with(&["a"]), resumed("a", json!(true))).unwrap().play;
+        assert_eq!(
+            apply(&p, resumed("a", json!(true))),
+            Err(Refusal::AlreadyAnswered {
+                resumed_at: "t2".into()
+            })
+        );
+        assert!(matches!(
+            apply(&p, resumed("a", json!(false))),
+            Err(Refusal::WrongState { .. })
+        ));
+    }
+
+    #[test]
+    fn resume_refuses_unknown_ids_and_plays_not_awaiting() {
+        let p = paused_with(&["a"]);
+        assert!(matches!(
+            apply(&p, resumed("zz", json!(1))),
+            Err(Refusal::UnknownResume { .. })
+        ));
+        assert!(matches!(
+            apply(&play(PlayStatus::Running), resumed("a", json!(1))),
+            Err(Refusal::WrongState { .. })
+        ));
+    }
+
+    #[test]
+    fn run_end_sets_the_outcome_once() {
+        let p = play(PlayStatus::Running);
+        let done = apply(
+            &p,
+            Event::RunEnded {
+                run: 1,
+                outcome: Outcome::Success(json!({"x": 1})),
+                at: "t".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(done.play.status, PlayStatus::Success);
+        assert_eq!(done.effects, vec![Effect::NotifyParent]);
+        let cancelled = apply(&p, Event::Cancel { at: "t".into() }).unwrap().play;
+        let late = apply(
+            &cancelled,
+            Event::RunEnded {
+                run: 1,
+                outcome: Outcome::Failed("killed".into()),
+                at: "t".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(late.play.status, PlayStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_stale_run_cannot_end_a_newer_one() {
+        let mut p = play(PlayStatus::Running);
+        p.runs = 2;
+        let t = apply(
+            &p,
+            Event::RunEnded {
+                run: 1,
+                outcome: Outcome::Failed("old".into()),
+                at: "t".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(t.play.status, PlayStatus::Running);
+    }
+
+    #[test]
+    fn cancel_kills_and_cascades_but_not_twice() {
+        let t = apply(&play(PlayStatus::Running), Event::Cancel { at: "t".into() }).unwrap();
+        assert_eq!(t.play.status, PlayStatus::Cancelled);
+        assert!(t.effects.contains(&Effect::KillRun));
+        assert!(t.effects.contains(&Effect::CancelChildren));
+        assert!(apply(&t.play, Event::Cancel { at: "t".into() }).is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! The engine: play lifecycle, runner, replay, resumes, sub-flows, recovery.
+//!
+//! [`lifecycle`] holds the rules as a pure state machine; this module is the
+//! driver that carries out its effects against the store and the processes.
+//! Invariant: the engine knows nothing of JSON-RPC framing or terminals; the
+//! server calls it with model types and maps [`EngineError`] to wire codes.
+
+pub mod lifecycle;
+mod driver;
+mod plays;
+mod resume;
+mod runner;
+mod sdk_events;
+mod workflows;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, broadcast};
+
+use crate::model::PlayEvent;
+use crate::store::writer::Writer;
+use crate::store::{Store, StoreError};
+
+pub use plays::{StartPlay, VersionRef, WorkflowDetail};
+pub use resume::violations;
+pub use sdk_events::{PauseAnswer, RunReport};
+pub use workflows::SavedWorkflow;
+
+/// What went wrong, in terms the server maps one-to-one to error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    WrongState(String),
+    #[error("the payload does not match the pause's schema: {}", .0.join("; "))]
+    SchemaViolation(Vec<String>),
+    #[error("{0}")]
+    BadSource(String),
+    #[error("{0}")]
+    InvalidParams(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+    /// Only [`lifecycle::Refusal::AlreadyAnswered`], which a resume turns
+    /// into success; every other refusal maps to a wire error.
+    #[error("{0}")]
+    Refused(lifecycle::Refusal),
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl From<lifecycle::Refusal> for EngineError {
+    fn from(r: lifecycle::Refusal) -> Self {
+        match r {
+            lifecycle::Refusal::UnknownResume { .. } => EngineError::NotFound(r.to_string()),
+            lifecycle::Refusal::AlreadyAnswered { .. } => EngineError::Refused(r),
+            lifecycle::Refusal::WrongState { .. } => EngineError::WrongState(r.to_string()),
+        }
+    }
+}
+
+/// Where the engine keeps files and how it runs flows, resolved once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub socket_path: PathBuf,
+    /// The interpreter's real executable, resolved at server start.
+    pub python: PathBuf,
+    pub max_runs: usize,
+}
+
+/// A handle on the running engine; clones share it.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    writer: Writer,
+    config: Config,
+    events: broadcast::Sender<PlayEvent>,
+    permits: Arc<Semaphore>,
+    /// Process groups of the runs alive now, by play sid.
+    running: Mutex<HashMap<String, runner::RunHandle>>,
+    /// One lock a play, held while a run's process lives, so that the next
+    /// run never starts before the last one has been reaped.
+    run_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// What each run's SDK reported before it exited.
+    reports: Mutex<HashMap<(String, u32), RunReport>>,
+    started: Instant,
+}
+
+impl Engine {
+    /// Starts the engine and recovers the plays a previous server left
+    /// `pending` or `running`: each gets a new run that replays its
+    /// checkpoints.
+    pub fn start(store: Arc<Store>, config: Config) -> Result<Engine> {
+        let writer = Writer::start(store.clone());
+        let (events, _) = broadcast::channel(4096);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                store,
+                writer,
+                permits: Arc::new(Semaphore::new(config.max_runs)),
+                config,
+                events,
+                running: Mutex::default(),
+                run_locks: Mutex::default(),
+                reports: Mutex::default(),
+                started: Instant::now(),
+            }),
+        };
+        engine.recover()?;
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn uptime_s(&self) -> f64 {
+        self.inner.started.elapsed().as_secs_f64()
+    }
+
+    /// Span, status and pending changes, as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<PlayEvent> {
+        self.inner.events.subscribe()
+    }
+
+    fn publish(&self, event: PlayEvent) {
+        let _ = self.inner.events.send(event);
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Kills every running flow at server shutdown. Their plays stay
+    /// `running` in the store, so the next server start recovers them.
+    pub fn kill_all(&self) {
+        let running = lock(&self.inner.running);
+        for handle in running.values() {
+            handle.kill();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

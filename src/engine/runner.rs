@@ -1,0 +1,268 @@
+//! The runner: the only place that starts flow processes.
+//!
+//! A run is `PYTHON -m hero_tracing run FILE` in a fresh process group, so
+//! that cancel and timeout can kill the script and everything it started.
+//! Its stdout and stderr become the play's log lines.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::lifecycle::Outcome;
+use super::sdk_events::RunReport;
+use super::{Engine, Result};
+use crate::model::{LogLine, LogStream, Play, now};
+use crate::sdk;
+
+/// How many trailing stderr lines a failure message quotes.
+const STDERR_TAIL: usize = 20;
+
+/// Everything a run's process needs, prepared before it starts.
+#[derive(Debug)]
+pub struct RunSpec {
+    pub python: PathBuf,
+    pub script: PathBuf,
+    pub cwd: PathBuf,
+    pub env: Vec<(&'static str, String)>,
+}
+
+/// A live run's process group.
+#[derive(Debug, Clone, Copy)]
+pub struct RunHandle {
+    pgid: i32,
+}
+
+impl RunHandle {
+    /// Kills the whole group: the script and whatever it started.
+    pub fn kill(&self) {
+        // A group id of 0 would mean our own group: never signal that.
+        if self.pgid <= 0 {
+            return;
+        }
+        let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGKILL);
+    }
+}
+
+pub struct RunChild {
+    child: Child,
+    pgid: i32,
+}
+
+impl RunChild {
+    pub fn handle(&self) -> RunHandle {
+        RunHandle { pgid: self.pgid }
+    }
+
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+}
+
+pub fn spawn(spec: &RunSpec) -> std::result::Result<RunChild, String> {
+    let mut command = Command::new(&spec.python);
+    command
+        .arg("-m")
+        .arg("hero_tracing")
+        .arg("run")
+        .arg(&spec.script)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = command.spawn().map_err(|e| {
+        format!(
+            "cannot start the interpreter {}: {e} (set HERO_LOGIC_PYTHON to a Python 3 executable)",
+            spec.python.display()
+        )
+    })?;
+    let pgid = child.id().map(|id| id as i32).unwrap_or(0);
+    Ok(RunChild { child, pgid })
+}
+
+/// Turns the exit status and what the SDK reported into the run's outcome.
+pub fn outcome(
+    exit: std::io::Result<ExitStatus>,
+    report: Option<RunReport>,
+    stderr_tail: &str,
+) -> Outcome {
+    let status = match exit {
+        Ok(s) => s,
+        Err(e) => return Outcome::Failed(format!("lost the flow process: {e}")),
+    };
+    match (status.code(), report) {
+        (Some(0), Some(RunReport::Success(output))) => Outcome::Success(output),
+        (Some(75), _) => Outcome::Paused,
+        (_, Some(RunReport::Failed(error))) => Outcome::Failed(error),
+        (Some(0), _) => Outcome::Failed(with_tail(
+            "the flow process exited 0 without reporting a result (did it call sys.exit?)".into(),
+            stderr_tail,
+        )),
+        (Some(code), _) => Outcome::Failed(with_tail(
+            format!("the flow process exited with code {code}"),
+            stderr_tail,
+        )),
+        (None, _) => {
+            let signal = status
+                .signal()
+                .and_then(|s| Signal::try_from(s).ok())
+                .map_or_else(|| "a signal".to_owned(), |s| s.as_str().to_owned());
+            Outcome::Failed(with_tail(
+                format!("the flow process was killed by {signal}"),
+                stderr_tail,
+            ))
+        }
+    }
+}
+
+fn with_tail(message: String, tail: &str) -> String {
+    if tail.is_empty() {
+        message
+    } else {
+        format!("{message}\n{tail}")
+    }
+}
+
+fn run_dir(data_dir: &Path, sid: &str) -> PathBuf {
+    data_dir.join("runs").join(sid)
+}
+
+/// Removes a finished run's replay files; the store keeps the truth.
+pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
+    let dir = run_dir(data_dir, sid);
+    let _ = std::fs::remove_file(dir.join(format!("steps-{run}.json")));
+    let _ = std::fs::remove_file(dir.join(format!("resumes-{run}.json")));
+    let _ = std::fs::remove_dir(&dir);
+}
+
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Engine {
+    /// Writes the version's source (once) and this run's replay files.
+    pub(super) async fn prepare_run(&self, play: &Play) -> Result<RunSpec> {
+        let config = &self.inner.config;
+        let version = self.version(&play.workflow_version_sid)?;
+        let script = config
+            .data_dir
+            .join("versions")
+            .join(&version.sid)
+            .join(&version.file_name);
+        let io = |e: std::io::Error| super::EngineError::Internal(e.to_string());
+        if !script.exists() {
+            std::fs::create_dir_all(script.parent().expect("a version file has a folder"))
+                .map_err(io)?;
+            write_atomic(&script, &version.source).map_err(io)?;
+        }
+        let dir = run_dir(&config.data_dir, &play.sid);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let steps = dir.join(format!("steps-{}.json", play.runs));
+        let resumes = dir.join(format!("resumes-{}.json", play.runs));
+        let outputs = self.store().step_outputs(&play.sid)?;
+        write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
+        write_atomic(
+            &resumes,
+            &serde_json::to_string(&play.received_resumes).expect("json"),
+        )
+        .map_err(io)?;
+        let sdk_dir = sdk::dir(&config.data_dir);
+        let pythonpath = match std::env::var_os("PYTHONPATH") {
+            Some(old) if !old.is_empty() => {
+                format!("{}:{}", sdk_dir.display(), old.to_string_lossy())
+            }
+            _ => sdk_dir.display().to_string(),
+        };
+        Ok(RunSpec {
+            python: config.python.clone(),
+            script,
+            cwd: config.data_dir.clone(),
+            env: vec![
+                ("PYTHONPATH", pythonpath),
+                ("PYTHONUNBUFFERED", "1".into()),
+                ("HERO_PLAY_SID", play.sid.clone()),
+                ("HERO_RUN", play.runs.to_string()),
+                ("HERO_LOGIC_SOCKET", config.socket_path.display().to_string()),
+                ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
+                (
+                    "HERO_INPUT_JSON",
+                    serde_json::to_string(&play.input_data).expect("json"),
+                ),
+                ("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()),
+                ("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()),
+            ],
+        })
+    }
+
+    /// Streams the process's stdout and stderr into the play's log; the
+    /// returned task ends with the last lines of stderr, for error messages.
+    pub(super) fn capture_logs(
+        &self,
+        child: &mut RunChild,
+        sid: &str,
+        run: u32,
+    ) -> tokio::task::JoinHandle<String> {
+        let next_seq = self
+            .store()
+            .logs(sid, None, None)
+            .ok()
+            .and_then(|l| l.last().map(|l| l.seq + 1))
+            .unwrap_or(1);
+        let seq = Arc::new(AtomicU64::new(next_seq));
+        let stdout = child.child.stdout.take();
+        let stderr = child.child.stderr.take();
+        let engine = self.clone();
+        let sid = sid.to_owned();
+        tokio::spawn(async move {
+            let out = async {
+                if let Some(stdout) = stdout {
+                    let mut lines = BufReader::new(stdout).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        engine.log(&sid, run, &seq, LogStream::Stdout, line);
+                    }
+                }
+            };
+            let err = async {
+                let mut tail = std::collections::VecDeque::new();
+                if let Some(stderr) = stderr {
+                    let mut lines = BufReader::new(stderr).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if tail.len() == STDERR_TAIL {
+                            tail.pop_front();
+                        }
+                        tail.push_back(line.clone());
+                        engine.log(&sid, run, &seq, LogStream::Stderr, line);
+                    }
+                }
+                Vec::from(tail).join("\n")
+            };
+            let ((), tail) = tokio::join!(out, err);
+            tail
+        })
+    }
+
+    fn log(&self, sid: &str, run: u32, seq: &AtomicU64, stream: LogStream, line: String) {
+        let entry = LogLine {
+            run,
+            seq: seq.fetch_add(1, Ordering::Relaxed),
+            stream,
+            line,
+            at: now(),
+        };
+        let sid = sid.to_owned();
+        self.inner
+            .writer
+            .write_detached(move |tx| tx.put_log(&sid, &entry));
+    }
+}

@@ -1,0 +1,86 @@
+//! The one place that reads environment variables.
+//!
+//! `hero_logic info check` compares [`READ`] with the `[[env]]` list of
+//! `service.toml`, so a variable read anywhere else would slip past it. The
+//! folder defaults of SPEC §2 are resolved here by hand rather than through a
+//! directory crate for the same reason: such crates read `HOME` and the XDG
+//! variables behind our back.
+
+use std::path::PathBuf;
+
+pub const SOCKET_DIR: &str = "HERO_SOCKET_DIR";
+pub const DATA_DIR: &str = "HERO_LOGIC_DATA_DIR";
+pub const PYTHON: &str = "HERO_LOGIC_PYTHON";
+pub const NO_AUTOSTART: &str = "HERO_LOGIC_NO_AUTOSTART";
+pub const MAX_RUNS: &str = "HERO_LOGIC_MAX_RUNS";
+pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
+const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+const HOME: &str = "HOME";
+const NO_COLOR: &str = "NO_COLOR";
+
+/// Every variable the binary reads, at run time or (`HERO_BUILD_NR`) at
+/// compile time.
+pub const READ: &[&str] = &[
+    SOCKET_DIR,
+    DATA_DIR,
+    PYTHON,
+    NO_AUTOSTART,
+    MAX_RUNS,
+    BUILD_NR_VAR,
+    XDG_RUNTIME_DIR,
+    XDG_DATA_HOME,
+    HOME,
+    NO_COLOR,
+];
+
+/// The build number baked in by `HERO_BUILD_NR` at compile time.
+pub const BUILD_NR: Option<&str> = option_env!("HERO_BUILD_NR");
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn home() -> PathBuf {
+    var(HOME).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"))
+}
+
+pub fn socket_dir() -> PathBuf {
+    if let Some(dir) = var(SOCKET_DIR) {
+        return PathBuf::from(dir);
+    }
+    match var(XDG_RUNTIME_DIR) {
+        Some(runtime) => PathBuf::from(runtime).join("hero"),
+        None => home().join("hero/var/sockets"),
+    }
+}
+
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = var(DATA_DIR) {
+        return PathBuf::from(dir);
+    }
+    match var(XDG_DATA_HOME) {
+        Some(data) => PathBuf::from(data).join("hero_logic"),
+        None => home().join(".local/share/hero_logic"),
+    }
+}
+
+pub fn python() -> String {
+    var(PYTHON).unwrap_or_else(|| "python3".to_owned())
+}
+
+pub fn no_autostart() -> bool {
+    var(NO_AUTOSTART).is_some_and(|v| v == "1")
+}
+
+/// How many scripts run at once; the rest of the plays queue as `pending`.
+pub fn max_runs() -> usize {
+    var(MAX_RUNS)
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(8)
+}
+
+pub fn no_color() -> bool {
+    std::env::var_os(NO_COLOR).is_some()
+}

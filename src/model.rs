@@ -1,0 +1,361 @@
+//! The data model of SPEC §1, once: every other module speaks these types.
+//!
+//! Field names are the wire names of the RPC and of every `--json` output, so
+//! renaming a field here is a breaking change for scripts outside the project.
+//! This module knows nothing of redb, JSON-RPC or terminals.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A JSON object keyed by string, in key order so that output is stable.
+pub type JsonMap = BTreeMap<String, Value>;
+
+/// A named flow script.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub sid: String,
+    pub name: String,
+    pub description: String,
+    pub current_version_sid: String,
+    pub inputs: Vec<FlowField>,
+    pub outputs: Vec<FlowField>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One immutable saved source; its sid is derived from the content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowVersion {
+    pub sid: String,
+    pub workflow_sid: String,
+    pub source: String,
+    pub file_name: String,
+    pub created_at: String,
+}
+
+/// One input or output of a flow, read from `main`'s signature or `outputs=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowField {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    pub required: bool,
+    pub default: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Str,
+    Int,
+    Float,
+    Bool,
+    List,
+    Dict,
+    Any,
+}
+
+impl FieldType {
+    /// Whether `value` fits this type, as `play_start` checks `input_data`.
+    pub fn accepts(self, value: &Value) -> bool {
+        match self {
+            FieldType::Str => value.is_string(),
+            FieldType::Int => value.is_i64() || value.is_u64(),
+            FieldType::Float => value.is_number(),
+            FieldType::Bool => value.is_boolean(),
+            FieldType::List => value.is_array(),
+            FieldType::Dict => value.is_object(),
+            FieldType::Any => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Str => "str",
+            FieldType::Int => "int",
+            FieldType::Float => "float",
+            FieldType::Bool => "bool",
+            FieldType::List => "list",
+            FieldType::Dict => "dict",
+            FieldType::Any => "any",
+        }
+    }
+}
+
+/// One execution of one workflow version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Play {
+    pub sid: String,
+    pub name: String,
+    pub workflow_sid: String,
+    pub workflow_version_sid: String,
+    pub status: PlayStatus,
+    pub input_data: Value,
+    pub output_data: Value,
+    pub error: Option<String>,
+    pub parent_play_sid: Option<String>,
+    pub parent_span_id: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub runs: u32,
+    pub pending_resumes: Vec<ResumeRequest>,
+    pub received_resumes: JsonMap,
+    pub step_outputs: JsonMap,
+    pub prefill_resumes: JsonMap,
+    /// Pauses already answered, with their payload and `resumed_at`: what
+    /// makes a second identical `play_resume` idempotent.
+    #[serde(default)]
+    pub answered_resumes: Vec<ResumeRequest>,
+    pub total_cost_usd: f64,
+    /// Seconds after which a run is killed and the play ends `timed_out`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// Set by `play_get` when the workflow has been saved again since this
+    /// play was pinned; never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newer_version_sid: Option<String>,
+    /// Number of finished step checkpoints; filled where `step_outputs` is
+    /// left out (lists), so a summary can still say how far a play got.
+    #[serde(default)]
+    pub steps_done: u64,
+}
+
+impl Play {
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// Pauses asked and not yet answered: the dashboard's badge.
+    pub fn open_pauses(&self) -> usize {
+        self.pending_resumes
+            .iter()
+            .filter(|r| r.resumed_at.is_none())
+            .count()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlayStatus {
+    Pending,
+    Running,
+    AwaitingResume,
+    Success,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+impl PlayStatus {
+    pub const ALL: [PlayStatus; 7] = [
+        PlayStatus::Pending,
+        PlayStatus::Running,
+        PlayStatus::AwaitingResume,
+        PlayStatus::Success,
+        PlayStatus::Failed,
+        PlayStatus::Cancelled,
+        PlayStatus::TimedOut,
+    ];
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            PlayStatus::Success | PlayStatus::Failed | PlayStatus::Cancelled | PlayStatus::TimedOut
+        )
+    }
+
+    /// Whether `play_wait` returns on this status.
+    pub fn is_settled(self) -> bool {
+        self.is_terminal() || self == PlayStatus::AwaitingResume
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlayStatus::Pending => "pending",
+            PlayStatus::Running => "running",
+            PlayStatus::AwaitingResume => "awaiting_resume",
+            PlayStatus::Success => "success",
+            PlayStatus::Failed => "failed",
+            PlayStatus::Cancelled => "cancelled",
+            PlayStatus::TimedOut => "timed_out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PlayStatus> {
+        PlayStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The exit code of `play wait` and `play start --wait` (SPEC §6).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            PlayStatus::Success => 0,
+            PlayStatus::Failed => 1,
+            PlayStatus::Cancelled => 3,
+            PlayStatus::AwaitingResume => 75,
+            PlayStatus::TimedOut => 124,
+            PlayStatus::Pending | PlayStatus::Running => 124,
+        }
+    }
+}
+
+impl std::fmt::Display for PlayStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One traced call inside a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub id: String,
+    pub play_sid: String,
+    pub run: u32,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub status: SpanStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<f64>,
+    #[serde(default)]
+    pub inputs: Value,
+    #[serde(default)]
+    pub output: Value,
+    pub error: Option<String>,
+    pub source_file: Option<String>,
+    pub source_line: Option<u32>,
+    pub step_key: Option<String>,
+    pub child_play_sid: Option<String>,
+    #[serde(default)]
+    pub cost_usd: f64,
+}
+
+impl Span {
+    /// The order of this span within its run; ids are `RUN.SEQ`.
+    pub fn seq(&self) -> u64 {
+        self.id
+            .rsplit_once('.')
+            .and_then(|(_, seq)| seq.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    FlowRoot,
+    Step,
+    Rpc,
+    Subflow,
+    Other,
+}
+
+impl SpanKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::FlowRoot => "flow_root",
+            SpanKind::Step => "step",
+            SpanKind::Rpc => "rpc",
+            SpanKind::Subflow => "subflow",
+            SpanKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanStatus {
+    Running,
+    Success,
+    Failed,
+    Replayed,
+    Paused,
+    Cancelled,
+}
+
+impl SpanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanStatus::Running => "running",
+            SpanStatus::Success => "success",
+            SpanStatus::Failed => "failed",
+            SpanStatus::Replayed => "replayed",
+            SpanStatus::Paused => "paused",
+            SpanStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One open or answered pause.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeRequest {
+    pub id: String,
+    pub name: String,
+    pub schema: Value,
+    pub ui: Value,
+    pub asked_at_span_id: Option<String>,
+    pub asked_at: String,
+    pub payload: Value,
+    pub resumed_at: Option<String>,
+}
+
+/// A finding of `workflow lint`: non-determinism in a step's arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LintWarning {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+    pub hint: String,
+}
+
+/// One captured line of a run's stdout or stderr.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub run: u32,
+    pub seq: u64,
+    pub stream: LogStream,
+    pub line: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// The result of `play_resume`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeAck {
+    pub ok: bool,
+    pub resumed_at: String,
+}
+
+/// What the server pushes to a subscribed connection when a play changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum PlayEvent {
+    /// The play's status, runs, pending list or output changed.
+    Play { play: Box<Play> },
+    /// A span started or ended.
+    Span { span: Box<Span> },
+}
+
+impl PlayEvent {
+    pub fn play_sid(&self) -> &str {
+        match self {
+            PlayEvent::Play { play } => &play.sid,
+            PlayEvent::Span { span } => &span.play_sid,
+        }
+    }
+}
+
+/// RFC 3339 UTC timestamp of now, as every stored time is written.
+pub fn now() -> String {
+    let now = jiff::Timestamp::now();
+    now.round(jiff::Unit::Microsecond).unwrap_or(now).to_string()
+}

@@ -1,0 +1,166 @@
+//! The OpenRPC document that `rpc.discover` returns.
+//!
+//! One table lists every method with its params, so the document and the
+//! dispatcher are checked against each other by a test.
+
+use serde_json::{Value, json};
+
+use crate::manifest::Manifest;
+
+/// `(name, required, JSON Schema)` of one param.
+type Param = (&'static str, bool, fn() -> Value);
+
+pub struct Method {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    pub result: fn() -> Value,
+    /// Spoken by the flow SDK rather than by people and scripts.
+    pub internal: bool,
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+fn integer() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+fn number() -> Value {
+    json!({"type": "number"})
+}
+fn object() -> Value {
+    json!({"type": "object"})
+}
+fn any() -> Value {
+    json!({})
+}
+fn play() -> Value {
+    json!({"$ref": "#/components/schemas/Play"})
+}
+fn plays() -> Value {
+    json!({"type": "array", "items": {"$ref": "#/components/schemas/Play"}})
+}
+fn workflow() -> Value {
+    json!({"$ref": "#/components/schemas/Workflow"})
+}
+fn workflows() -> Value {
+    json!({"type": "array", "items": {"$ref": "#/components/schemas/Workflow"}})
+}
+fn spans() -> Value {
+    json!({"type": "array", "items": {"$ref": "#/components/schemas/Span"}})
+}
+fn resumes() -> Value {
+    json!({"type": "array", "items": {"$ref": "#/components/schemas/ResumeRequest"}})
+}
+fn ok() -> Value {
+    json!({"type": "object", "properties": {"ok": {"type": "boolean"}}})
+}
+fn source() -> Value {
+    json!({"type": "object", "properties": {
+        "version_sid": {"type": "string"}, "source": {"type": "string"}, "file_name": {"type": "string"}}})
+}
+fn logs() -> Value {
+    json!({"type": "array", "items": {"type": "object", "properties": {
+        "run": {"type": "integer"}, "seq": {"type": "integer"},
+        "stream": {"enum": ["stdout", "stderr"]}, "line": {"type": "string"}, "at": {"type": "string"}}}})
+}
+fn ack() -> Value {
+    json!({"type": "object", "properties": {"ok": {"type": "boolean"}, "resumed_at": {"type": "string"}}})
+}
+fn status() -> Value {
+    json!({"enum": ["pending", "running", "awaiting_resume", "success", "failed", "cancelled", "timed_out"]})
+}
+fn version_choice() -> Value {
+    json!({"enum": ["pinned", "latest"]})
+}
+
+pub const METHODS: &[Method] = &[
+    Method { name: "info", summary: "The service manifest with pid, uptime, socket and data folder", params: &[], result: object, internal: false },
+    Method { name: "rpc.discover", summary: "This document", params: &[], result: object, internal: false },
+    Method { name: "workflow_save", summary: "Save a flow script as a new version of a workflow", params: &[("name", true, string), ("source", true, string), ("file_name", false, string), ("description", false, string)], result: workflow, internal: false },
+    Method { name: "workflow_get", summary: "A workflow with its versions", params: &[("sid_or_name", true, string)], result: workflow, internal: false },
+    Method { name: "workflow_list", summary: "Every workflow", params: &[], result: workflows, internal: false },
+    Method { name: "workflow_source", summary: "The source of one version", params: &[("version_sid", true, string)], result: source, internal: false },
+    Method { name: "play_start", summary: "Start a play of a workflow's current version", params: &[("workflow_sid", true, string), ("input_data", false, object), ("name", false, string), ("prefill_resumes", false, object), ("timeout_s", false, number)], result: play, internal: false },
+    Method { name: "play_run_async", summary: "Start a play and return its sid; a child play when parent_span_id is given", params: &[("workflow_sid", true, string), ("input_data", false, object), ("parent_span_id", false, string), ("parent_play_sid", false, string), ("prefill_resumes", false, object)], result: string, internal: false },
+    Method { name: "play_wait", summary: "The play once it is terminal or awaiting a resume, or when the time is up (0: no limit)", params: &[("play_sid", true, string), ("timeout_ms", false, integer)], result: play, internal: false },
+    Method { name: "play_get", summary: "One play with its step outputs", params: &[("play_sid", true, string)], result: play, internal: false },
+    Method { name: "play_list", summary: "Plays, newest first, without the large maps", params: &[("status", false, status), ("workflow", false, string), ("limit", false, integer), ("before", false, string)], result: plays, internal: false },
+    Method { name: "play_spans", summary: "The spans of a play, of one run or all", params: &[("play_sid", true, string), ("run", false, integer)], result: spans, internal: false },
+    Method { name: "play_logs", summary: "Captured stdout and stderr lines", params: &[("play_sid", true, string), ("run", false, integer), ("after", false, integer)], result: logs, internal: false },
+    Method { name: "play_cancel", summary: "Cancel a play, its process group and its spawned children", params: &[("play_sid", true, string)], result: play, internal: false },
+    Method { name: "play_resume", summary: "Answer a pause; validated against its schema; idempotent for the same payload", params: &[("play_sid", true, string), ("resume_id", true, string), ("payload_json", true, any)], result: ack, internal: false },
+    Method { name: "play_pending_resumes", summary: "The open pauses of a play", params: &[("play_sid", true, string)], result: resumes, internal: false },
+    Method { name: "play_restart", summary: "A fresh play with the same input, on the pinned or the latest version", params: &[("play_sid", true, string), ("version", false, version_choice)], result: play, internal: false },
+    Method { name: "server_shutdown", summary: "Stop the server; running plays are recovered at its next start", params: &[], result: ok, internal: false },
+    Method { name: "subscribe", summary: "Turn this connection into a stream of `event` notifications (span, play) for one play or all", params: &[("play_sid", false, string)], result: ok, internal: false },
+    Method { name: "span_event", summary: "SDK: a span started or ended (notification)", params: &[("play_sid", true, string), ("span", true, object)], result: ok, internal: true },
+    Method { name: "step_output", summary: "SDK: a step's checkpoint, acknowledged once durable", params: &[("play_sid", true, string), ("run", true, integer), ("step_key", true, string), ("output", true, any), ("span", false, object)], result: ok, internal: true },
+    Method { name: "pause", summary: "SDK: record a pause, or get its answer when one exists", params: &[("play_sid", true, string), ("run", true, integer), ("request", true, object)], result: object, internal: true },
+    Method { name: "run_result", summary: "SDK: how the run ended, just before the script exits", params: &[("play_sid", true, string), ("run", true, integer), ("status", true, string), ("output", false, any), ("error", false, string)], result: ok, internal: true },
+    Method { name: "workflow_resolve", summary: "SDK: the current version of a workflow, for an in-process invoke", params: &[("name", true, string)], result: source, internal: true },
+];
+
+fn schemas() -> Value {
+    let ts = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Workflow": {"type": "object", "properties": {
+            "sid": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"},
+            "current_version_sid": {"type": "string"},
+            "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
+            "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
+            "created_at": ts, "updated_at": ts}},
+        "FlowField": {"type": "object", "properties": {
+            "name": {"type": "string"},
+            "type": {"enum": ["str", "int", "float", "bool", "list", "dict", "any"]},
+            "required": {"type": "boolean"}, "default": {}}},
+        "Play": {"type": "object", "properties": {
+            "sid": {"type": "string"}, "name": {"type": "string"}, "workflow_sid": {"type": "string"},
+            "workflow_version_sid": {"type": "string"}, "status": status(),
+            "input_data": {}, "output_data": {}, "error": {"type": ["string", "null"]},
+            "parent_play_sid": {"type": ["string", "null"]}, "parent_span_id": {"type": ["string", "null"]},
+            "created_at": ts, "started_at": {"type": ["string", "null"]}, "ended_at": {"type": ["string", "null"]},
+            "runs": {"type": "integer"},
+            "pending_resumes": {"type": "array", "items": {"$ref": "#/components/schemas/ResumeRequest"}},
+            "received_resumes": {"type": "object"}, "step_outputs": {"type": "object"},
+            "prefill_resumes": {"type": "object"}, "total_cost_usd": {"type": "number"}}},
+        "Span": {"type": "object", "properties": {
+            "id": {"type": "string"}, "play_sid": {"type": "string"}, "run": {"type": "integer"},
+            "parent_id": {"type": ["string", "null"]}, "name": {"type": "string"},
+            "kind": {"enum": ["flow_root", "step", "rpc", "subflow", "other"]},
+            "status": {"enum": ["running", "success", "failed", "replayed", "paused", "cancelled"]},
+            "started_at": ts, "ended_at": {"type": ["string", "null"]}, "duration_ms": {"type": ["number", "null"]},
+            "inputs": {}, "output": {}, "error": {"type": ["string", "null"]},
+            "source_file": {"type": ["string", "null"]}, "source_line": {"type": ["integer", "null"]},
+            "step_key": {"type": ["string", "null"]}, "child_play_sid": {"type": ["string", "null"]},
+            "cost_usd": {"type": "number"}}},
+        "ResumeRequest": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "schema": {}, "ui": {},
+            "asked_at_span_id": {"type": ["string", "null"]}, "asked_at": ts,
+            "payload": {}, "resumed_at": {"type": ["string", "null"]}}}
+    })
+}
+
+pub fn document(manifest: &Manifest) -> Value {
+    let methods: Vec<Value> = METHODS
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "summary": m.summary,
+                "paramStructure": "by-name",
+                "params": m.params.iter().map(|(name, required, schema)| json!({
+                    "name": name, "required": required, "schema": schema(),
+                })).collect::<Vec<_>>(),
+                "result": {"name": "result", "schema": (m.result)()},
+                "x-internal": m.internal,
+            })
+        })
+        .collect();
+    json!({
+        "openrpc": "1.3.2",
+        "info": {"title": "LogicService", "version": manifest.version, "description": manifest.description},
+        "methods": methods,
+        "components": {"schemas": schemas()},
+    })
+}

@@ -1,0 +1,105 @@
+//! JSON-RPC 2.0 wire types and error codes: one object per line.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::engine::EngineError;
+
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
+pub const NOT_FOUND: i64 = -32001;
+pub const WRONG_STATE: i64 = -32002;
+pub const SCHEMA_VIOLATION: i64 = -32003;
+pub const BAD_SOURCE: i64 = -32004;
+
+#[derive(Debug, Deserialize)]
+pub struct Request {
+    pub jsonrpc: Option<String>,
+    pub method: String,
+    #[serde(default)]
+    pub params: Value,
+    /// Absent for a notification, which gets no answer.
+    #[serde(default)]
+    pub id: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+}
+
+impl From<EngineError> for RpcError {
+    fn from(e: EngineError) -> RpcError {
+        let code = match &e {
+            EngineError::NotFound(_) => NOT_FOUND,
+            EngineError::WrongState(_) | EngineError::Refused(_) => WRONG_STATE,
+            EngineError::SchemaViolation(_) => SCHEMA_VIOLATION,
+            EngineError::BadSource(_) => BAD_SOURCE,
+            EngineError::InvalidParams(_) => INVALID_PARAMS,
+            EngineError::Store(_) | EngineError::Internal(_) => INTERNAL_ERROR,
+        };
+        let data = match &e {
+            EngineError::SchemaViolation(v) => Some(serde_json::json!({ "violations": v })),
+            _ => None,
+        };
+        RpcError {
+            code,
+            message: e.to_string(),
+            data,
+        }
+    }
+}
+
+pub fn response(id: Value, outcome: Result<Value, RpcError>) -> String {
+    let body = match outcome {
+        Ok(result) => serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(error) => serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error}),
+    };
+    body.to_string()
+}
+
+pub fn notification(method: &str, params: &impl Serialize) -> String {
+    serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+}
+
+/// Parses one line; an error comes with the id to answer it under.
+pub fn parse(line: &str) -> Result<Request, (Value, RpcError)> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| (Value::Null, RpcError::new(PARSE_ERROR, format!("not JSON: {e}"))))?;
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let request: Request = serde_json::from_value(value).map_err(|e| {
+        (
+            id.clone(),
+            RpcError::new(INVALID_REQUEST, format!("not a JSON-RPC 2.0 request: {e}")),
+        )
+    })?;
+    if request.jsonrpc.as_deref() != Some("2.0") {
+        return Err((
+            id,
+            RpcError::new(INVALID_REQUEST, "`jsonrpc` must be \"2.0\""),
+        ));
+    }
+    if !(request.params.is_object() || request.params.is_null()) {
+        return Err((
+            id,
+            RpcError::new(INVALID_PARAMS, "params must be an object (params are by name)"),
+        ));
+    }
+    Ok(request)
+}

@@ -1,0 +1,251 @@
+//! Read-only queries, each in its own read transaction (a consistent
+//! snapshot that never blocks the writer).
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::de::DeserializeOwned;
+
+use super::{Result, Store, db, tables::*};
+use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
+
+fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
+    Ok(serde_json::from_str(text)?)
+}
+
+/// Which plays `play_list` returns.
+#[derive(Debug, Default, Clone)]
+pub struct PlayFilter {
+    pub status: Option<PlayStatus>,
+    pub workflow_sid: Option<String>,
+    /// Only plays created before this sid (sids sort by creation time).
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+impl Store {
+    pub fn play(&self, sid: &str) -> Result<Option<Play>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(PLAYS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every checkpoint of a play, `step_key` → output.
+    pub fn step_outputs(&self, play_sid: &str) -> Result<crate::model::JsonMap> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(STEP_OUTPUTS).map_err(db)?;
+        let mut out = crate::model::JsonMap::new();
+        for entry in table
+            .range((play_sid, "")..)
+            .map_err(db)?
+        {
+            let (key, value) = entry.map_err(db)?;
+            let (sid, step_key) = key.value();
+            if sid != play_sid {
+                break;
+            }
+            out.insert(step_key.to_owned(), decode(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Newest first. Uses the status or workflow index when filtered, so it
+    /// reads only the plays it returns and never a span.
+    pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let plays = txn.open_table(PLAYS).map_err(db)?;
+        let limit = if filter.limit == 0 { usize::MAX } else { filter.limit };
+        let before = filter.before.as_deref();
+        let mut out = Vec::new();
+        let mut keep = |play: Play| -> bool {
+            let fits = filter
+                .workflow_sid
+                .as_deref()
+                .is_none_or(|w| w == play.workflow_sid)
+                && filter.status.is_none_or(|s| s == play.status);
+            if fits {
+                out.push(play);
+            }
+            out.len() < limit
+        };
+        let load = |sid: &str| -> Result<Option<Play>> {
+            let found = plays.get(sid).map_err(db)?;
+            found.map(|v| decode(v.value())).transpose()
+        };
+        if let Some(status) = filter.status {
+            let index = txn.open_table(PLAYS_BY_STATUS).map_err(db)?;
+            let upper = before.unwrap_or("\u{10ffff}");
+            let range = index
+                .range((status.as_str(), "")..(status.as_str(), upper))
+                .map_err(db)?;
+            for entry in range.rev() {
+                let (key, _) = entry.map_err(db)?;
+                if let Some(play) = load(key.value().1)?
+                    && !keep(play)
+                {
+                    break;
+                }
+            }
+        } else if let Some(workflow) = filter.workflow_sid.as_deref() {
+            let index = txn.open_table(PLAYS_BY_WORKFLOW).map_err(db)?;
+            let upper = before.unwrap_or("\u{10ffff}");
+            let range = index.range((workflow, "")..(workflow, upper)).map_err(db)?;
+            for entry in range.rev() {
+                let (key, _) = entry.map_err(db)?;
+                if let Some(play) = load(key.value().1)?
+                    && !keep(play)
+                {
+                    break;
+                }
+            }
+        } else {
+            let range = match before {
+                Some(b) => plays.range(..b).map_err(db)?,
+                None => plays.range::<&str>(..).map_err(db)?,
+            };
+            for entry in range.rev() {
+                let (_, value) = entry.map_err(db)?;
+                if !keep(decode(value.value())?) {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The sids of the plays spawned by `parent`.
+    pub fn children(&self, parent: &str) -> Result<Vec<String>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(PLAY_CHILDREN).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.range((parent, "")..).map_err(db)? {
+            let (key, _) = entry.map_err(db)?;
+            let (p, child) = key.value();
+            if p != parent {
+                break;
+            }
+            out.push(child.to_owned());
+        }
+        Ok(out)
+    }
+
+    /// Spans in start order; of one run, or of every run.
+    pub fn spans(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(SPANS).map_err(db)?;
+        let (lo, hi) = match run {
+            Some(r) => ((play_sid, r, 0), (play_sid, r, u64::MAX)),
+            None => ((play_sid, 0, 0), (play_sid, u32::MAX, u64::MAX)),
+        };
+        let mut out = Vec::new();
+        for entry in table.range(lo..=hi).map_err(db)? {
+            let (_, value) = entry.map_err(db)?;
+            out.push(decode(value.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Log lines after `after` (a `(run, seq)` position), in order.
+    pub fn logs(
+        &self,
+        play_sid: &str,
+        run: Option<u32>,
+        after: Option<(u32, u64)>,
+    ) -> Result<Vec<LogLine>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(LOGS).map_err(db)?;
+        let lo = match after {
+            Some((r, s)) => (play_sid, r, s.saturating_add(1)),
+            None => (play_sid, run.unwrap_or(0), 0),
+        };
+        let hi = (play_sid, run.unwrap_or(u32::MAX), u64::MAX);
+        let mut out = Vec::new();
+        if lo > hi {
+            return Ok(out);
+        }
+        for entry in table.range(lo..=hi).map_err(db)? {
+            let (_, value) = entry.map_err(db)?;
+            out.push(decode(value.value())?);
+        }
+        Ok(out)
+    }
+
+    pub fn workflow(&self, sid_or_name: &str) -> Result<Option<Workflow>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
+        if let Some(found) = workflows.get(sid_or_name).map_err(db)? {
+            return Ok(Some(decode(found.value())?));
+        }
+        let names = txn.open_table(WORKFLOW_NAMES).map_err(db)?;
+        let Some(sid) = names.get(sid_or_name).map_err(db)? else {
+            return Ok(None);
+        };
+        let found = workflows.get(sid.value()).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    pub fn workflows(&self) -> Result<Vec<Workflow>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let names = txn.open_table(WORKFLOW_NAMES).map_err(db)?;
+        let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in names.iter().map_err(db)? {
+            let (_, sid) = entry.map_err(db)?;
+            if let Some(found) = workflows.get(sid.value()).map_err(db)? {
+                out.push(decode(found.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn version(&self, sid: &str) -> Result<Option<WorkflowVersion>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(VERSIONS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    /// `(version sid, created_at)` of a workflow, oldest first.
+    pub fn versions_of(&self, workflow_sid: &str) -> Result<Vec<(String, String)>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_multimap_table(WORKFLOW_VERSIONS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.get(workflow_sid).map_err(db)? {
+            let entry = entry.map_err(db)?;
+            let (created_at, sid) = entry.value();
+            out.push((sid.to_owned(), created_at.to_owned()));
+        }
+        Ok(out)
+    }
+
+    pub fn analysis(&self, source_hash: &str) -> Result<Option<serde_json::Value>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ANALYSES).map_err(db)?;
+        let found = table.get(source_hash).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every record of every table as text, for tests that compare the
+    /// store before and after a refused request.
+    pub fn dump(&self) -> Result<Vec<String>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let mut out = Vec::new();
+        macro_rules! dump {
+            ($table:expr) => {
+                for entry in txn.open_table($table).map_err(db)?.iter().map_err(db)? {
+                    let (k, v) = entry.map_err(db)?;
+                    out.push(format!("{:?} {:?}", k.value(), v.value()));
+                }
+            };
+        }
+        dump!(WORKFLOWS);
+        dump!(WORKFLOW_NAMES);
+        dump!(VERSIONS);
+        dump!(PLAYS);
+        dump!(PLAYS_BY_STATUS);
+        dump!(PLAYS_BY_WORKFLOW);
+        dump!(STEP_OUTPUTS);
+        dump!(SPANS);
+        dump!(LOGS);
+        Ok(out)
+    }
+}

@@ -1,0 +1,37 @@
+//! Table definitions: the on-disk layout of schema version 1.
+//!
+//! Values are JSON text of model types. Plays are stored without their large
+//! maps: step outputs, spans and logs live in their own tables keyed by play,
+//! so that appending a checkpoint never rewrites what came before it.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// `"schema_version"` → the layout version as decimal text.
+pub const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
+/// Workflow sid → Workflow.
+pub const WORKFLOWS: TableDefinition<&str, &str> = TableDefinition::new("workflows");
+/// Workflow name → workflow sid.
+pub const WORKFLOW_NAMES: TableDefinition<&str, &str> = TableDefinition::new("workflow_names");
+/// Version sid → WorkflowVersion.
+pub const VERSIONS: TableDefinition<&str, &str> = TableDefinition::new("versions");
+/// Workflow sid → (created_at, version sid), oldest first.
+pub const WORKFLOW_VERSIONS: MultimapTableDefinition<&str, (&str, &str)> =
+    MultimapTableDefinition::new("workflow_versions");
+/// sha1 of a source → the SDK's analysis of it, so saving it again is free.
+pub const ANALYSES: TableDefinition<&str, &str> = TableDefinition::new("analyses");
+/// Play sid → Play without `step_outputs`; sids sort by creation time.
+pub const PLAYS: TableDefinition<&str, &str> = TableDefinition::new("plays");
+/// (status, play sid) → (): plays of one status, newest last.
+pub const PLAYS_BY_STATUS: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("plays_by_status");
+/// (workflow sid, play sid) → (): plays of one workflow, newest last.
+pub const PLAYS_BY_WORKFLOW: TableDefinition<(&str, &str), ()> =
+    TableDefinition::new("plays_by_workflow");
+/// (parent play sid, child play sid) → (): spawned children.
+pub const PLAY_CHILDREN: TableDefinition<(&str, &str), ()> = TableDefinition::new("play_children");
+/// (play sid, step key) → output JSON.
+pub const STEP_OUTPUTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("step_outputs");
+/// (play sid, run, seq) → Span.
+pub const SPANS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("spans");
+/// (play sid, run, seq) → LogLine.
+pub const LOGS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("logs");
