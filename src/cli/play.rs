@@ -246,13 +246,20 @@ fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
             PlayStatus::Success => println!("{}", pretty(&play.output_data)),
             PlayStatus::AwaitingResume => {
                 for r in &play.pending_resumes {
-                    eprintln!("  ⏸ {} (id {})", r.name, r.id);
+                    match r.name.strip_prefix(crate::engine::CHILD_PAUSE_PREFIX) {
+                        Some(child) => eprintln!(
+                            "  ⏸ waiting on child play {child}; it goes on by itself when the child ends (`hero_logic pending {child}`)"
+                        ),
+                        None => eprintln!("  ⏸ {} (id {})", r.name, r.id),
+                    }
                 }
-                eprintln!(
-                    "{} answer with `hero_logic resume {}`",
-                    style("hint:").cyan().bold(),
-                    play.sid
-                );
+                if play.pending_resumes.iter().any(|r| !r.ui.is_null()) {
+                    eprintln!(
+                        "{} answer with `hero_logic resume {}`",
+                        style("hint:").cyan().bold(),
+                        play.sid
+                    );
+                }
             }
             _ => {
                 if let Some(error) = &play.error {

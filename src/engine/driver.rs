@@ -2,12 +2,14 @@
 //! out its effects (start a run, kill one, cascade a cancel, tell a parent).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::json;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
 use super::{Engine, EngineError, Result, lock, runner};
 use crate::model::{Play, PlayEvent, PlayStatus, now};
+use crate::store::Tx;
 
 /// The pause a parent records while a spawned child it waits on is paused;
 /// the engine answers it when the child ends.
@@ -21,29 +23,53 @@ impl Engine {
         sid: &str,
         event: impl FnOnce(&Play) -> Event + Send + 'static,
     ) -> Result<Transition> {
+        self.transition_with(sid, move |_, play| Ok(event(play)))
+            .await
+    }
+
+    /// Like [`Engine::transition`], for an event that must look at other
+    /// records in the same transaction (a pause on a child looks at the
+    /// child). When the play ends and a parent is paused on it, the parent's
+    /// pause is answered in that same transaction: whoever sees the child
+    /// finished sees the parent going on.
+    pub(super) async fn transition_with(
+        &self,
+        sid: &str,
+        event: impl FnOnce(&Tx<'_>, &Play) -> Result<Event> + Send + 'static,
+    ) -> Result<Transition> {
         let owned = sid.to_owned();
-        let outcome = self
+        let (outcome, parent) = self
             .inner
             .writer
             .write(true, move |tx| {
                 let Some(play) = tx.play(&owned)? else {
                     return Ok(Err(EngineError::NotFound(format!("no play with sid `{owned}`"))));
                 };
-                match lifecycle::apply(&play, event(&play)) {
-                    Ok(t) => {
-                        if t.play != play {
-                            tx.put_play(Some(&play), &t.play)?;
-                        }
-                        Ok(Ok(t))
-                    }
-                    Err(refusal) => Ok(Err(refusal.into())),
+                let event = match event(tx, &play) {
+                    Ok(e) => e,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let t = match lifecycle::apply(&play, event) {
+                    Ok(t) => t,
+                    Err(refusal) => return Ok(Err(refusal.into())),
+                };
+                if t.play != play {
+                    tx.put_play(Some(&play), &t.play)?;
                 }
+                let parent = if t.effects.contains(&Effect::NotifyParent) {
+                    answer_parent(tx, &t.play)?
+                } else {
+                    None
+                };
+                Ok(Ok((t, parent)))
             })
             .await??;
-        self.publish(PlayEvent::Play {
-            play: Box::new(outcome.play.clone()),
-        });
-        self.carry_out(&outcome);
+        for t in [Some(&outcome), parent.as_ref()].into_iter().flatten() {
+            self.publish(PlayEvent::Play {
+                play: Box::new(t.play.clone()),
+            });
+            self.carry_out(t);
+        }
         Ok(outcome)
     }
 
@@ -61,13 +87,7 @@ impl Engine {
                     let sid = t.play.sid.clone();
                     tokio::spawn(async move { engine.cancel_children(&sid).await });
                 }
-                Effect::NotifyParent => {
-                    if let Some(parent) = t.play.parent_play_sid.clone() {
-                        let engine = self.clone();
-                        let child = t.play.clone();
-                        tokio::spawn(async move { engine.notify_parent(&parent, &child).await });
-                    }
-                }
+                Effect::NotifyParent => {}
             }
         }
     }
@@ -86,22 +106,6 @@ impl Engine {
             {
                 tracing::warn!("cannot cancel child {child} of {sid}: {e}");
             }
-        }
-    }
-
-    /// Answers the parent's `child_play:SID` pause with the child's result,
-    /// so a parent that paused on its child goes on without anyone's help.
-    async fn notify_parent(&self, parent: &str, child: &Play) {
-        let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
-        let Ok(Some(parent_play)) = self.store().play(parent) else {
-            return;
-        };
-        let Some(request) = parent_play.pending_resumes.iter().find(|r| r.name == name) else {
-            return;
-        };
-        let payload = child_result(child);
-        if let Err(e) = self.resume(parent, &request.id, payload).await {
-            tracing::warn!("cannot resume parent {parent} after child {}: {e}", child.sid);
         }
     }
 
@@ -127,13 +131,22 @@ impl Engine {
     async fn run_play(&self, sid: &str) -> Result<()> {
         let run_lock = self.run_lock(sid);
         let _one_run_at_a_time = run_lock.lock().await;
-        let _slot = self
-            .inner
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| EngineError::Internal("the engine is shutting down".into()))?;
+        // A spawned child does not queue for a run slot: its parent holds one
+        // while it waits, and parents waiting on queued children would
+        // otherwise take every slot and wait forever.
+        let is_child = self.play_snapshot(sid)?.parent_play_sid.is_some();
+        let _slot = if is_child {
+            None
+        } else {
+            Some(
+                self.inner
+                    .permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| EngineError::Internal("the engine is shutting down".into()))?,
+            )
+        };
         let started = match self.transition(sid, |_| Event::RunStarted { at: now() }).await {
             Ok(t) => t.play,
             Err(EngineError::WrongState(_)) => return Ok(()),
@@ -145,6 +158,11 @@ impl Engine {
             Err(e) => Outcome::Failed(format!("cannot start the run: {e}")),
         };
         lock(&self.inner.reports).remove(&(sid.to_owned(), run));
+        if self.inner.shutting_down.load(Ordering::SeqCst) {
+            // The server is stopping and killed this run: the play stays
+            // `running`, and the next start recovers it by replay.
+            return Ok(());
+        }
         self.transition(sid, move |_| Event::RunEnded {
             run,
             outcome,
@@ -186,6 +204,33 @@ impl Engine {
         lock(&self.inner.running).remove(&sid);
         let report = lock(&self.inner.reports).remove(&(sid, run));
         runner::outcome(exit, report, &stderr_tail)
+    }
+}
+
+/// Answers a parent's `child_play:SID` pause with the child's result,
+/// inside the transaction that ended the child.
+fn answer_parent(tx: &Tx<'_>, child: &Play) -> crate::store::Result<Option<Transition>> {
+    let Some(parent_sid) = &child.parent_play_sid else {
+        return Ok(None);
+    };
+    let Some(parent) = tx.play(parent_sid)? else {
+        return Ok(None);
+    };
+    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
+    let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
+        return Ok(None);
+    };
+    let event = Event::Resumed {
+        id: request.id.clone(),
+        payload: child_result(child),
+        at: now(),
+    };
+    match lifecycle::apply(&parent, event) {
+        Ok(t) => {
+            tx.put_play(Some(&parent), &t.play)?;
+            Ok(Some(t))
+        }
+        Err(_) => Ok(None),
     }
 }
 

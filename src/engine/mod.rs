@@ -15,6 +15,7 @@ mod workflows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -24,6 +25,7 @@ use crate::model::PlayEvent;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
+pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
 pub use sdk_events::{PauseAnswer, RunReport};
@@ -94,6 +96,7 @@ struct Inner {
     /// What each run's SDK reported before it exited.
     reports: Mutex<HashMap<(String, u32), RunReport>>,
     started: Instant,
+    shutting_down: AtomicBool,
 }
 
 impl Engine {
@@ -114,6 +117,7 @@ impl Engine {
                 run_locks: Mutex::default(),
                 reports: Mutex::default(),
                 started: Instant::now(),
+                shutting_down: AtomicBool::new(false),
             }),
         };
         engine.recover()?;
@@ -144,6 +148,7 @@ impl Engine {
     /// Kills every running flow at server shutdown. Their plays stay
     /// `running` in the store, so the next server start recovers them.
     pub fn kill_all(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
         let running = lock(&self.inner.running);
         for handle in running.values() {
             handle.kill();

@@ -45,6 +45,23 @@ fn current_run(tx: &Tx<'_>, sid: &str, run: u32) -> Result<Play> {
     Ok(play)
 }
 
+/// The answer a pause gets without anyone asked: a prefilled payload whose
+/// name or glob matches, or the result of a child that has ended.
+fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Option<Value>> {
+    if let Some(child_sid) = request.name.strip_prefix(CHILD_PAUSE_PREFIX) {
+        let child = tx
+            .play(child_sid)
+            .map_err(EngineError::Store)?
+            .ok_or_else(|| EngineError::NotFound(format!("no child play `{child_sid}`")))?;
+        return Ok(child.is_terminal().then(|| child_result(&child)));
+    }
+    Ok(play
+        .prefill_resumes
+        .iter()
+        .find(|(pattern, _)| glob::Pattern::new(pattern).is_ok_and(|p| p.matches(&request.name)))
+        .map(|(_, payload)| payload.clone()))
+}
+
 /// Adds a finished span's cost to its play (replayed spans were counted in
 /// the run that did the work).
 fn add_cost(tx: &Tx<'_>, span: &Span) -> crate::store::Result<()> {
@@ -63,16 +80,15 @@ fn add_cost(tx: &Tx<'_>, span: &Span) -> crate::store::Result<()> {
 }
 
 impl Engine {
+    /// Stores a span without waiting. The first end of a span that carries
+    /// a cost adds it to the play; nothing else needs a read first, which
+    /// keeps a replay of thousands of spans cheap.
     pub fn span_event(&self, span: Span) {
         let stored = span.clone();
         self.inner.writer.write_detached(move |tx| {
-            let Some(play) = tx.play(&stored.play_sid)? else {
-                return Ok(());
-            };
-            if play.runs != stored.run {
-                return Ok(());
-            }
-            let first_end = stored.status != SpanStatus::Running
+            let costs = stored.cost_usd > 0.0
+                && !matches!(stored.status, SpanStatus::Running | SpanStatus::Replayed);
+            let first_end = costs
                 && tx
                     .span(&stored.play_sid, stored.run, stored.seq())?
                     .is_none_or(|old| old.status == SpanStatus::Running);
@@ -129,45 +145,41 @@ impl Engine {
 
     /// Records a pause, unless something answers it already: an earlier
     /// resume, a prefilled payload whose name or glob matches, or (for a
-    /// `child_play:` pause) a child that has ended meanwhile.
+    /// `child_play:` pause) a child that has ended. The child is looked at
+    /// in the same transaction that records the pause, so a child ending at
+    /// that moment either sees the pause or is seen ended.
     pub async fn pause(&self, sid: &str, run: u32, request: ResumeRequest) -> Result<PauseAnswer> {
-        let play = self.play_snapshot(sid)?;
-        if play.runs != run || play.status != PlayStatus::Running {
-            return Err(EngineError::WrongState(format!(
-                "play {sid} is {} (run {}), so run {run} may not pause it",
-                play.status, play.runs
-            )));
-        }
-        if let Some(payload) = play.received_resumes.get(&request.id) {
-            return Ok(PauseAnswer::Answered(payload.clone()));
-        }
-        if let Some(payload) = self.answer_now(&play, &request)? {
-            let mut answered = request;
-            answered.payload = payload.clone();
-            self.transition(sid, move |_| Event::Prefilled {
-                request: answered,
-                at: now(),
+        let t = self
+            .transition_with(sid, move |tx, play| {
+                if play.runs != run || play.status != PlayStatus::Running {
+                    return Err(EngineError::WrongState(format!(
+                        "play {} is {} (run {}), so run {run} may not pause it",
+                        play.sid, play.status, play.runs
+                    )));
+                }
+                let answer = match play.received_resumes.get(&request.id) {
+                    Some(payload) => Some(payload.clone()),
+                    None => answer_now(tx, play, &request)?,
+                };
+                Ok(match answer {
+                    Some(payload) => Event::Prefilled {
+                        request: ResumeRequest { payload, ..request },
+                        at: now(),
+                    },
+                    None => Event::Paused { request },
+                })
             })
             .await?;
-            return Ok(PauseAnswer::Answered(payload));
-        }
-        self.transition(sid, move |_| Event::Paused { request })
-            .await?;
-        Ok(PauseAnswer::Pending)
-    }
-
-    fn answer_now(&self, play: &Play, request: &ResumeRequest) -> Result<Option<Value>> {
-        if let Some(child_sid) = request.name.strip_prefix(CHILD_PAUSE_PREFIX) {
-            let child = self.play_snapshot(child_sid)?;
-            return Ok(child.is_terminal().then(|| child_result(&child)));
-        }
-        Ok(play
-            .prefill_resumes
-            .iter()
-            .find(|(pattern, _)| {
-                glob::Pattern::new(pattern).is_ok_and(|p| p.matches(&request.name))
-            })
-            .map(|(_, payload)| payload.clone()))
+        Ok(match t.play.status {
+            PlayStatus::AwaitingResume => PauseAnswer::Pending,
+            _ => PauseAnswer::Answered(
+                t.play
+                    .answered_resumes
+                    .last()
+                    .map(|r| r.payload.clone())
+                    .unwrap_or(Value::Null),
+            ),
+        })
     }
 
     pub fn run_result(&self, sid: &str, run: u32, report: RunReport) {

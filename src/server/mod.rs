@@ -76,6 +76,7 @@ pub async fn serve(manifest: Manifest, paths: Paths, python: String, max_runs: u
         python: resolve_python(&python),
         max_runs,
     };
+    crate::sdk::precompile(&config.python, &paths.data_dir);
     let engine = Engine::start(store, config)?;
     let server = Arc::new(Server {
         engine,

@@ -1,0 +1,207 @@
+//! Durable-execution figures, side by side in one run (absolute times drift
+//! on shared machines; the ratios are what to read).
+//!
+//! Run by hand: `cargo bench --bench durable`. It starts a real server on
+//! temporary folders and real Python flows, and prints:
+//! - one fsync of a small append and one redb commit on the same disk, next
+//!   to the marginal cost of one durable step (a 2,000-step flow against a
+//!   0-step flow, per step);
+//! - `play start --wait` of a one-step flow next to `python -c pass`;
+//! - a play that paused after 10,000 steps: the time from `resume` to
+//!   `success`, and the replay cost per step against the first run's.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+
+struct Bench {
+    dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        Bench { dir }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn hero(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
+            .env("HERO_LOGIC_DATA_DIR", self.data())
+            .output()
+            .expect("hero_logic runs")
+    }
+
+    fn flow(&self, name: &str, source: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, source).expect("write flow");
+        path.display().to_string()
+    }
+
+    fn play(&self, args: &[&str]) -> (Duration, serde_json::Value) {
+        let start = Instant::now();
+        let out = self.hero(args);
+        let took = start.elapsed();
+        let play = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "{args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (took, play)
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        self.hero(&["stop"]);
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn fsync_append(dir: &Path, n: usize) -> Duration {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("fsync.bench"))
+        .expect("open");
+    let start = Instant::now();
+    for i in 0..n {
+        writeln!(file, "{{\"step\":{i},\"output\":\"a small checkpoint\"}}").expect("append");
+        file.sync_data().expect("fsync");
+    }
+    start.elapsed() / n as u32
+}
+
+fn redb_commit(dir: &Path, n: usize) -> Duration {
+    let table: redb::TableDefinition<u64, &str> = redb::TableDefinition::new("t");
+    let db = redb::Database::create(dir.join("bench.redb")).expect("redb");
+    let start = Instant::now();
+    for i in 0..n as u64 {
+        let txn = db.begin_write().expect("begin");
+        txn.open_table(table)
+            .expect("table")
+            .insert(i, "a small checkpoint")
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    start.elapsed() / n as u32
+}
+
+fn python_exe() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn main() {
+    let b = Bench::new();
+    std::fs::create_dir_all(b.data()).expect("data dir");
+    assert!(b.hero(&["start"]).status.success(), "the server starts");
+
+    // 1. The physical floor next to a durable step.
+    let fsync = fsync_append(&b.data(), 500);
+    let commit = redb_commit(&b.data(), 500);
+    let zero = b.flow(
+        "zero.py",
+        "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n",
+    );
+    let many = b.flow(
+        "many.py",
+        "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    return i\n\n\
+         @flow\ndef main(n: int):\n    return sum(step(i=i) for i in range(n))\n",
+    );
+    let mut zeros = Vec::new();
+    let mut manys = Vec::new();
+    for _ in 0..5 {
+        zeros.push(b.play(&["play", "start", &zero, "--wait", "--json"]).0);
+        let (t, play) = b.play(&["play", "start", &many, "--input", r#"{"n": 2000}"#, "--wait", "--json"]);
+        assert_eq!(play["status"], "success");
+        manys.push(t);
+    }
+    let per_step = (median(manys).saturating_sub(median(zeros.clone()))) / 2000;
+
+    // 2. A one-step play against the bare interpreter.
+    let python = python_exe();
+    let one = b.flow(
+        "one.py",
+        "from hero_tracing import flow\n\n@flow\ndef step() -> int:\n    return 1\n\n\
+         @flow\ndef main():\n    return step()\n",
+    );
+    b.play(&["play", "start", &one, "--wait", "--json"]);
+    let mut bare = Vec::new();
+    let mut plays = Vec::new();
+    for _ in 0..21 {
+        let start = Instant::now();
+        Command::new(&python).args(["-c", "pass"]).status().expect("python");
+        bare.push(start.elapsed());
+        plays.push(b.play(&["play", "start", &one, "--wait", "--json"]).0);
+    }
+    let bare = median(bare);
+    let one_step = median(plays);
+
+    // 3. Replay: a play that paused after 10,000 steps.
+    let paused = b.flow(
+        "paused.py",
+        "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    return i\n\n\
+         @flow\ndef main(n: int):\n    total = sum(step(i=i) for i in range(n))\n    \
+         ok = flow.pause(\"go\", schema={\"type\": \"boolean\"})\n    return {\"total\": total, \"ok\": ok}\n",
+    );
+    let (first_run, play) = b.play(&["play", "start", &paused, "--input", r#"{"n": 10000}"#, "--wait", "--json"]);
+    assert_eq!(play["status"], "awaiting_resume");
+    let sid = play["sid"].as_str().expect("sid").to_owned();
+    let id = play["pending_resumes"][0]["id"].as_str().expect("id").to_owned();
+    let start = Instant::now();
+    assert!(b.hero(&["resume", &sid, &id, "true"]).status.success());
+    let (_, done) = b.play(&["play", "wait", &sid, "--json"]);
+    let resume_to_success = start.elapsed();
+    assert_eq!(done["status"], "success");
+    let spans: Vec<serde_json::Value> =
+        serde_json::from_slice(&b.hero(&["rpc", "play_spans", &format!(r#"{{"play_sid":"{sid}"}}"#)]).stdout)
+            .expect("spans");
+    let root_ms = |run: u64| {
+        spans
+            .iter()
+            .find(|s| s["run"] == run && s["kind"] == "flow_root")
+            .and_then(|s| s["duration_ms"].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    let first_us = root_ms(1) * 1000.0 / 10_000.0;
+    let replay_us = root_ms(2) * 1000.0 / 10_000.0;
+    let plain_us = {
+        let out = Command::new(&python)
+            .args(["-c", "import time\ndef step(i): return i\nt=time.perf_counter()\nsum(step(i=i) for i in range(10000))\nprint((time.perf_counter()-t)/10000*1e6)"])
+            .output()
+            .expect("python");
+        String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap_or(f64::NAN)
+    };
+
+    println!("durable step (marginal, 2,000-step flow)  {:>8.3} ms", ms(per_step));
+    println!("  one fsync of a small append             {:>8.3} ms   step/fsync = {:.2}x (budget 1.5x)", ms(fsync), per_step.as_secs_f64() / fsync.as_secs_f64());
+    println!("  one redb commit                         {:>8.3} ms", ms(commit));
+    println!("one-step play, start --wait               {:>8.1} ms", ms(one_step));
+    println!("  python -c pass                          {:>8.1} ms   difference {:.1} ms (budget 30 ms)", ms(bare), ms(one_step) - ms(bare));
+    println!("10,000-step play: resume -> success       {:>8.1} ms", ms(resume_to_success));
+    println!("  first run: per step                     {:>8.2} us   (run of 10,000 steps + pause: {:.0} ms wall)", first_us, ms(first_run));
+    println!("  replay:    per step                     {:>8.2} us   ({:.2} us above plain Python at {:.3} us; budget 10 us)", replay_us, replay_us - plain_us, plain_us);
+}
