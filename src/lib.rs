@@ -14,3 +14,4 @@ pub mod prompt;
 pub mod sdk;
 pub mod server;
 pub mod store;
+pub mod tui;

@@ -20,7 +20,7 @@ code=0
 
 id=$("$hero_logic" pending "$sid" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
 echo "approve: answering pause $id with true" >&2
-"$hero_logic" resume "$sid" "$id" true --json
+"$hero_logic" resume "$sid" "$id" true --json >&2
 
 play=$("$hero_logic" play wait "$sid" --json)
 printf '%s\n' "$play"

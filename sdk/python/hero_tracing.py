@@ -25,8 +25,9 @@ occurrence counters that make step keys deterministic are per process.
 
 Only `os`, `sys` and `time` are imported up front. `json`, `hashlib` and
 `socket` load when a run starts, and `ast` when a file is inspected, so that
-`import hero_tracing` in a unit test costs about nothing: outside a run the
-decorated functions are plain functions.
+`import hero_tracing` in a unit test costs about a millisecond once its
+byte-code is cached. Outside a run the decorated functions are plain
+functions.
 """
 
 import os
@@ -759,7 +760,11 @@ def _main_of(module, what):
 
 
 def _format_exception(exc):
-    """The traceback of `exc` as a user reads it: the SDK's frames left out."""
+    """The traceback of `exc` as a user reads it.
+
+    The frames of the SDK and of the import machinery are left out: they are
+    plumbing between the user's lines, and would bury them.
+    """
     import traceback
 
     own = _format_exception.__code__.co_filename
@@ -830,7 +835,9 @@ _FIELD_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool",
                 "list": "list", "dict": "dict", "List": "list", "Dict": "dict"}
 
 # Calls whose value differs on every run (SPEC section 5), by qualified name;
-# every function of `random` and `secrets` counts too.
+# every function of `random` and `secrets` counts too. The short spellings
+# (`datetime.now`, `date.today`) are what a name that no import resolves
+# leaves, and are flagged as well.
 _NONDETERMINISTIC = frozenset({
     "time.time", "time.time_ns", "time.monotonic", "time.monotonic_ns",
     "time.perf_counter", "time.perf_counter_ns",
@@ -849,6 +856,8 @@ class _Module:
         # Local name -> qualified name, from every import in the file.
         self.aliases = {}
         # Names that denote hero_tracing's `flow`, and the module itself.
+        # `flow` counts without an import too, so that a file that gets it
+        # through a star import is still checked.
         self.flow_names = {"flow"}
         self.sdk_names = set()
         for node in ast.walk(tree):
@@ -863,10 +872,17 @@ class _Module:
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
                     if node.module == "hero_tracing" and alias.name == "flow":
                         self.flow_names.add(alias.asname or alias.name)
-        self.steps = {node.name for node in ast.walk(tree)
-                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                      and any(self.is_flow(_decorator_callee(ast, d))
-                              for d in node.decorator_list)}
+        # Step functions: decorated with `@flow`, or bound as `x = flow(f)`.
+        self.steps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if any(self.is_flow(_decorator_callee(ast, decorator))
+                       for decorator in node.decorator_list):
+                    self.steps.add(node.name)
+            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                  and self.is_flow(_decorator_callee(ast, node.value.func))):
+                self.steps.update(target.id for target in node.targets
+                                  if isinstance(target, ast.Name))
 
     def is_flow(self, node):
         ast = self.ast

@@ -74,6 +74,8 @@ pub enum Command {
     },
     /// Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked.
     Resume(resume::ResumeArgs),
+    /// Open the dashboard.
+    Tui,
     /// Call any RPC method and print its result as JSON.
     Rpc {
         /// The method, e.g. `play_get` (`rpc.discover` lists them all).
@@ -140,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Play { command } => play::run(&ctx, command),
         Command::Pending { sid } => resume::pending(&ctx, &sid),
         Command::Resume(args) => resume::resume(&ctx, args),
+        Command::Tui => crate::tui::run(ctx.client()?, &ctx.paths),
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),
         Command::Sdk {
             command: SdkCommand::Path,

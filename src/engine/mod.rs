@@ -28,7 +28,7 @@ use crate::store::{Store, StoreError};
 pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
-pub use sdk_events::{PauseAnswer, RunReport};
+pub use sdk_events::{PauseAnswer, RunReport, SpanRecord};
 pub use workflows::SavedWorkflow;
 
 /// What went wrong, in terms the server maps one-to-one to error codes.
@@ -104,7 +104,7 @@ impl Engine {
     /// `pending` or `running`: each gets a new run that replays its
     /// checkpoints.
     pub fn start(store: Arc<Store>, config: Config) -> Result<Engine> {
-        let writer = Writer::start(store.clone());
+        let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
         let engine = Engine {
             inner: Arc::new(Inner {

@@ -62,54 +62,93 @@ fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Optio
         .map(|(_, payload)| payload.clone()))
 }
 
-/// Adds a finished span's cost to its play (replayed spans were counted in
-/// the run that did the work).
-fn add_cost(tx: &Tx<'_>, span: &Span) -> crate::store::Result<()> {
-    if span.cost_usd <= 0.0 || matches!(span.status, SpanStatus::Running | SpanStatus::Replayed) {
-        return Ok(());
+/// A span as the SDK sent it: its JSON text, stored as is, and the few
+/// fields the engine needs, read without decoding the rest.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct SpanRecord {
+    pub play_sid: String,
+    pub id: String,
+    pub run: u32,
+    pub status: SpanStatus,
+    #[serde(default)]
+    pub cost_usd: f64,
+    #[serde(skip)]
+    pub json: String,
+}
+
+impl SpanRecord {
+    /// Reads the head fields of a span's JSON text and keeps the text.
+    pub fn from_json(json: String) -> serde_json::Result<SpanRecord> {
+        let mut record: SpanRecord = serde_json::from_str(&json)?;
+        record.json = json;
+        Ok(record)
     }
-    let mut sid = Some(span.play_sid.clone());
-    while let Some(current) = sid {
-        let Some(old) = tx.play(&current)? else { break };
-        let mut play = old.clone();
-        play.total_cost_usd += span.cost_usd;
-        tx.put_play(Some(&old), &play)?;
-        sid = play.parent_play_sid;
+
+    fn seq(&self) -> u64 {
+        self.id
+            .rsplit_once('.')
+            .and_then(|(_, seq)| seq.parse().ok())
+            .unwrap_or(0)
     }
-    Ok(())
+
+    /// Whether this write may add a cost to the play: a fresh span's end.
+    fn may_cost(&self) -> bool {
+        self.cost_usd > 0.0 && !matches!(self.status, SpanStatus::Running | SpanStatus::Replayed)
+    }
+
+    /// Stores the span; the first end of a span that carries a cost adds it
+    /// to its play and every ancestor play.
+    fn store(&self, tx: &Tx<'_>) -> crate::store::Result<()> {
+        let seq = self.seq();
+        let first_end = self.may_cost()
+            && tx
+                .span(&self.play_sid, self.run, seq)?
+                .is_none_or(|old| old.status == SpanStatus::Running);
+        tx.put_span_json(&self.play_sid, self.run, seq, &self.json)?;
+        if first_end {
+            let mut sid = Some(self.play_sid.clone());
+            while let Some(current) = sid {
+                let Some(old) = tx.play(&current)? else { break };
+                let mut play = old.clone();
+                play.total_cost_usd += self.cost_usd;
+                tx.put_play(Some(&old), &play)?;
+                sid = play.parent_play_sid;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Engine {
-    /// Stores a span without waiting. The first end of a span that carries
-    /// a cost adds it to the play; nothing else needs a read first, which
-    /// keeps a replay of thousands of spans cheap.
-    pub fn span_event(&self, span: Span) {
-        let stored = span.clone();
-        self.inner.writer.write_detached(move |tx| {
-            let costs = stored.cost_usd > 0.0
-                && !matches!(stored.status, SpanStatus::Running | SpanStatus::Replayed);
-            let first_end = costs
-                && tx
-                    .span(&stored.play_sid, stored.run, stored.seq())?
-                    .is_none_or(|old| old.status == SpanStatus::Running);
-            tx.put_span(&stored)?;
-            if first_end {
-                add_cost(tx, &stored)?;
-            }
-            Ok(())
-        });
-        self.publish(PlayEvent::Span {
-            span: Box::new(span),
-        });
+    /// Tells subscribers of a span, decoding it only when someone listens.
+    fn publish_span(&self, record: &SpanRecord) {
+        if self.inner.events.receiver_count() == 0 {
+            return;
+        }
+        match serde_json::from_str::<Span>(&record.json) {
+            Ok(span) => self.publish(PlayEvent::Span {
+                span: Box::new(span),
+            }),
+            Err(e) => tracing::warn!("span {} of play {} does not decode: {e}", record.id, record.play_sid),
+        }
     }
 
+    /// Stores a span without waiting: a replay of thousands of spans costs
+    /// one queued write each and no decoding.
+    pub fn span_event(&self, record: SpanRecord) {
+        self.publish_span(&record);
+        self.inner.writer.write_detached(move |tx| record.store(tx));
+    }
+
+    /// A step's checkpoint: stored durably before this returns, which is
+    /// when the SDK lets the flow go on.
     pub async fn step_output(
         &self,
         sid: &str,
         run: u32,
         step_key: String,
-        output: Value,
-        span: Option<Span>,
+        output: String,
+        span: Option<SpanRecord>,
     ) -> Result<()> {
         let owned = sid.to_owned();
         let stored_span = span.clone();
@@ -121,14 +160,16 @@ impl Engine {
                     Err(refused) => return Ok(Err(refused)),
                 };
                 let fresh = !tx.has_step_output(&owned, &step_key)?;
-                tx.put_step_output(&owned, &step_key, &output)?;
+                tx.put_step_output_json(&owned, &step_key, &output)?;
+                let mut before = old;
                 if let Some(span) = &stored_span {
-                    tx.put_span(span)?;
-                    add_cost(tx, span)?;
+                    span.store(tx)?;
+                    if span.may_cost() {
+                        before = tx.play(&owned)?.unwrap_or(before);
+                    }
                 }
                 if fresh {
-                    let mut play = tx.play(&owned)?.unwrap_or(old);
-                    let before = play.clone();
+                    let mut play = before.clone();
                     play.steps_done += 1;
                     tx.put_play(Some(&before), &play)?;
                 }
@@ -136,9 +177,7 @@ impl Engine {
             })
             .await??;
         if let Some(span) = span {
-            self.publish(PlayEvent::Span {
-                span: Box::new(span),
-            });
+            self.publish_span(&span);
         }
         Ok(())
     }

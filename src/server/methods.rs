@@ -5,19 +5,28 @@
 //! `-32602` naming it, before anything is stored.
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
-use crate::engine::{PauseAnswer, RunReport, StartPlay};
-use crate::model::{PlayStatus, ResumeRequest, Span};
+use crate::engine::{PauseAnswer, RunReport, SpanRecord, StartPlay};
+use crate::model::{PlayStatus, ResumeRequest};
 use crate::store::PlayFilter;
 
-fn params<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
-    let params = if params.is_null() { json!({}) } else { params };
-    serde_json::from_value(params)
+/// Decodes params by name into the method's struct; absent params are `{}`.
+fn params<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Result<T, RpcError> {
+    let text = match raw.map(RawValue::get) {
+        None | Some("null") => "{}",
+        Some(text) => text,
+    };
+    serde_json::from_str(text)
         .map_err(|e| RpcError::new(INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+fn span_record(raw: &RawValue) -> Result<SpanRecord, RpcError> {
+    SpanRecord::from_json(raw.get().to_owned())
+        .map_err(|e| RpcError::new(INVALID_PARAMS, format!("invalid span: {e}")))
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
@@ -109,18 +118,20 @@ struct PlayRestart {
 }
 
 #[derive(Deserialize)]
-struct SpanEvent {
-    span: Span,
+struct SpanEvent<'a> {
+    #[serde(borrow)]
+    span: &'a RawValue,
 }
 
 #[derive(Deserialize)]
-struct StepOutput {
+struct StepOutput<'a> {
     play_sid: String,
     run: u32,
     step_key: String,
-    output: Value,
-    #[serde(default)]
-    span: Option<Span>,
+    #[serde(borrow)]
+    output: &'a RawValue,
+    #[serde(borrow, default)]
+    span: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -161,7 +172,7 @@ fn payload(raw: Value) -> Result<Value, RpcError> {
 }
 
 impl Server {
-    pub async fn dispatch(&self, method: &str, raw: Value) -> Result<Value, RpcError> {
+    pub async fn dispatch(&self, method: &str, raw: Option<&RawValue>) -> Result<Value, RpcError> {
         let engine = &self.engine;
         match method {
             "info" => Ok(self.info()),
@@ -264,13 +275,14 @@ impl Server {
                 Ok(json!({"ok": true}))
             }
             "span_event" => {
-                engine.span_event(params::<SpanEvent>(raw)?.span);
+                engine.span_event(span_record(params::<SpanEvent>(raw)?.span)?);
                 Ok(json!({"ok": true}))
             }
             "step_output" => {
                 let p: StepOutput = params(raw)?;
+                let span = p.span.filter(|s| s.get() != "null").map(span_record).transpose()?;
                 engine
-                    .step_output(&p.play_sid, p.run, p.step_key, p.output, p.span)
+                    .step_output(&p.play_sid, p.run, p.step_key, p.output.get().to_owned(), span)
                     .await?;
                 Ok(json!({"ok": true}))
             }

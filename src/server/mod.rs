@@ -177,11 +177,14 @@ impl Server {
             Err((id, error)) => return Some(rpc::response(id, Err(error))),
         };
         if request.method == "subscribe" {
+            #[derive(serde::Deserialize)]
+            struct Subscribe {
+                play_sid: Option<String>,
+            }
             let play_sid = request
                 .params
-                .get("play_sid")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+                .and_then(|p| serde_json::from_str::<Subscribe>(p.get()).ok())
+                .and_then(|s| s.play_sid);
             *events = Some((self.engine.subscribe(), play_sid));
             return request.id.map(|id| rpc::response(id, Ok(json!({"ok": true}))));
         }

@@ -1,7 +1,10 @@
 //! JSON-RPC 2.0 wire types and error codes: one object per line.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::engine::EngineError;
 
@@ -15,12 +18,17 @@ pub const WRONG_STATE: i64 = -32002;
 pub const SCHEMA_VIOLATION: i64 = -32003;
 pub const BAD_SOURCE: i64 = -32004;
 
+/// A request as read off the line. Params stay raw JSON text until the
+/// method is known, so a span from the SDK is never decoded into a tree of
+/// values only to be encoded again for the store.
 #[derive(Debug, Deserialize)]
-pub struct Request {
-    pub jsonrpc: Option<String>,
-    pub method: String,
-    #[serde(default)]
-    pub params: Value,
+pub struct Request<'a> {
+    #[serde(borrow, default)]
+    pub jsonrpc: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub method: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub params: Option<&'a RawValue>,
     /// Absent for a notification, which gets no answer.
     #[serde(default)]
     pub id: Option<Value>,
@@ -79,23 +87,28 @@ pub fn notification(method: &str, params: &impl Serialize) -> String {
 }
 
 /// Parses one line; an error comes with the id to answer it under.
-pub fn parse(line: &str) -> Result<Request, (Value, RpcError)> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| (Value::Null, RpcError::new(PARSE_ERROR, format!("not JSON: {e}"))))?;
-    let id = value.get("id").cloned().unwrap_or(Value::Null);
-    let request: Request = serde_json::from_value(value).map_err(|e| {
-        (
-            id.clone(),
-            RpcError::new(INVALID_REQUEST, format!("not a JSON-RPC 2.0 request: {e}")),
-        )
-    })?;
+pub fn parse(line: &str) -> Result<Request<'_>, (Value, RpcError)> {
+    let request: Request<'_> = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(match serde_json::from_str::<Value>(line) {
+                Err(e) => (Value::Null, RpcError::new(PARSE_ERROR, format!("not JSON: {e}"))),
+                Ok(value) => (
+                    value.get("id").cloned().unwrap_or(Value::Null),
+                    RpcError::new(INVALID_REQUEST, format!("not a JSON-RPC 2.0 request: {e}")),
+                ),
+            });
+        }
+    };
+    let id = request.id.clone().unwrap_or(Value::Null);
     if request.jsonrpc.as_deref() != Some("2.0") {
         return Err((
             id,
             RpcError::new(INVALID_REQUEST, "`jsonrpc` must be \"2.0\""),
         ));
     }
-    if !(request.params.is_object() || request.params.is_null()) {
+    let params = request.params.map_or("null", |p| p.get()).trim_start();
+    if !(params.starts_with('{') || params == "null") {
         return Err((
             id,
             RpcError::new(INVALID_PARAMS, "params must be an object (params are by name)"),

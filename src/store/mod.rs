@@ -5,6 +5,7 @@
 //! one transaction (group commit), so many plays share one fsync.
 //! Invariant: this module knows nothing of JSON-RPC, processes or terminals.
 
+mod journal;
 mod lock;
 mod read;
 mod tables;
@@ -56,6 +57,7 @@ pub(crate) fn db<E: Into<redb::Error>>(e: E) -> StoreError {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    dir: PathBuf,
 }
 
 /// One forward migration: from `version` to `version + 1`.
@@ -72,13 +74,50 @@ impl Store {
     pub fn open(data_dir: &Path) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
         let db = Database::create(&path).map_err(db)?;
-        let store = Store { db, path };
+        let store = Store {
+            db,
+            path,
+            dir: data_dir.to_path_buf(),
+        };
         store.migrate()?;
+        store.replay_journal()?;
         Ok(store)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The data folder that holds the store and its journal.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Applies what the journal holds beyond the last durable commit (a
+    /// crash, even `kill -9`, leaves it there), then empties it.
+    fn replay_journal(&self) -> Result<()> {
+        let io = |source| StoreError::Io {
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut journal = journal::Journal::open(&self.dir).map_err(io)?;
+        if journal.len() == 0 {
+            return Ok(());
+        }
+        let batches = journal.batches().map_err(io)?;
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let tx = Tx {
+                txn: &txn,
+                journal: None,
+            };
+            for op in batches.into_iter().flatten() {
+                tx.apply(op)?;
+            }
+        }
+        txn.commit().map_err(db)?;
+        journal.clear().map_err(io)?;
+        Ok(())
     }
 
     fn migrate(&self) -> Result<()> {

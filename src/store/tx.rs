@@ -4,10 +4,13 @@
 //! never touch an index. Callers check first and write after, so that an
 //! error leaves nothing half-written in a group-committed batch.
 
+use std::cell::RefCell;
+
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::journal::Op;
 use super::{Result, db, tables::*};
 use crate::model::{LogLine, Play, Span, Workflow, WorkflowVersion};
 
@@ -36,12 +39,38 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
     Ok(serde_json::from_str(text)?)
 }
 
-/// A write transaction seen through model types.
+/// A write transaction seen through model types. Every write is also
+/// recorded for the journal (see `journal.rs`), unless the transaction is
+/// itself a replay of the journal.
 pub struct Tx<'a> {
     pub(super) txn: &'a WriteTransaction,
+    pub(super) journal: Option<&'a RefCell<String>>,
 }
 
 impl Tx<'_> {
+    fn record(&self, op: Op) {
+        if let Some(journal) = self.journal {
+            op.line(&mut journal.borrow_mut());
+        }
+    }
+
+    /// Applies one journal record again, as the write that made it did.
+    pub(super) fn apply(&self, op: Op) -> Result<()> {
+        match op {
+            Op::Play(json) => {
+                let play: Play = decode(&json)?;
+                let old = self.play(&play.sid)?;
+                self.put_play(old.as_ref(), &play)
+            }
+            Op::StepOutput { sid, key, json } => self.put_step_output_json(&sid, &key, &json),
+            Op::Span { sid, run, seq, json } => self.put_span_json(&sid, run, seq, &json),
+            Op::Log { sid, run, seq, json } => self.put_log_json(&sid, run, seq, &json),
+            Op::Workflow(json) => self.put_workflow(&decode(&json)?),
+            Op::Version(json) => self.put_version(&decode(&json)?),
+            Op::Analysis { hash, json } => self.put_analysis_json(&hash, &json),
+        }
+    }
+
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         let table = self.txn.open_table(PLAYS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
@@ -54,22 +83,24 @@ impl Tx<'_> {
         let mut stored = play.clone();
         stored.step_outputs.clear();
         stored.newer_version_sid = None;
+        let text = json(&stored);
         self.txn
             .open_table(PLAYS)
             .map_err(db)?
-            .insert(play.sid.as_str(), json(&stored).as_str())
+            .insert(play.sid.as_str(), text.as_str())
             .map_err(db)?;
-        let mut by_status = self.txn.open_table(PLAYS_BY_STATUS).map_err(db)?;
-        if let Some(old) = old
-            && old.status != play.status
-        {
+        self.record(Op::Play(text));
+        if old.is_none_or(|old| old.status != play.status) {
+            let mut by_status = self.txn.open_table(PLAYS_BY_STATUS).map_err(db)?;
+            if let Some(old) = old {
+                by_status
+                    .remove((old.status.as_str(), old.sid.as_str()))
+                    .map_err(db)?;
+            }
             by_status
-                .remove((old.status.as_str(), old.sid.as_str()))
+                .insert((play.status.as_str(), play.sid.as_str()), ())
                 .map_err(db)?;
         }
-        by_status
-            .insert((play.status.as_str(), play.sid.as_str()), ())
-            .map_err(db)?;
         if old.is_none() {
             self.txn
                 .open_table(PLAYS_BY_WORKFLOW)
@@ -98,20 +129,41 @@ impl Tx<'_> {
         step_key: &str,
         output: &serde_json::Value,
     ) -> Result<()> {
+        self.put_step_output_json(play_sid, step_key, &json(output))
+    }
+
+    /// Stores a step's output as the JSON text it arrived in.
+    pub fn put_step_output_json(&self, play_sid: &str, step_key: &str, output: &str) -> Result<()> {
         self.txn
             .open_table(STEP_OUTPUTS)
             .map_err(db)?
-            .insert((play_sid, step_key), json(output).as_str())
+            .insert((play_sid, step_key), output)
             .map_err(db)?;
+        self.record(Op::StepOutput {
+            sid: play_sid.to_owned(),
+            key: step_key.to_owned(),
+            json: output.to_owned(),
+        });
         Ok(())
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {
+        self.put_span_json(&span.play_sid, span.run, span.seq(), &json(span))
+    }
+
+    /// Stores a span as the JSON text the SDK sent, without decoding it.
+    pub fn put_span_json(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
         self.txn
             .open_table(SPANS)
             .map_err(db)?
-            .insert((span.play_sid.as_str(), span.run, span.seq()), json(span).as_str())
+            .insert((play_sid, run, seq), span)
             .map_err(db)?;
+        self.record(Op::Span {
+            sid: play_sid.to_owned(),
+            run,
+            seq,
+            json: span.to_owned(),
+        });
         Ok(())
     }
 
@@ -122,11 +174,21 @@ impl Tx<'_> {
     }
 
     pub fn put_log(&self, play_sid: &str, line: &LogLine) -> Result<()> {
+        self.put_log_json(play_sid, line.run, line.seq, &json(line))
+    }
+
+    fn put_log_json(&self, play_sid: &str, run: u32, seq: u64, line: &str) -> Result<()> {
         self.txn
             .open_table(LOGS)
             .map_err(db)?
-            .insert((play_sid, line.run, line.seq), json(line).as_str())
+            .insert((play_sid, run, seq), line)
             .map_err(db)?;
+        self.record(Op::Log {
+            sid: play_sid.to_owned(),
+            run,
+            seq,
+            json: line.to_owned(),
+        });
         Ok(())
     }
 
@@ -149,11 +211,13 @@ impl Tx<'_> {
     }
 
     pub fn put_workflow(&self, workflow: &Workflow) -> Result<()> {
+        let text = json(workflow);
         self.txn
             .open_table(WORKFLOWS)
             .map_err(db)?
-            .insert(workflow.sid.as_str(), json(workflow).as_str())
+            .insert(workflow.sid.as_str(), text.as_str())
             .map_err(db)?;
+        self.record(Op::Workflow(text));
         self.txn
             .open_table(WORKFLOW_NAMES)
             .map_err(db)?
@@ -168,11 +232,13 @@ impl Tx<'_> {
     }
 
     pub fn put_version(&self, version: &WorkflowVersion) -> Result<()> {
+        let text = json(version);
         self.txn
             .open_table(VERSIONS)
             .map_err(db)?
-            .insert(version.sid.as_str(), json(version).as_str())
+            .insert(version.sid.as_str(), text.as_str())
             .map_err(db)?;
+        self.record(Op::Version(text));
         self.txn
             .open_multimap_table(WORKFLOW_VERSIONS)
             .map_err(db)?
@@ -185,11 +251,19 @@ impl Tx<'_> {
     }
 
     pub fn put_analysis(&self, source_hash: &str, analysis: &serde_json::Value) -> Result<()> {
+        self.put_analysis_json(source_hash, &json(analysis))
+    }
+
+    fn put_analysis_json(&self, source_hash: &str, analysis: &str) -> Result<()> {
         self.txn
             .open_table(ANALYSES)
             .map_err(db)?
-            .insert(source_hash, json(analysis).as_str())
+            .insert(source_hash, analysis)
             .map_err(db)?;
+        self.record(Op::Analysis {
+            hash: source_hash.to_owned(),
+            json: analysis.to_owned(),
+        });
         Ok(())
     }
 }

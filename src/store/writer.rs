@@ -1,18 +1,24 @@
-//! Group commit: one thread owns every write transaction.
+//! Group commit: one thread owns every write transaction and the journal.
 //!
 //! Callers send closures; the thread takes every closure waiting in its queue,
 //! runs them in one transaction and commits once, so concurrent plays share
-//! an fsync. A batch is committed durably when any closure in it asked for
-//! it (a checkpoint, a pause, a status change): the caller hears back only
-//! after that commit. Batches of spans and logs alone skip the fsync; the
-//! next durable commit carries them to disk.
+//! an fsync. Each batch is appended to the journal; a batch is made durable
+//! (the journal fsynced) when any closure in it asked for it (a checkpoint,
+//! a pause, a status change), and the callers hear back only after that.
+//! Batches of spans and logs alone skip the fsync; the next durable batch
+//! carries them to disk. redb itself commits without fsync, and is made
+//! durable (and the journal emptied) when the writer is idle or the journal
+//! has grown.
 
-use std::sync::mpsc;
+use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use redb::Durability;
 use tokio::sync::oneshot;
 
+use super::journal::Journal;
 use super::{Result, Store, StoreError, Tx, db};
 
 type Job = Box<dyn FnOnce(&Tx<'_>) -> Box<dyn FnOnce(Result<()>) + Send> + Send>;
@@ -30,15 +36,25 @@ pub struct Writer {
 
 /// How many queued writes one transaction takes at most.
 const MAX_BATCH: usize = 4096;
+/// An idle writer folds the journal into redb after this long.
+const IDLE_CHECKPOINT: Duration = Duration::from_millis(500);
+/// A busy writer folds the journal into redb once it is this large.
+const MAX_JOURNAL: u64 = 16 << 20;
 
 impl Writer {
-    pub fn start(store: Arc<Store>) -> Writer {
+    /// Starts the writer thread; the store's journal must have been
+    /// replayed (as [`Store::open`] does).
+    pub fn start(store: Arc<Store>) -> Result<Writer> {
+        let journal = Journal::open(store.dir()).map_err(|source| StoreError::Io {
+            dir: store.dir().to_path_buf(),
+            source,
+        })?;
         let (tx, rx) = mpsc::channel::<Request>();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(&store, &rx))
+            .spawn(move || run(&store, journal, &rx))
             .expect("the writer thread starts");
-        Writer { tx }
+        Ok(Writer { tx })
     }
 
     /// Runs `f` in the next transaction and returns its value once that
@@ -78,8 +94,19 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, rx: &mpsc::Receiver<Request>) {
-    while let Ok(first) = rx.recv() {
+fn run(store: &Store, mut journal: Journal, rx: &mpsc::Receiver<Request>) {
+    loop {
+        let first = match rx.recv_timeout(IDLE_CHECKPOINT) {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) => {
+                checkpoint(store, &mut journal);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                checkpoint(store, &mut journal);
+                return;
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -89,28 +116,68 @@ fn run(store: &Store, rx: &mpsc::Receiver<Request>) {
         }
         let durable = batch.iter().any(|r| r.durable);
         let mut replies = Vec::with_capacity(batch.len());
-        let committed = (|| -> Result<()> {
-            let mut txn = store.db.begin_write().map_err(db)?;
-            let level = if durable {
-                Durability::Immediate
-            } else {
-                Durability::None
-            };
-            txn.set_durability(level).map_err(db)?;
-            {
-                let tx = Tx { txn: &txn };
-                for request in batch {
-                    replies.push((request.job)(&tx));
-                }
-            }
-            txn.commit().map_err(db)?;
-            Ok(())
-        })();
+        let committed = commit_batch(store, &mut journal, batch, durable, &mut replies);
         for reply in replies {
             reply(match &committed {
                 Ok(()) => Ok(()),
                 Err(e) => Err(StoreError::Commit(e.to_string())),
             });
         }
+        if journal.len() > MAX_JOURNAL {
+            checkpoint(store, &mut journal);
+        }
+    }
+}
+
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+
+fn commit_batch(
+    store: &Store,
+    journal: &mut Journal,
+    batch: Vec<Request>,
+    durable: bool,
+    replies: &mut Vec<Reply>,
+) -> Result<()> {
+    let mut txn = store.db.begin_write().map_err(db)?;
+    txn.set_durability(Durability::None).map_err(db)?;
+    let recorded = RefCell::new(String::new());
+    {
+        let tx = Tx {
+            txn: &txn,
+            journal: Some(&recorded),
+        };
+        for request in batch {
+            replies.push((request.job)(&tx));
+        }
+    }
+    let recorded = recorded.into_inner();
+    let io = |source| StoreError::Io {
+        dir: store.dir().to_path_buf(),
+        source,
+    };
+    if !recorded.is_empty() {
+        journal.append(recorded).map_err(io)?;
+    }
+    if durable {
+        journal.sync().map_err(io)?;
+    }
+    txn.commit().map_err(db)?;
+    Ok(())
+}
+
+/// Makes redb durable on its own and empties the journal.
+fn checkpoint(store: &Store, journal: &mut Journal) {
+    if journal.len() == 0 {
+        return;
+    }
+    let done = (|| -> Result<()> {
+        store.db.begin_write().map_err(db)?.commit().map_err(db)?;
+        journal.clear().map_err(|source| StoreError::Io {
+            dir: store.dir().to_path_buf(),
+            source,
+        })
+    })();
+    if let Err(e) = done {
+        tracing::warn!("checkpoint of the journal into the store failed: {e}");
     }
 }

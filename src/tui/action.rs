@@ -250,7 +250,11 @@ mod tests {
             (KeyCode::Char('q'), Action::Quit),
         ];
         for (code, action) in cases {
-            assert_eq!(action_for(Mode::Normal, &key(code)), Some(action), "{code:?}");
+            assert_eq!(
+                action_for(Mode::Normal, &key(code)),
+                Some(action),
+                "{code:?}"
+            );
         }
         assert_eq!(action_for(Mode::Normal, &key(KeyCode::Char('x'))), None);
         let shifted_r = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
@@ -272,13 +276,22 @@ mod tests {
         let q = key(KeyCode::Char('q'));
         assert_eq!(action_for(Mode::Help, &q), Some(Action::Back));
         assert_eq!(action_for(Mode::Confirm, &q), None);
-        assert_eq!(action_for(Mode::Confirm, &key(KeyCode::Char('y'))), Some(Action::Yes));
-        assert_eq!(action_for(Mode::Confirm, &key(KeyCode::Esc)), Some(Action::No));
+        assert_eq!(
+            action_for(Mode::Confirm, &key(KeyCode::Char('y'))),
+            Some(Action::Yes)
+        );
+        assert_eq!(
+            action_for(Mode::Confirm, &key(KeyCode::Esc)),
+            Some(Action::No)
+        );
         assert_eq!(
             action_for(Mode::Text, &q),
             Some(Action::Input(InputRequest::InsertChar('q')))
         );
-        assert_eq!(action_for(Mode::Text, &key(KeyCode::Enter)), Some(Action::Submit));
+        assert_eq!(
+            action_for(Mode::Text, &key(KeyCode::Enter)),
+            Some(Action::Submit)
+        );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         for mode in [Mode::Normal, Mode::Confirm, Mode::Help, Mode::Text] {
             assert_eq!(action_for(mode, &ctrl_c), Some(Action::Quit), "{mode:?}");

@@ -25,6 +25,8 @@ pub struct StartForm {
     pub fields: Vec<Field>,
     /// The field that has the keyboard.
     pub focus: usize,
+    /// Why the server refused the last submission.
+    pub error: Option<String>,
 }
 
 impl StartForm {
@@ -42,6 +44,7 @@ impl StartForm {
             workflow,
             fields,
             focus: 0,
+            error: None,
         }
     }
 
@@ -111,7 +114,7 @@ pub fn parse(spec: &FlowField, text: &str) -> Result<Option<Value>, String> {
     };
     if blank {
         return if spec.required {
-            Err("required".into())
+            Err("needs a value".into())
         } else {
             Ok(None)
         };
@@ -169,7 +172,8 @@ mod tests {
     #[test]
     fn each_type_parses_its_text() {
         use FieldType::*;
-        let cases: &[(FieldType, bool, &str, Result<Option<Value>, ()>)] = &[
+        type Case = (FieldType, bool, &'static str, Result<Option<Value>, ()>);
+        let cases: &[Case] = &[
             (Str, true, "ada", Ok(Some(json!("ada")))),
             (Str, true, " spaced ", Ok(Some(json!(" spaced ")))),
             (Str, true, "", Err(())),
@@ -224,11 +228,14 @@ mod tests {
         form.focus = 1;
         assert_eq!(form.submit(), None);
         assert_eq!(form.focus, 0, "the keyboard goes to the missing field");
-        assert_eq!(form.fields[0].error.as_deref(), Some("required"));
+        assert_eq!(form.fields[0].error.as_deref(), Some("needs a value"));
         for c in "ada".chars() {
             form.edit(InputRequest::InsertChar(c));
         }
         assert_eq!(form.fields[0].error, None, "typing clears the error");
-        assert_eq!(form.submit(), Some(json!({"customer": "ada", "amount": 1.5})));
+        assert_eq!(
+            form.submit(),
+            Some(json!({"customer": "ada", "amount": 1.5}))
+        );
     }
 }

@@ -23,7 +23,11 @@ pub fn duration(secs: f64) -> String {
     } else if s < 3600.0 {
         format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
     } else if s < 86_400.0 {
-        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
+        format!(
+            "{}h{:02}m",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        )
     } else {
         format!("{}d", (s / 86_400.0) as u64)
     }
@@ -124,7 +128,11 @@ pub fn json_block(value: &Value, max_lines: usize) -> Vec<String> {
         Value::String(s) => s.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
-    let mut lines: Vec<String> = text.lines().take(max_lines + 1).map(str::to_owned).collect();
+    let mut lines: Vec<String> = text
+        .lines()
+        .take(max_lines + 1)
+        .map(str::to_owned)
+        .collect();
     if lines.len() > max_lines {
         lines.truncate(max_lines);
         lines.push("…".into());

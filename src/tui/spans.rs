@@ -94,7 +94,10 @@ impl PlayData {
             }
             return Change::Content;
         }
-        let in_order = self.spans.last().is_none_or(|last| order(last) < order(&span));
+        let in_order = self
+            .spans
+            .last()
+            .is_none_or(|last| order(last) < order(&span));
         if !in_order {
             self.spans.push(span);
             self.spans.sort_by_cached_key(order);
@@ -192,7 +195,8 @@ pub fn flatten(plays: &[PlayData], child_of: &HashMap<String, usize>) -> Vec<Row
     };
     let mut expanded = vec![false; plays.len()];
     expanded[0] = true;
-    let mut stack: Vec<(usize, usize, u16)> = root.roots().iter().rev().map(|&s| (0, s, 0)).collect();
+    let mut stack: Vec<(usize, usize, u16)> =
+        root.roots().iter().rev().map(|&s| (0, s, 0)).collect();
     while let Some((p, s, depth)) = stack.pop() {
         let data = &plays[p];
         let Some(span) = data.span(s) else { continue };
@@ -252,18 +256,30 @@ mod tests {
         );
         let plays = [data];
         let rows = flatten(&plays, &HashMap::new());
-        assert_eq!(names(&plays, &rows), ["main", "  greet", "    shout", "  farewell"]);
+        assert_eq!(
+            names(&plays, &rows),
+            ["main", "  greet", "    shout", "  farewell"]
+        );
     }
 
     #[test]
     fn a_new_run_replaces_the_tree_but_not_the_events() {
         let mut data = PlayData::new(
             play("p1"),
-            vec![span("p1", "1.1", None, "main"), span("p1", "1.2", Some("1.1"), "a")],
+            vec![
+                span("p1", "1.1", None, "main"),
+                span("p1", "1.2", Some("1.1"), "a"),
+            ],
         );
-        assert_eq!(data.upsert(span("p1", "2.1", None, "main")), Change::Structure);
+        assert_eq!(
+            data.upsert(span("p1", "2.1", None, "main")),
+            Change::Structure
+        );
         assert_eq!(data.tree_run(), 2);
-        assert_eq!(data.upsert(span("p1", "2.2", Some("2.1"), "a")), Change::Structure);
+        assert_eq!(
+            data.upsert(span("p1", "2.2", Some("2.1"), "a")),
+            Change::Structure
+        );
         let plays = [data];
         let rows = flatten(&plays, &HashMap::new());
         let ids: Vec<&str> = rows
@@ -294,18 +310,31 @@ mod tests {
         sub.child_play_sid = Some("c1".into());
         let parent = PlayData::new(
             play("p1"),
-            vec![span("p1", "1.1", None, "main"), sub, span("p1", "1.3", Some("1.1"), "after")],
+            vec![
+                span("p1", "1.1", None, "main"),
+                sub,
+                span("p1", "1.3", Some("1.1"), "after"),
+            ],
         );
         let child = PlayData::new(
             play("c1"),
-            vec![span("c1", "1.1", None, "main"), span("c1", "1.2", Some("1.1"), "mail")],
+            vec![
+                span("c1", "1.1", None, "main"),
+                span("c1", "1.2", Some("1.1"), "mail"),
+            ],
         );
         let mut plays = vec![parent, child];
         let index = HashMap::from([("p1".to_owned(), 0), ("c1".to_owned(), 1)]);
         let rows = flatten(&plays, &index);
         assert_eq!(
             names(&plays, &rows),
-            ["main", "  send_invoice", "    main", "      mail", "  after"]
+            [
+                "main",
+                "  send_invoice",
+                "    main",
+                "      mail",
+                "  after"
+            ]
         );
         plays[0].folded.insert("1.2".into());
         let rows = flatten(&plays, &index);

@@ -12,6 +12,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,6 +24,31 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 /// How long one command may take before the test gives up on it. Generous,
 /// because a hung command should fail the test, not hang the suite.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The interpreter the tests' servers run flows with: the caller's
+/// `HERO_LOGIC_PYTHON` (else `python3`), resolved once to its real
+/// executable. Where `python3` is a version-manager shim, resolving it costs
+/// a few hundred milliseconds, and every test starts servers, each of which
+/// would resolve it again.
+pub fn python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let configured = std::env::var("HERO_LOGIC_PYTHON")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "python3".to_owned());
+        let out = std::process::Command::new(&configured)
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .unwrap_or_else(|e| panic!("the tests need Python 3 ({configured}): {e}"));
+        let real = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if out.status.success() && !real.is_empty() {
+            real
+        } else {
+            configured
+        }
+    })
+}
 
 /// The path of a flow script under `tests/flows/`.
 pub fn flow(file: &str) -> PathBuf {
@@ -92,7 +118,10 @@ impl fmt::Display for Outcome {
         writeln!(f, "$ {}", self.command)?;
         match self.code {
             Some(code) => writeln!(f, "exit code: {code}")?,
-            None => writeln!(f, "killed by a signal (timed out after {COMMAND_TIMEOUT:?}?)")?,
+            None => writeln!(
+                f,
+                "killed by a signal (timed out after {COMMAND_TIMEOUT:?}?)"
+            )?,
         }
         writeln!(f, "--- stdout\n{}", self.stdout)?;
         write!(f, "--- stderr\n{}", self.stderr)
@@ -120,6 +149,14 @@ impl TestEnv {
         }
     }
 
+    /// A new environment whose data folder is a copy of `template`'s, whose
+    /// server must be stopped: the setup of many cases, paid once.
+    pub fn copy_of(template: &TestEnv) -> TestEnv {
+        let env = TestEnv::new();
+        copy_dir(&template.data_dir, &env.data_dir);
+        env
+    }
+
     /// The server's socket, `hero_logic.sock` in the socket folder.
     pub fn socket(&self) -> PathBuf {
         self.socket_dir.join("hero_logic.sock")
@@ -133,9 +170,16 @@ impl TestEnv {
     /// The binary, with this test's folders and nothing of the caller's
     /// hero_logic environment.
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::new(BIN);
+        self.command(BIN)
+    }
+
+    /// Any program, with this test's folders in its environment, run from
+    /// this test's private folder.
+    pub fn command(&self, program: &str) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new(program);
         cmd.env("HERO_SOCKET_DIR", &self.socket_dir)
             .env("HERO_LOGIC_DATA_DIR", &self.data_dir)
+            .env("HERO_LOGIC_PYTHON", python())
             .env("NO_COLOR", "1")
             .env_remove("HERO_LOGIC_NO_AUTOSTART")
             .current_dir(self.root.path())
@@ -149,6 +193,7 @@ impl TestEnv {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env("HERO_SOCKET_DIR", &self.socket_dir)
             .env("HERO_LOGIC_DATA_DIR", &self.data_dir)
+            .env("HERO_LOGIC_PYTHON", python())
             .env("NO_COLOR", "1")
             .env_remove("HERO_LOGIC_NO_AUTOSTART")
             .current_dir(self.root.path());
@@ -316,15 +361,31 @@ impl Drop for TestEnv {
         if let Some(pid) = self.server_pid() {
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
             let ours = format!("HERO_LOGIC_DATA_DIR={}", self.data_dir.display());
-            if environ
-                .split(|b| *b == 0)
-                .any(|var| var == ours.as_bytes())
-            {
+            if environ.split(|b| *b == 0).any(|var| var == ours.as_bytes()) {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid as i32),
                     nix::sys::signal::Signal::SIGKILL,
                 );
             }
+        }
+    }
+}
+
+/// Copies a data folder, leaving out what belongs to the server that used
+/// it: its lock file and its log.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a data folder");
+    for entry in std::fs::read_dir(from).expect("the template's data folder") {
+        let entry = entry.expect("a folder entry");
+        let name = entry.file_name();
+        if name == "hero_logic.lock" || name == "server.log" {
+            continue;
+        }
+        let kind = entry.file_type().expect("a file type");
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &to.join(&name));
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), to.join(&name)).expect("a copied file");
         }
     }
 }

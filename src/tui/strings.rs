@@ -1,0 +1,154 @@
+//! Every sentence the dashboard shows, in one place (gitui's `strings.rs`),
+//! so the wording stays consistent and is easy to review.
+
+use serde_json::Value;
+
+use crate::model::PlayStatus;
+
+// The help overlay: what each key does.
+pub const HELP_MOVE: &str = "move";
+pub const HELP_PAGE: &str = "move a page";
+pub const HELP_ENDS: &str = "first / last";
+pub const HELP_OPEN: &str = "open a play · fold a span · answer · start";
+pub const HELP_FOLD: &str = "fold / unfold a span";
+pub const HELP_BACK: &str = "back · close · clear the search";
+pub const HELP_PANE: &str = "next pane";
+pub const HELP_PENDING: &str = "Pending tab: pauses waiting for you";
+pub const HELP_EVENTS: &str = "Events tab: every span of every run";
+pub const HELP_ANSWER: &str = "answer the selected pause";
+pub const HELP_CANCEL: &str = "cancel the play (asks y/n)";
+pub const HELP_RESTART: &str = "restart the play (asks y/n)";
+pub const HELP_START: &str = "start a play of the workflow";
+pub const HELP_SEARCH: &str = "search plays by name";
+pub const HELP_FILTER: &str = "filter plays by status";
+pub const HELP_HELP: &str = "this help";
+pub const HELP_QUIT: &str = "quit";
+pub const HELP_TITLE: &str = " Keys ";
+pub const HELP_CONFIRM: &str = "a question takes y or n";
+pub const HELP_CLOSE: &str = "any key closes this help";
+pub const HELP_ICONS: [&str; 2] = [
+    "▶ running   ⏸ waiting   ✔ done   ✘ failed",
+    "↺ replayed (not run again)   ■ cancelled   ⌛ timed out   ◌ queued",
+];
+
+// Footers: the keys that matter most on each screen.
+pub const HINTS_HOME: &[(&str, &str)] = &[
+    ("Enter", "open"),
+    ("Tab", "workflows"),
+    ("s", "start"),
+    ("/", "search"),
+    ("f", "filter"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+pub const HINTS_WORKFLOWS: &[(&str, &str)] = &[
+    ("Enter/s", "start a play"),
+    ("Tab", "plays"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+pub const HINTS_PLAY: &[(&str, &str)] = &[
+    ("p", "pending"),
+    ("a", "answer"),
+    ("e", "events"),
+    ("c", "cancel"),
+    ("R", "restart"),
+    ("Esc", "back"),
+    ("?", "help"),
+];
+pub const HINTS_SEARCH: &[(&str, &str)] = &[("Enter", "keep"), ("Esc", "clear")];
+pub const HINTS_FORM: &[(&str, &str)] =
+    &[("Enter", "start"), ("Tab/↑↓", "field"), ("Esc", "cancel")];
+
+// Titles and labels.
+pub const PLAYS: &str = "Plays";
+pub const WORKFLOWS: &str = "Workflows";
+pub const FLOW_TREE: &str = "Flow";
+pub const DETAIL: &str = "Span";
+pub const PENDING: &str = "Pending";
+pub const EVENTS: &str = "Events";
+pub const SEARCH_PROMPT: &str = "/";
+pub const COLUMNS: [&str; 6] = ["STATUS", "NAME", "AGE", "TOOK", "STEPS", "COST"];
+
+// Empty states: each says what to do next.
+pub const NO_PLAYS: &str =
+    "No plays yet. Start one with `s` on a workflow, or `hero_logic play start FLOW.py`.";
+pub const NO_PLAYS_MATCH: &str = "No play matches. Esc clears the search and the filter.";
+pub const NO_WORKFLOWS: &str = "No workflows yet: `hero_logic workflow save FLOW.py`.";
+pub const NO_SPANS: &str = "No spans yet: the run has not started a step.";
+pub const NO_PENDING: &str = "Nothing waits for an answer.";
+pub const NO_EVENTS: &str = "No spans yet.";
+pub const NO_SPAN_SELECTED: &str = "Select a span to see its inputs and output.";
+pub const NO_INPUTS: &str = "This workflow takes no inputs.";
+pub const TOO_SMALL: &str = "Enlarge the terminal";
+
+// Messages.
+pub const NO_WORKFLOW: &str = "no workflow selected (Tab goes to the workflows)";
+pub const NOTHING_TO_ANSWER: &str = "nothing waits for an answer in this play";
+
+pub fn only_machine_pauses(n: usize, sid: &str) -> String {
+    format!("{n} pause(s) wait for a machine, not a person: hero_logic resume {sid} ID JSON")
+}
+
+pub fn machine_pauses_line(n: usize) -> String {
+    format!("+ {n} pause(s) answered by a machine (webhook, signal, child play)")
+}
+
+pub fn already_ended(name: &str, status: PlayStatus) -> String {
+    format!("{name} has already ended ({status})")
+}
+
+pub fn started(name: &str, sid: &str) -> String {
+    format!("started {name} as play {sid}")
+}
+
+pub fn restarted(old: &str, new: &str) -> String {
+    format!("restarted play {old} as {new}")
+}
+
+pub fn cancelled(name: &str) -> String {
+    format!("cancelled {name}")
+}
+
+pub fn answered(name: &str, answer: &Value) -> String {
+    format!("answered {name} = {answer}; the play goes on")
+}
+
+pub fn not_answered(name: &str) -> String {
+    format!("{name} was not answered")
+}
+
+pub fn confirm_cancel(name: &str, sid: &str) -> String {
+    format!("Cancel play {name} ({sid}) and its children?")
+}
+
+pub fn confirm_restart(name: &str, sid: &str, latest: bool) -> String {
+    if latest {
+        format!("Restart {name} ({sid}) fresh, on the workflow's latest version?")
+    } else {
+        format!("Restart {name} ({sid}) fresh, on the same version?")
+    }
+}
+
+pub const CONFIRM_KEYS: &str = "y yes · n no";
+
+pub fn newer_version(pinned: &str, newer: &str) -> String {
+    format!("⚠ newer version {newer}: continuing pinned to {pinned} · R restarts on latest")
+}
+
+pub fn start_title(workflow: &str) -> String {
+    format!(" Start {workflow} ")
+}
+
+pub fn offline(reason: &str) -> String {
+    format!("live updates stopped: {reason} (restart the dashboard)")
+}
+
+// The answer prompt, printed on the normal screen above dialoguer's.
+pub fn answering(name: &str, sid: &str) -> String {
+    format!("Answering `{name}` of play {sid} — the dashboard comes back when you are done.")
+}
+
+pub fn answer_refused(reason: &str) -> String {
+    format!("the server refused that answer: {reason}")
+}

@@ -1,0 +1,234 @@
+//! End-to-end tests of `hero_logic tui`: the real dashboard, run inside a
+//! private tmux server against a real hero_logic server on temporary
+//! folders, driven by keys and read back with `capture-pane`.
+//!
+//! tmux must be installed (`.ci/run` installs it where it is missing).
+//! Nothing here sleeps to synchronise: each step waits, with a deadline,
+//! until the screen shows what it should.
+
+#[expect(
+    dead_code,
+    reason = "the shared harness also serves tests that use more of it"
+)]
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{BIN, TestEnv, flow, wait_until};
+
+/// How long the dashboard may take to show what a key asked for.
+const SCREEN_WITHIN: Duration = Duration::from_secs(20);
+
+/// A tmux server of this test's own, on a socket in its temporary folder,
+/// so the user's tmux is never touched. Dropping it kills that server and
+/// every process in it.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    /// Runs `hero_logic tui` in a detached `width`×`height` session, with
+    /// the test's folders in its environment. The pane stays after the
+    /// dashboard exits, so its exit status can be read.
+    fn start(env: &TestEnv, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            socket: env.scratch("tmux.sock"),
+        };
+        let folder = |var: &str, path: &std::path::Path| format!("{var}={}", path.display());
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "hl",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "-e",
+            &folder("HERO_SOCKET_DIR", &env.socket_dir),
+            "-e",
+            &folder("HERO_LOGIC_DATA_DIR", &env.data_dir),
+            "-e",
+            "HERO_LOGIC_NO_AUTOSTART=1",
+            BIN,
+            "tui",
+            ";",
+            "set-option",
+            "-t",
+            "hl",
+            "remain-on-exit",
+            "on",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux could not start the dashboard: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed (apt-get install tmux)")
+    }
+
+    fn send(&self, key: &str) {
+        let out = self.run(&["send-keys", "-t", "hl", key]);
+        assert!(out.status.success(), "send-keys {key}: {out:?}");
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "hl"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen shows every one of `texts`.
+    fn wait_for(&self, texts: &[&str]) {
+        let deadline = Instant::now() + SCREEN_WITHIN;
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the dashboard did not show {texts:?} within {SCREEN_WITHIN:?}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `(dead, exit status)` of the dashboard's pane.
+    fn pane(&self) -> (bool, Option<i32>) {
+        let out = self.run(&[
+            "list-panes",
+            "-t",
+            "hl",
+            "-F",
+            "#{pane_dead} #{pane_dead_status}",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut fields = text.split_whitespace();
+        let dead = fields.next() == Some("1");
+        (dead, fields.next().and_then(|s| s.parse().ok()))
+    }
+
+    fn pid(&self) -> u32 {
+        let out = self.run(&["list-panes", "-t", "hl", "-F", "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("the pane's pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// A started server holding a play paused on a confirm; returns its sid.
+fn paused_play(env: &TestEnv) -> String {
+    env.start();
+    let file = flow("approve.py");
+    let sid = env
+        .ok(["play", "start", file.to_str().expect("a UTF-8 path")])
+        .trim()
+        .to_owned();
+    env.run(["play", "wait", &sid]).expect_code(75);
+    sid
+}
+
+#[test]
+fn the_dashboard_answers_a_paused_play_and_shows_it_succeed() {
+    let env = TestEnv::new();
+    let sid = paused_play(&env);
+    let tmux = Tmux::start(&env, 100, 30);
+
+    // The plays list, with the paused play and its badge.
+    tmux.wait_for(&["Plays (1)", "⏸ awaiting", "approve", "⏸1"]);
+    tmux.send("Enter");
+    // The play: its tree with the step and the waiting root, and the pause.
+    tmux.wait_for(&["Flow · run 1", "prepare", "main flow_root", "Pending (1)"]);
+    tmux.send("p");
+    tmux.wait_for(&["approve confirm", "Approve order 42?"]);
+    tmux.send("a");
+    // The dashboard steps aside for the same prompt as `hero_logic resume`.
+    tmux.wait_for(&["Answering `approve`", "Approve order 42? (y/n)"]);
+    tmux.send("y");
+    // Back in the dashboard, the tree goes on live to the end.
+    tmux.wait_for(&[
+        "answered approve = true",
+        "✔ success",
+        "Flow · run 2",
+        "replayed",
+    ]);
+
+    let played = env.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(played["status"], "success", "{played}");
+    assert_eq!(played["output_data"]["approved"], true, "{played}");
+
+    tmux.send("q");
+    wait_until("the dashboard has exited", SCREEN_WITHIN, || tmux.pane().0);
+    assert_eq!(tmux.pane().1, Some(0), "the dashboard exits 0 on q");
+    let after = tmux.screen();
+    assert!(
+        !after.contains("Flow · run"),
+        "the terminal is back to its normal screen:\n{after}"
+    );
+    env.stop();
+}
+
+/// An idle dashboard blocks on its channel: over a few seconds it uses a
+/// tiny fraction of a core (the budget is 2%).
+#[test]
+fn an_idle_dashboard_uses_almost_no_cpu() {
+    let env = TestEnv::new();
+    paused_play(&env);
+    let tmux = Tmux::start(&env, 100, 30);
+    tmux.wait_for(&["Plays (1)"]);
+    tmux.send("Enter");
+    tmux.wait_for(&["Flow · run 1"]);
+    let pid = tmux.pid();
+    let window = Duration::from_secs(4);
+    let before = cpu_seconds(pid);
+    let start = Instant::now();
+    // Not a synchronisation: the idle time being measured.
+    std::thread::sleep(window);
+    let used = cpu_seconds(pid) - before;
+    let share = used / start.elapsed().as_secs_f64();
+    assert!(
+        share < 0.02,
+        "the idle dashboard used {:.2}% of a core",
+        share * 100.0
+    );
+    tmux.send("q");
+    wait_until("the dashboard has exited", SCREEN_WITHIN, || tmux.pane().0);
+    env.stop();
+}
+
+/// User plus system CPU time of `pid`, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the dashboard runs");
+    // Fields after the command name (in brackets, maybe with spaces):
+    // state is the 1st, utime the 12th and stime the 13th.
+    let rest = stat.rsplit_once(')').expect("a stat line").1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / clock_ticks()
+}
+
+/// The kernel's clock ticks per second, as `getconf CLK_TCK` reports.
+fn clock_ticks() -> f64 {
+    let out = Command::new("getconf").arg("CLK_TCK").output();
+    out.ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
