@@ -135,7 +135,15 @@ fn main() {
     let mut manys = Vec::new();
     for _ in 0..5 {
         zeros.push(b.play(&["play", "start", &zero, "--wait", "--json"]).0);
-        let (t, play) = b.play(&["play", "start", &many, "--input", r#"{"n": 2000}"#, "--wait", "--json"]);
+        let (t, play) = b.play(&[
+            "play",
+            "start",
+            &many,
+            "--input",
+            r#"{"n": 2000}"#,
+            "--wait",
+            "--json",
+        ]);
         assert_eq!(play["status"], "success");
         manys.push(t);
     }
@@ -153,7 +161,10 @@ fn main() {
     let mut plays = Vec::new();
     for _ in 0..21 {
         let start = Instant::now();
-        Command::new(&python).args(["-c", "pass"]).status().expect("python");
+        Command::new(&python)
+            .args(["-c", "pass"])
+            .status()
+            .expect("python");
         bare.push(start.elapsed());
         plays.push(b.play(&["play", "start", &one, "--wait", "--json"]).0);
     }
@@ -167,18 +178,31 @@ fn main() {
          @flow\ndef main(n: int):\n    total = sum(step(i=i) for i in range(n))\n    \
          ok = flow.pause(\"go\", schema={\"type\": \"boolean\"})\n    return {\"total\": total, \"ok\": ok}\n",
     );
-    let (first_run, play) = b.play(&["play", "start", &paused, "--input", r#"{"n": 10000}"#, "--wait", "--json"]);
+    let (first_run, play) = b.play(&[
+        "play",
+        "start",
+        &paused,
+        "--input",
+        r#"{"n": 10000}"#,
+        "--wait",
+        "--json",
+    ]);
     assert_eq!(play["status"], "awaiting_resume");
     let sid = play["sid"].as_str().expect("sid").to_owned();
-    let id = play["pending_resumes"][0]["id"].as_str().expect("id").to_owned();
+    let id = play["pending_resumes"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
     let start = Instant::now();
     assert!(b.hero(&["resume", &sid, &id, "true"]).status.success());
     let (_, done) = b.play(&["play", "wait", &sid, "--json"]);
     let resume_to_success = start.elapsed();
     assert_eq!(done["status"], "success");
-    let spans: Vec<serde_json::Value> =
-        serde_json::from_slice(&b.hero(&["rpc", "play_spans", &format!(r#"{{"play_sid":"{sid}"}}"#)]).stdout)
-            .expect("spans");
+    let spans: Vec<serde_json::Value> = serde_json::from_slice(
+        &b.hero(&["rpc", "play_spans", &format!(r#"{{"play_sid":"{sid}"}}"#)])
+            .stdout,
+    )
+    .expect("spans");
     let root_ms = |run: u64| {
         spans
             .iter()
@@ -193,15 +217,47 @@ fn main() {
             .args(["-c", "import time\ndef step(i): return i\nt=time.perf_counter()\nsum(step(i=i) for i in range(10000))\nprint((time.perf_counter()-t)/10000*1e6)"])
             .output()
             .expect("python");
-        String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap_or(f64::NAN)
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .unwrap_or(f64::NAN)
     };
 
-    println!("durable step (marginal, 2,000-step flow)  {:>8.3} ms", ms(per_step));
-    println!("  one fsync of a small append             {:>8.3} ms   step/fsync = {:.2}x (budget 1.5x)", ms(fsync), per_step.as_secs_f64() / fsync.as_secs_f64());
-    println!("  one redb commit                         {:>8.3} ms", ms(commit));
-    println!("one-step play, start --wait               {:>8.1} ms", ms(one_step));
-    println!("  python -c pass                          {:>8.1} ms   difference {:.1} ms (budget 30 ms)", ms(bare), ms(one_step) - ms(bare));
-    println!("10,000-step play: resume -> success       {:>8.1} ms", ms(resume_to_success));
-    println!("  first run: per step                     {:>8.2} us   (run of 10,000 steps + pause: {:.0} ms wall)", first_us, ms(first_run));
-    println!("  replay:    per step                     {:>8.2} us   ({:.2} us above plain Python at {:.3} us; budget 10 us)", replay_us, replay_us - plain_us, plain_us);
+    println!(
+        "durable step (marginal, 2,000-step flow)  {:>8.3} ms",
+        ms(per_step)
+    );
+    println!(
+        "  one fsync of a small append             {:>8.3} ms   step/fsync = {:.2}x (budget 1.5x)",
+        ms(fsync),
+        per_step.as_secs_f64() / fsync.as_secs_f64()
+    );
+    println!(
+        "  one redb commit                         {:>8.3} ms",
+        ms(commit)
+    );
+    println!(
+        "one-step play, start --wait               {:>8.1} ms",
+        ms(one_step)
+    );
+    println!(
+        "  python -c pass                          {:>8.1} ms   difference {:.1} ms (budget 30 ms)",
+        ms(bare),
+        ms(one_step) - ms(bare)
+    );
+    println!(
+        "10,000-step play: resume -> success       {:>8.1} ms",
+        ms(resume_to_success)
+    );
+    println!(
+        "  first run: per step                     {:>8.2} us   (run of 10,000 steps + pause: {:.0} ms wall)",
+        first_us,
+        ms(first_run)
+    );
+    println!(
+        "  replay:    per step                     {:>8.2} us   ({:.2} us above plain Python at {:.3} us; budget 10 us)",
+        replay_us,
+        replay_us - plain_us,
+        plain_us
+    );
 }

@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('play', 'play', [CompletionResultType]::ParameterValue, 'Start, watch, list, cancel and restart plays')
             [CompletionResult]::new('pending', 'pending', [CompletionResultType]::ParameterValue, 'List the open pauses of a play')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Open the dashboard')
             [CompletionResult]::new('rpc', 'rpc', [CompletionResultType]::ParameterValue, 'Call any RPC method and print its result as JSON')
             [CompletionResult]::new('sdk', 'sdk', [CompletionResultType]::ParameterValue, 'Where the Python SDK lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -310,6 +311,14 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hero_logic;tui' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'hero_logic;rpc' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -365,6 +374,7 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('play', 'play', [CompletionResultType]::ParameterValue, 'Start, watch, list, cancel and restart plays')
             [CompletionResult]::new('pending', 'pending', [CompletionResultType]::ParameterValue, 'List the open pauses of a play')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Open the dashboard')
             [CompletionResult]::new('rpc', 'rpc', [CompletionResultType]::ParameterValue, 'Call any RPC method and print its result as JSON')
             [CompletionResult]::new('sdk', 'sdk', [CompletionResultType]::ParameterValue, 'Where the Python SDK lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -444,6 +454,9 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             break
         }
         'hero_logic;help;resume' {
+            break
+        }
+        'hero_logic;help;tui' {
             break
         }
         'hero_logic;help;rpc' {

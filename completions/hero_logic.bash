@@ -52,6 +52,9 @@ _hero_logic() {
             hero_logic,stop)
                 cmd="hero_logic__subcmd__stop"
                 ;;
+            hero_logic,tui)
+                cmd="hero_logic__subcmd__tui"
+                ;;
             hero_logic,workflow)
                 cmd="hero_logic__subcmd__workflow"
                 ;;
@@ -90,6 +93,9 @@ _hero_logic() {
                 ;;
             hero_logic__subcmd__help,stop)
                 cmd="hero_logic__subcmd__help__subcmd__stop"
+                ;;
+            hero_logic__subcmd__help,tui)
+                cmd="hero_logic__subcmd__help__subcmd__tui"
                 ;;
             hero_logic__subcmd__help,workflow)
                 cmd="hero_logic__subcmd__help__subcmd__workflow"
@@ -242,7 +248,7 @@ _hero_logic() {
 
     case "${cmd}" in
         hero_logic)
-            opts="-h -V --json --start --stop --help --version start stop status server info workflow play pending resume rpc sdk completions help"
+            opts="-h -V --json --start --stop --help --version start stop status server info workflow play pending resume tui rpc sdk completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,7 +276,7 @@ _hero_logic() {
             return 0
             ;;
         hero_logic__subcmd__help)
-            opts="start stop status server info workflow play pending resume rpc sdk completions help"
+            opts="start stop status server info workflow play pending resume tui rpc sdk completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +570,20 @@ _hero_logic() {
             return 0
             ;;
         hero_logic__subcmd__help__subcmd__stop)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__help__subcmd__tui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1142,6 +1162,20 @@ _hero_logic() {
             return 0
             ;;
         hero_logic__subcmd__stop)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__tui)
             opts="-h -V --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

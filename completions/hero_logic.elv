@@ -34,6 +34,7 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand play 'Start, watch, list, cancel and restart plays'
             cand pending 'List the open pauses of a play'
             cand resume 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked'
+            cand tui 'Open the dashboard'
             cand rpc 'Call any RPC method and print its result as JSON'
             cand sdk 'Where the Python SDK lives'
             cand completions 'Print shell completions'
@@ -267,6 +268,13 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hero_logic;tui'= {
+            cand --json 'Print objects as JSON (the RPC objects) instead of human text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'hero_logic;rpc'= {
             cand --json 'Print objects as JSON (the RPC objects) instead of human text'
             cand -h 'Print help'
@@ -315,6 +323,7 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand play 'Start, watch, list, cancel and restart plays'
             cand pending 'List the open pauses of a play'
             cand resume 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked'
+            cand tui 'Open the dashboard'
             cand rpc 'Call any RPC method and print its result as JSON'
             cand sdk 'Where the Python SDK lives'
             cand completions 'Print shell completions'
@@ -373,6 +382,8 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
         &'hero_logic;help;pending'= {
         }
         &'hero_logic;help;resume'= {
+        }
+        &'hero_logic;help;tui'= {
         }
         &'hero_logic;help;rpc'= {
         }

@@ -42,7 +42,9 @@ fn var(name: &str) -> Option<String> {
 }
 
 fn home() -> PathBuf {
-    var(HOME).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"))
+    var(HOME)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 pub fn socket_dir() -> PathBuf {

@@ -103,13 +103,19 @@ impl Manifest {
 
     /// The server's start-up banner.
     pub fn banner(&self, socket: &Path, data_dir: &Path, pid: u32) -> String {
-        let build = env::BUILD_NR.map(|b| format!(" build {b}")).unwrap_or_default();
+        let build = env::BUILD_NR
+            .map(|b| format!(" build {b}"))
+            .unwrap_or_default();
         let mut out = format!(
             "{} {}{} ({}) — {}\n",
             self.name, self.version, build, self.kind, self.description
         );
         for s in &self.sockets {
-            out.push_str(&format!("  socket  {} ({})\n", socket.display(), s.protocol));
+            out.push_str(&format!(
+                "  socket  {} ({})\n",
+                socket.display(),
+                s.protocol
+            ));
         }
         out.push_str(&format!("  data    {}\n", data_dir.display()));
         out.push_str(&format!("  pid     {pid}\n"));

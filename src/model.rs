@@ -357,5 +357,7 @@ impl PlayEvent {
 /// RFC 3339 UTC timestamp of now, as every stored time is written.
 pub fn now() -> String {
     let now = jiff::Timestamp::now();
-    now.round(jiff::Unit::Microsecond).unwrap_or(now).to_string()
+    now.round(jiff::Unit::Microsecond)
+        .unwrap_or(now)
+        .to_string()
 }

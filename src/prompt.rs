@@ -81,7 +81,10 @@ pub fn ask(request: &ResumeRequest) -> Result<Value, PromptError> {
             "choice" => {
                 let opts = options(ui);
                 let labels: Vec<String> = opts.iter().map(label).collect();
-                let default = opts.iter().position(|o| Some(o) == ui.get("default")).unwrap_or(0);
+                let default = opts
+                    .iter()
+                    .position(|o| Some(o) == ui.get("default"))
+                    .unwrap_or(0);
                 let picked = Select::with_theme(&theme)
                     .with_prompt(&prompt)
                     .items(&labels)

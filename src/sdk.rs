@@ -37,7 +37,10 @@ pub fn install(data_dir: &Path) -> std::io::Result<PathBuf> {
 /// it still reads byte code that exists.
 pub fn precompile(python: &Path, data_dir: &Path) {
     let status = std::process::Command::new(python)
-        .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)"])
+        .args([
+            "-c",
+            "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+        ])
         .arg(path(data_dir))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

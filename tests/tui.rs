@@ -10,6 +10,7 @@
     dead_code,
     reason = "the shared harness also serves tests that use more of it"
 )]
+#[path = "e2e/common.rs"]
 mod common;
 
 use std::path::PathBuf;

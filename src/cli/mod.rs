@@ -126,10 +126,15 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         (None, true, _) => Command::Start,
         (None, _, true) => Command::Stop,
         (Some(_), _, _) => {
-            return Err(UserError::usage("--start and --stop stand alone, without a command").into());
+            return Err(
+                UserError::usage("--start and --stop stand alone, without a command").into(),
+            );
         }
         (None, false, false) => {
-            return Err(UserError::usage("no command given (hint: `hero_logic --help` lists them)").into());
+            return Err(UserError::usage(
+                "no command given (hint: `hero_logic --help` lists them)",
+            )
+            .into());
         }
     };
     match command {

@@ -8,8 +8,7 @@ use console::style;
 use serde_json::Value;
 
 use super::render::{
-    UserError, client_error, play_duration, plays_table, print_json, span_tree,
-    status_text,
+    UserError, client_error, play_duration, plays_table, print_json, span_tree, status_text,
 };
 use super::{Ctx, progress};
 use crate::client::{Client, StartRequest};
@@ -137,16 +136,22 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
         PlayCommand::Wait { sid, timeout } => {
             let mut client = ctx.client()?;
             let timeout_ms = timeout.map_or(0, |t| (t * 1000.0).max(1.0) as u64);
-            let play = progress::wait(&mut client, &sid, timeout_ms).map_err(|e| client_error(e, &ctx.paths))?;
+            let play = progress::wait(&mut client, &sid, timeout_ms)
+                .map_err(|e| client_error(e, &ctx.paths))?;
             report(ctx, &play)
         }
         PlayCommand::Logs { sid, follow } => logs(ctx, &sid, follow),
         PlayCommand::Cancel { sid, yes } => {
             let mut client = ctx.client()?;
             if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-                let play = client.play_get(&sid).map_err(|e| client_error(e, &ctx.paths))?;
+                let play = client
+                    .play_get(&sid)
+                    .map_err(|e| client_error(e, &ctx.paths))?;
                 let sure = dialoguer::Confirm::new()
-                    .with_prompt(format!("Cancel play {} ({}, {})?", sid, play.name, play.status))
+                    .with_prompt(format!(
+                        "Cancel play {} ({}, {})?",
+                        sid, play.name, play.status
+                    ))
                     .default(false)
                     .interact()?;
                 if !sure {
@@ -154,7 +159,9 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
                     return Ok(1);
                 }
             }
-            let play = client.play_cancel(&sid).map_err(|e| client_error(e, &ctx.paths))?;
+            let play = client
+                .play_cancel(&sid)
+                .map_err(|e| client_error(e, &ctx.paths))?;
             if ctx.json {
                 print_json(&play);
             } else {
@@ -181,9 +188,11 @@ fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
     let mut map = JsonMap::new();
     for item in items {
         let Some((name, json)) = item.split_once('=') else {
-            return Err(UserError::usage(format!("--prefill `{item}` is not NAME=JSON"))
-                .hint("e.g. --prefill 'approve=true' or --prefill 'ask_*=\"yes\"'")
-                .into());
+            return Err(
+                UserError::usage(format!("--prefill `{item}` is not NAME=JSON"))
+                    .hint("e.g. --prefill 'approve=true' or --prefill 'ask_*=\"yes\"'")
+                    .into(),
+            );
         };
         let payload: Value = serde_json::from_str(json).map_err(|e| {
             UserError::usage(format!("--prefill {name}: `{json}` is not JSON: {e}"))
@@ -204,8 +213,9 @@ fn start(
     wait: bool,
 ) -> anyhow::Result<i32> {
     let input_data: Value = serde_json::from_str(input).map_err(|e| {
-        UserError::usage(format!("--input is not JSON: {e}"))
-            .hint(r#"the input is a JSON object of main's arguments, e.g. --input '{"name": "Ada"}'"#)
+        UserError::usage(format!("--input is not JSON: {e}")).hint(
+            r#"the input is a JSON object of main's arguments, e.g. --input '{"name": "Ada"}'"#,
+        )
     })?;
     let prefill_resumes = parse_prefill(prefill)?;
     let path = Path::new(workflow);
@@ -232,7 +242,8 @@ fn start(
         }
         return Ok(0);
     }
-    let play = progress::wait(&mut client, &play.sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
+    let play =
+        progress::wait(&mut client, &play.sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
     report(ctx, &play)
 }
 
@@ -277,17 +288,28 @@ fn pretty(value: &Value) -> String {
 
 fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     let mut client = ctx.client()?;
-    let play = client.play_get(sid).map_err(|e| client_error(e, &ctx.paths))?;
+    let play = client
+        .play_get(sid)
+        .map_err(|e| client_error(e, &ctx.paths))?;
     if ctx.json {
-        let spans = client.play_spans(sid, None).map_err(|e| client_error(e, &ctx.paths))?;
+        let spans = client
+            .play_spans(sid, None)
+            .map_err(|e| client_error(e, &ctx.paths))?;
         let mut value = serde_json::to_value(&play)?;
         value["spans"] = serde_json::to_value(spans)?;
         print_json(&value);
         return Ok(0);
     }
     let workflow = client.workflow_get(&play.workflow_sid).ok();
-    let workflow_name = workflow.as_ref().map_or(play.workflow_sid.as_str(), |w| w.workflow.name.as_str());
-    println!("{} {}  {}", style(&play.name).bold(), play.sid, status_text(play.status));
+    let workflow_name = workflow
+        .as_ref()
+        .map_or(play.workflow_sid.as_str(), |w| w.workflow.name.as_str());
+    println!(
+        "{} {}  {}",
+        style(&play.name).bold(),
+        play.sid,
+        status_text(play.status)
+    );
     println!("workflow  {workflow_name}@{}", play.workflow_version_sid);
     if let Some(newer) = &play.newer_version_sid {
         println!(
@@ -319,10 +341,11 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     for r in &play.pending_resumes {
         println!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
     }
-    let spans = client.play_spans(sid, Some(play.runs)).map_err(|e| client_error(e, &ctx.paths))?;
-    let mut expand = |span: &Span| -> Option<termtree::Tree<String>> {
-        child_tree(&mut client, span, 0)
-    };
+    let spans = client
+        .play_spans(sid, Some(play.runs))
+        .map_err(|e| client_error(e, &ctx.paths))?;
+    let mut expand =
+        |span: &Span| -> Option<termtree::Tree<String>> { child_tree(&mut client, span, 0) };
     for tree in span_tree(&spans, &mut expand) {
         print!("{tree}");
     }
@@ -348,7 +371,9 @@ fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
     let mut after = None;
     let mut settled = !follow;
     loop {
-        let lines = client.play_logs(sid, after).map_err(|e| client_error(e, &ctx.paths))?;
+        let lines = client
+            .play_logs(sid, after)
+            .map_err(|e| client_error(e, &ctx.paths))?;
         for line in &lines {
             if ctx.json {
                 println!("{}", serde_json::to_string(line)?);
@@ -366,7 +391,9 @@ fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
         }
         // Waits inside the server until the play settles or 250 ms pass;
         // once settled, one more read takes the last lines.
-        let play = client.play_wait(sid, 250).map_err(|e| client_error(e, &ctx.paths))?;
+        let play = client
+            .play_wait(sid, 250)
+            .map_err(|e| client_error(e, &ctx.paths))?;
         settled = play.status.is_settled();
     }
 }

@@ -53,7 +53,10 @@ pub fn client_error(e: ClientError, paths: &Paths) -> anyhow::Error {
         .hint(if env::no_autostart() {
             "HERO_LOGIC_NO_AUTOSTART=1 is set: start it with `hero_logic start`".to_owned()
         } else {
-            format!("start it with `hero_logic start`; its log is {}", paths.server_log().display())
+            format!(
+                "start it with `hero_logic start`; its log is {}",
+                paths.server_log().display()
+            )
         })
         .into(),
         ClientError::Rpc { message, .. } => {
@@ -79,7 +82,11 @@ pub fn print_error(e: &anyhow::Error) -> i32 {
         None => (None, 1),
     };
     if let Some(hint) = hint {
-        let _ = write!(out, "\n{} {hint}", Style::new().cyan().bold().for_stderr().apply_to("hint:"));
+        let _ = write!(
+            out,
+            "\n{} {hint}",
+            Style::new().cyan().bold().for_stderr().apply_to("hint:")
+        );
     }
     eprintln!("{out}");
     code
@@ -156,7 +163,11 @@ pub fn human_duration(secs: f64) -> String {
     } else if s < 3600.0 {
         format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
     } else if s < 86_400.0 {
-        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
+        format!(
+            "{}h{:02}m",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        )
     } else {
         format!("{}d", (s / 86_400.0) as u64)
     }
@@ -166,7 +177,10 @@ pub fn age(at: &str) -> String {
     match timestamp(at) {
         Some(t) => {
             let secs = jiff::Timestamp::now().duration_since(t).as_secs_f64();
-            format!("{} ago", human_duration(secs.floor().max(0.0)).replace(".0s", "s"))
+            format!(
+                "{} ago",
+                human_duration(secs.floor().max(0.0)).replace(".0s", "s")
+            )
         }
         None => "-".into(),
     }
@@ -188,7 +202,9 @@ pub fn play_duration(play: &Play) -> String {
 pub fn plays_table(plays: &[Play]) -> String {
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
-    table.set_header(["SID", "STATUS", "WORKFLOW", "AGE", "DURATION", "STEPS", "COST", "PAUSES"]);
+    table.set_header([
+        "SID", "STATUS", "WORKFLOW", "AGE", "DURATION", "STEPS", "COST", "PAUSES",
+    ]);
     for p in plays {
         let name = match &p.parent_play_sid {
             Some(parent) => format!("{} ↳{parent}", p.name),
@@ -254,7 +270,10 @@ pub fn span_label(span: &Span) -> String {
 
 /// The spans of one run as a tree; `expand` supplies the subtree of a
 /// spawned child play under its `subflow` span.
-pub fn span_tree(spans: &[Span], expand: &mut dyn FnMut(&Span) -> Option<termtree::Tree<String>>) -> Vec<termtree::Tree<String>> {
+pub fn span_tree(
+    spans: &[Span],
+    expand: &mut dyn FnMut(&Span) -> Option<termtree::Tree<String>>,
+) -> Vec<termtree::Tree<String>> {
     fn build(
         spans: &[Span],
         parent: Option<&str>,

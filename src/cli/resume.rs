@@ -43,7 +43,11 @@ pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             r.id.clone(),
             r.name.clone(),
             r.ui["kind"].as_str().unwrap_or("machine").to_owned(),
-            if r.ui.is_null() { String::new() } else { prompt::question(r) },
+            if r.ui.is_null() {
+                String::new()
+            } else {
+                prompt::question(r)
+            },
             age(&r.asked_at),
         ]);
     }
@@ -55,8 +59,10 @@ pub fn resume(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<i32> {
     match (args.id, args.payload) {
         (Some(id), Some(payload)) => {
             let payload: Value = serde_json::from_str(&payload).map_err(|e| {
-                UserError::usage(format!("the answer is not JSON: {e}"))
-                    .hint(format!("a string is quoted: hero_logic resume {} {id} '\"{payload}\"'", args.sid))
+                UserError::usage(format!("the answer is not JSON: {e}")).hint(format!(
+                    "a string is quoted: hero_logic resume {} {id} '\"{payload}\"'",
+                    args.sid
+                ))
             })?;
             let ack = ctx
                 .client()?
@@ -69,9 +75,11 @@ pub fn resume(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        (Some(_), None) => Err(UserError::usage("an id needs an answer: hero_logic resume SID ID JSON")
-            .hint("or run `hero_logic resume SID` on a terminal to be asked")
-            .into()),
+        (Some(_), None) => Err(UserError::usage(
+            "an id needs an answer: hero_logic resume SID ID JSON",
+        )
+        .hint("or run `hero_logic resume SID` on a terminal to be asked")
+        .into()),
         (None, _) => interactive(ctx, &args.sid),
     }
 }
@@ -104,7 +112,10 @@ fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(UserError::new("no terminal to ask on")
-            .hint(format!("answer from a script:\n{}", scripted_form(sid, &pending)))
+            .hint(format!(
+                "answer from a script:\n{}",
+                scripted_form(sid, &pending)
+            ))
             .into());
     }
     for request in &pending {
@@ -121,7 +132,12 @@ fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
         let ack = client
             .play_resume(sid, &request.id, &answer)
             .map_err(|e| client_error(e, &ctx.paths))?;
-        eprintln!("{} {} = {answer} at {}", style("✔").green(), request.name, ack.resumed_at);
+        eprintln!(
+            "{} {} = {answer} at {}",
+            style("✔").green(),
+            request.name,
+            ack.resumed_at
+        );
     }
     Ok(0)
 }

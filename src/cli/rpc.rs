@@ -14,7 +14,9 @@ pub fn run(ctx: &Ctx, method: &str, params: Option<&str>) -> anyhow::Result<i32>
         })?,
     };
     if !params.is_object() {
-        return Err(UserError::usage("PARAMS_JSON must be a JSON object (params are by name)").into());
+        return Err(
+            UserError::usage("PARAMS_JSON must be a JSON object (params are by name)").into(),
+        );
     }
     let result = ctx
         .client()?

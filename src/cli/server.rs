@@ -58,9 +58,12 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    Err(UserError::new(format!("the server (pid {}) did not stop within 15 s", info["pid"]))
-        .hint(format!("kill it with `kill {}`", info["pid"]))
-        .into())
+    Err(UserError::new(format!(
+        "the server (pid {}) did not stop within 15 s",
+        info["pid"]
+    ))
+    .hint(format!("kill it with `kill {}`", info["pid"]))
+    .into())
 }
 
 fn lock_is_free(data_dir: &std::path::Path) -> bool {
@@ -118,8 +121,10 @@ pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
         "{}",
         manifest.banner(&ctx.paths.socket, &ctx.paths.data_dir, std::process::id())
     );
-    prepare_sockets(&ctx.paths.socket_dir, &ctx.paths.socket)
-        .map_err(|e| UserError::new(e.to_string()).hint("stop it with `hero_logic stop`, or point HERO_SOCKET_DIR elsewhere"))?;
+    prepare_sockets(&ctx.paths.socket_dir, &ctx.paths.socket).map_err(|e| {
+        UserError::new(e.to_string())
+            .hint("stop it with `hero_logic stop`, or point HERO_SOCKET_DIR elsewhere")
+    })?;
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::stderr)
@@ -135,9 +140,11 @@ pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
             crate::env::max_runs(),
         ))
         .map_err(|e| match e.downcast::<crate::store::StoreError>() {
-            Ok(locked @ crate::store::StoreError::Locked { .. }) => UserError::new(locked.to_string())
-                .hint("stop it with `hero_logic stop`, or use another HERO_LOGIC_DATA_DIR")
-                .into(),
+            Ok(locked @ crate::store::StoreError::Locked { .. }) => {
+                UserError::new(locked.to_string())
+                    .hint("stop it with `hero_logic stop`, or use another HERO_LOGIC_DATA_DIR")
+                    .into()
+            }
             Ok(other) => other.into(),
             Err(e) => e,
         })?;

@@ -50,7 +50,10 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         WorkflowCommand::List => {
-            let workflows = ctx.client()?.workflow_list().map_err(|e| client_error(e, &ctx.paths))?;
+            let workflows = ctx
+                .client()?
+                .workflow_list()
+                .map_err(|e| client_error(e, &ctx.paths))?;
             if ctx.json {
                 print_json(&workflows);
                 return Ok(0);
@@ -71,7 +74,10 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
         WorkflowCommand::Show { name } => {
-            let detail = ctx.client()?.workflow_get(&name).map_err(|e| client_error(e, &ctx.paths))?;
+            let detail = ctx
+                .client()?
+                .workflow_get(&name)
+                .map_err(|e| client_error(e, &ctx.paths))?;
             if ctx.json {
                 print_json(&detail);
                 return Ok(0);
@@ -85,7 +91,11 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
             println!("outputs  {}", fields(&w.outputs));
             println!("versions");
             for v in detail.versions.iter().rev() {
-                let current = if v.sid == w.current_version_sid { "  (current)" } else { "" };
+                let current = if v.sid == w.current_version_sid {
+                    "  (current)"
+                } else {
+                    ""
+                };
                 println!("  {}  {}{current}", v.sid, age(&v.created_at));
             }
             Ok(0)
@@ -109,9 +119,8 @@ fn fields(fields: &[FlowField]) -> String {
 }
 
 fn read_source(file: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(file).map_err(|e| {
-        UserError::new(format!("cannot read {}: {e}", file.display())).into()
-    })
+    std::fs::read_to_string(file)
+        .map_err(|e| UserError::new(format!("cannot read {}: {e}", file.display())).into())
 }
 
 /// Saves a file as a workflow (named after its stem unless told) and prints
@@ -173,7 +182,13 @@ fn lint(ctx: &Ctx, file: &Path) -> anyhow::Result<i32> {
         ))
     })?;
     if report["ok"] != serde_json::Value::Bool(true) {
-        return Err(UserError::new(report["error"].as_str().unwrap_or("cannot parse").to_owned()).into());
+        return Err(UserError::new(
+            report["error"]
+                .as_str()
+                .unwrap_or("cannot parse")
+                .to_owned(),
+        )
+        .into());
     }
     let warnings: Vec<LintWarning> = serde_json::from_value(report["warnings"].clone())?;
     if ctx.json {

@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use super::{Client, Result};
 use crate::engine::{SavedWorkflow, WorkflowDetail};
 use crate::model::{
-    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow,
-    WorkflowVersion,
+    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow, WorkflowVersion,
 };
 
 /// What `play_start` sends.
@@ -107,7 +106,12 @@ impl Client {
         self.call("play_cancel", json!({ "play_sid": sid }))
     }
 
-    pub fn play_resume(&mut self, sid: &str, resume_id: &str, payload: &Value) -> Result<ResumeAck> {
+    pub fn play_resume(
+        &mut self,
+        sid: &str,
+        resume_id: &str,
+        payload: &Value,
+    ) -> Result<ResumeAck> {
         self.call(
             "play_resume",
             json!({"play_sid": sid, "resume_id": resume_id, "payload_json": payload.to_string()}),
@@ -120,10 +124,7 @@ impl Client {
 
     pub fn play_restart(&mut self, sid: &str, latest: bool) -> Result<Play> {
         let version = if latest { "latest" } else { "pinned" };
-        self.call(
-            "play_restart",
-            json!({"play_sid": sid, "version": version}),
-        )
+        self.call("play_restart", json!({"play_sid": sid, "version": version}))
     }
 
     pub fn server_shutdown(&mut self) -> Result<Value> {

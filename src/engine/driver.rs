@@ -43,7 +43,9 @@ impl Engine {
             .writer
             .write(true, move |tx| {
                 let Some(play) = tx.play(&owned)? else {
-                    return Ok(Err(EngineError::NotFound(format!("no play with sid `{owned}`"))));
+                    return Ok(Err(EngineError::NotFound(format!(
+                        "no play with sid `{owned}`"
+                    ))));
                 };
                 let event = match event(tx, &play) {
                     Ok(e) => e,
@@ -147,7 +149,10 @@ impl Engine {
                     .map_err(|_| EngineError::Internal("the engine is shutting down".into()))?,
             )
         };
-        let started = match self.transition(sid, |_| Event::RunStarted { at: now() }).await {
+        let started = match self
+            .transition(sid, |_| Event::RunStarted { at: now() })
+            .await
+        {
             Ok(t) => t.play,
             Err(EngineError::WrongState(_)) => return Ok(()),
             Err(e) => return Err(e),
@@ -184,7 +189,13 @@ impl Engine {
         lock(&self.inner.running).insert(sid.clone(), child.handle());
         // A cancel that landed between the run's start and the line above
         // found no process to kill: look again now that there is one.
-        if self.store().play(&sid).ok().flatten().is_some_and(|p| p.is_terminal()) {
+        if self
+            .store()
+            .play(&sid)
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.is_terminal())
+        {
             child.handle().kill();
         }
         let capture = self.capture_logs(&mut child, &sid, run);

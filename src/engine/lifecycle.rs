@@ -11,9 +11,13 @@ use crate::model::{Play, PlayStatus, ResumeRequest};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A run's process is about to start.
-    RunStarted { at: String },
+    RunStarted {
+        at: String,
+    },
     /// The SDK recorded a pause that nothing answered yet.
-    Paused { request: ResumeRequest },
+    Paused {
+        request: ResumeRequest,
+    },
     /// `play_resume` with a payload that passed the schema.
     Resumed {
         id: String,
@@ -21,11 +25,22 @@ pub enum Event {
         at: String,
     },
     /// A pause answered by a prefilled payload, without stopping.
-    Prefilled { request: ResumeRequest, at: String },
+    Prefilled {
+        request: ResumeRequest,
+        at: String,
+    },
     /// A run's process ended.
-    RunEnded { run: u32, outcome: Outcome, at: String },
-    Cancel { at: String },
-    TimedOut { at: String },
+    RunEnded {
+        run: u32,
+        outcome: Outcome,
+        at: String,
+    },
+    Cancel {
+        at: String,
+    },
+    TimedOut {
+        at: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +129,10 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                         resumed_at: done.resumed_at.clone().unwrap_or_default(),
                     })
                 } else {
-                    Err(refuse(play, "this pause was already answered with another payload"))
+                    Err(refuse(
+                        play,
+                        "this pause was already answered with another payload",
+                    ))
                 };
             }
             if play.status != PlayStatus::AwaitingResume {
@@ -181,7 +199,11 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
             next.status = PlayStatus::Cancelled;
             next.ended_at = Some(at);
             next.error = Some("cancelled".into());
-            effects.extend([Effect::KillRun, Effect::CancelChildren, Effect::NotifyParent]);
+            effects.extend([
+                Effect::KillRun,
+                Effect::CancelChildren,
+                Effect::NotifyParent,
+            ]);
         }
         Event::TimedOut { at } => {
             if play.is_terminal() {
@@ -193,7 +215,11 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                 Some(t) => format!("timed out after {t} s"),
                 None => "timed out".into(),
             });
-            effects.extend([Effect::KillRun, Effect::CancelChildren, Effect::NotifyParent]);
+            effects.extend([
+                Effect::KillRun,
+                Effect::CancelChildren,
+                Effect::NotifyParent,
+            ]);
         }
     }
     Ok(Transition {
@@ -244,7 +270,14 @@ mod tests {
     fn paused_with(ids: &[&str]) -> Play {
         let mut p = play(PlayStatus::Running);
         for id in ids {
-            p = apply(&p, Event::Paused { request: request(id) }).unwrap().play;
+            p = apply(
+                &p,
+                Event::Paused {
+                    request: request(id),
+                },
+            )
+            .unwrap()
+            .play;
         }
         p
     }
@@ -270,7 +303,9 @@ mod tests {
 
     #[test]
     fn the_same_answer_twice_is_idempotent_and_another_is_refused() {
-        let p = apply(&paused_with(&["a"]), resumed("a", json!(true))).unwrap().play;
+        let p = apply(&paused_with(&["a"]), resumed("a", json!(true)))
+            .unwrap()
+            .play;
         assert_eq!(
             apply(&p, resumed("a", json!(true))),
             Err(Refusal::AlreadyAnswered {

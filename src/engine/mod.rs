@@ -5,8 +5,8 @@
 //! Invariant: the engine knows nothing of JSON-RPC framing or terminals; the
 //! server calls it with model types and maps [`EngineError`] to wire codes.
 
-pub mod lifecycle;
 mod driver;
+pub mod lifecycle;
 mod plays;
 mod resume;
 mod runner;

@@ -10,8 +10,8 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result};
 use crate::ids::new_sid;
 use crate::model::{
-    JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, Workflow,
-    WorkflowVersion, now,
+    JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, Workflow, WorkflowVersion,
+    now,
 };
 use crate::store::PlayFilter;
 
@@ -125,7 +125,9 @@ impl Engine {
     /// Creates a play `pending` and queues its first run.
     pub async fn play_start(&self, request: StartPlay) -> Result<Play> {
         let workflow = self.workflow(&request.workflow_sid)?;
-        let input = request.input_data.unwrap_or_else(|| Value::Object(Default::default()));
+        let input = request
+            .input_data
+            .unwrap_or_else(|| Value::Object(Default::default()));
         check_input(&workflow, &input)?;
         if let Some(t) = request.timeout_s
             && !(t > 0.0 && t.is_finite())
@@ -243,7 +245,12 @@ impl Engine {
         Ok(self.store().spans(sid, run)?)
     }
 
-    pub fn play_logs(&self, sid: &str, run: Option<u32>, after: Option<u64>) -> Result<Vec<LogLine>> {
+    pub fn play_logs(
+        &self,
+        sid: &str,
+        run: Option<u32>,
+        after: Option<u64>,
+    ) -> Result<Vec<LogLine>> {
         self.play_snapshot(sid)?;
         let mut lines = self.store().logs(sid, run, None)?;
         if let Some(after) = after {
@@ -257,7 +264,8 @@ impl Engine {
     }
 
     pub async fn play_cancel(&self, sid: &str) -> Result<Play> {
-        self.transition(sid, |_| Event::Cancel { at: now() }).await?;
+        self.transition(sid, |_| Event::Cancel { at: now() })
+            .await?;
         self.play_get(sid)
     }
 

@@ -84,7 +84,10 @@ mod tests {
     #[test]
     fn names_each_violation() {
         assert!(violations(&json!({"type": "integer"}), &json!(3)).is_empty());
-        assert_eq!(violations(&json!({"type": "integer"}), &json!("x")).len(), 1);
+        assert_eq!(
+            violations(&json!({"type": "integer"}), &json!("x")).len(),
+            1
+        );
         let enum_schema = json!({"enum": ["a", "b"]});
         assert!(violations(&enum_schema, &json!("c"))[0].contains("\"c\""));
         let object = json!({"type": "object", "required": ["tx"],

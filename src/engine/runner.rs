@@ -193,7 +193,10 @@ impl Engine {
                 ("PYTHONUNBUFFERED", "1".into()),
                 ("HERO_PLAY_SID", play.sid.clone()),
                 ("HERO_RUN", play.runs.to_string()),
-                ("HERO_LOGIC_SOCKET", config.socket_path.display().to_string()),
+                (
+                    "HERO_LOGIC_SOCKET",
+                    config.socket_path.display().to_string(),
+                ),
                 ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
                 (
                     "HERO_INPUT_JSON",

@@ -129,7 +129,11 @@ impl Engine {
             Ok(span) => self.publish(PlayEvent::Span {
                 span: Box::new(span),
             }),
-            Err(e) => tracing::warn!("span {} of play {} does not decode: {e}", record.id, record.play_sid),
+            Err(e) => tracing::warn!(
+                "span {} of play {} does not decode: {e}",
+                record.id,
+                record.play_sid
+            ),
         }
     }
 

@@ -185,7 +185,9 @@ impl Server {
                         .await?,
                 )
             }
-            "workflow_get" => to_value(engine.workflow_detail(&params::<SidOrName>(raw)?.sid_or_name)?),
+            "workflow_get" => {
+                to_value(engine.workflow_detail(&params::<SidOrName>(raw)?.sid_or_name)?)
+            }
             "workflow_list" => to_value(engine.workflows()?),
             "workflow_source" => {
                 let version = engine.workflow_source(&params::<VersionSid>(raw)?.version_sid)?;
@@ -247,7 +249,11 @@ impl Server {
                 let p: PlayLogs = params(raw)?;
                 to_value(engine.play_logs(&p.play_sid, p.run, p.after)?)
             }
-            "play_cancel" => to_value(engine.play_cancel(&params::<PlaySid>(raw)?.play_sid).await?),
+            "play_cancel" => to_value(
+                engine
+                    .play_cancel(&params::<PlaySid>(raw)?.play_sid)
+                    .await?,
+            ),
             "play_resume" => {
                 let p: PlayResume = params(raw)?;
                 let payload = payload(p.payload_json)?;
@@ -280,9 +286,19 @@ impl Server {
             }
             "step_output" => {
                 let p: StepOutput = params(raw)?;
-                let span = p.span.filter(|s| s.get() != "null").map(span_record).transpose()?;
+                let span = p
+                    .span
+                    .filter(|s| s.get() != "null")
+                    .map(span_record)
+                    .transpose()?;
                 engine
-                    .step_output(&p.play_sid, p.run, p.step_key, p.output.get().to_owned(), span)
+                    .step_output(
+                        &p.play_sid,
+                        p.run,
+                        p.step_key,
+                        p.output.get().to_owned(),
+                        span,
+                    )
                     .await?;
                 Ok(json!({"ok": true}))
             }

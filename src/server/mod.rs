@@ -53,7 +53,9 @@ pub fn resolve_python(configured: &str) -> std::path::PathBuf {
             }
         }
         _ => {
-            tracing::warn!("cannot run `{configured}`: flows will fail until HERO_LOGIC_PYTHON names a Python 3");
+            tracing::warn!(
+                "cannot run `{configured}`: flows will fail until HERO_LOGIC_PYTHON names a Python 3"
+            );
             configured.into()
         }
     }
@@ -61,7 +63,12 @@ pub fn resolve_python(configured: &str) -> std::path::PathBuf {
 
 /// Runs the server until `server_shutdown`, SIGTERM or SIGINT. The socket
 /// must have been prepared; the data folder is locked here.
-pub async fn serve(manifest: Manifest, paths: Paths, python: String, max_runs: usize) -> anyhow::Result<()> {
+pub async fn serve(
+    manifest: Manifest,
+    paths: Paths,
+    python: String,
+    max_runs: usize,
+) -> anyhow::Result<()> {
     use anyhow::Context;
     let _lock = DataDirLock::acquire(&paths.data_dir)?;
     crate::sdk::install(&paths.data_dir)
@@ -174,7 +181,10 @@ impl Server {
     ) -> Option<String> {
         let request = match rpc::parse(line) {
             Ok(r) => r,
-            Err((id, error)) => return Some(rpc::response(id, Err(error))),
+            Err(refused) => {
+                let (id, error) = *refused;
+                return Some(rpc::response(id, Err(error)));
+            }
         };
         if request.method == "subscribe" {
             #[derive(serde::Deserialize)]
@@ -186,7 +196,9 @@ impl Server {
                 .and_then(|p| serde_json::from_str::<Subscribe>(p.get()).ok())
                 .and_then(|s| s.play_sid);
             *events = Some((self.engine.subscribe(), play_sid));
-            return request.id.map(|id| rpc::response(id, Ok(json!({"ok": true}))));
+            return request
+                .id
+                .map(|id| rpc::response(id, Ok(json!({"ok": true}))));
         }
         let outcome = self.dispatch(&request.method, request.params).await;
         request.id.map(|id| rpc::response(id, outcome))

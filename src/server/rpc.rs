@@ -87,32 +87,38 @@ pub fn notification(method: &str, params: &impl Serialize) -> String {
 }
 
 /// Parses one line; an error comes with the id to answer it under.
-pub fn parse(line: &str) -> Result<Request<'_>, (Value, RpcError)> {
+pub fn parse(line: &str) -> Result<Request<'_>, Box<(Value, RpcError)>> {
     let request: Request<'_> = match serde_json::from_str(line) {
         Ok(r) => r,
         Err(e) => {
-            return Err(match serde_json::from_str::<Value>(line) {
-                Err(e) => (Value::Null, RpcError::new(PARSE_ERROR, format!("not JSON: {e}"))),
+            return Err(Box::new(match serde_json::from_str::<Value>(line) {
+                Err(e) => (
+                    Value::Null,
+                    RpcError::new(PARSE_ERROR, format!("not JSON: {e}")),
+                ),
                 Ok(value) => (
                     value.get("id").cloned().unwrap_or(Value::Null),
                     RpcError::new(INVALID_REQUEST, format!("not a JSON-RPC 2.0 request: {e}")),
                 ),
-            });
+            }));
         }
     };
     let id = request.id.clone().unwrap_or(Value::Null);
     if request.jsonrpc.as_deref() != Some("2.0") {
-        return Err((
+        return Err(Box::new((
             id,
             RpcError::new(INVALID_REQUEST, "`jsonrpc` must be \"2.0\""),
-        ));
+        )));
     }
     let params = request.params.map_or("null", |p| p.get()).trim_start();
     if !(params.starts_with('{') || params == "null") {
-        return Err((
+        return Err(Box::new((
             id,
-            RpcError::new(INVALID_PARAMS, "params must be an object (params are by name)"),
-        ));
+            RpcError::new(
+                INVALID_PARAMS,
+                "params must be an object (params are by name)",
+            ),
+        )));
     }
     Ok(request)
 }

@@ -27,12 +27,29 @@ pub const JOURNAL_FILE: &str = "hero_logic.journal";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     Play(String),
-    StepOutput { sid: String, key: String, json: String },
-    Span { sid: String, run: u32, seq: u64, json: String },
-    Log { sid: String, run: u32, seq: u64, json: String },
+    StepOutput {
+        sid: String,
+        key: String,
+        json: String,
+    },
+    Span {
+        sid: String,
+        run: u32,
+        seq: u64,
+        json: String,
+    },
+    Log {
+        sid: String,
+        run: u32,
+        seq: u64,
+        json: String,
+    },
     Workflow(String),
     Version(String),
-    Analysis { hash: String, json: String },
+    Analysis {
+        hash: String,
+        json: String,
+    },
 }
 
 impl Op {
@@ -41,8 +58,18 @@ impl Op {
         let _ = match self {
             Op::Play(json) => writeln!(out, "P\t{json}"),
             Op::StepOutput { sid, key, json } => writeln!(out, "O\t{sid}\t{key}\t{json}"),
-            Op::Span { sid, run, seq, json } => writeln!(out, "S\t{sid}\t{run}\t{seq}\t{json}"),
-            Op::Log { sid, run, seq, json } => writeln!(out, "L\t{sid}\t{run}\t{seq}\t{json}"),
+            Op::Span {
+                sid,
+                run,
+                seq,
+                json,
+            } => writeln!(out, "S\t{sid}\t{run}\t{seq}\t{json}"),
+            Op::Log {
+                sid,
+                run,
+                seq,
+                json,
+            } => writeln!(out, "L\t{sid}\t{run}\t{seq}\t{json}"),
             Op::Workflow(json) => writeln!(out, "W\t{json}"),
             Op::Version(json) => writeln!(out, "V\t{json}"),
             Op::Analysis { hash, json } => writeln!(out, "A\t{hash}\t{json}"),
@@ -66,9 +93,19 @@ impl Op {
                 let seq = next()?.parse().ok()?;
                 let json = next()?;
                 if kind == "S" {
-                    Op::Span { sid, run, seq, json }
+                    Op::Span {
+                        sid,
+                        run,
+                        seq,
+                        json,
+                    }
                 } else {
-                    Op::Log { sid, run, seq, json }
+                    Op::Log {
+                        sid,
+                        run,
+                        seq,
+                        json,
+                    }
                 }
             }
             "W" => Op::Workflow(next()?),

@@ -29,7 +29,9 @@ pub const DB_FILE: &str = "hero_logic.redb";
 pub enum StoreError {
     #[error("another hero_logic server (pid {pid}) is already using the data folder {dir}")]
     Locked { pid: String, dir: PathBuf },
-    #[error("the store {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}")]
+    #[error(
+        "the store {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}"
+    )]
     NewerSchema { path: PathBuf, found: u32 },
     #[error("cannot use the data folder {dir}: {source}")]
     Io {

@@ -34,10 +34,7 @@ impl Store {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(STEP_OUTPUTS).map_err(db)?;
         let mut out = crate::model::JsonMap::new();
-        for entry in table
-            .range((play_sid, "")..)
-            .map_err(db)?
-        {
+        for entry in table.range((play_sid, "")..).map_err(db)? {
             let (key, value) = entry.map_err(db)?;
             let (sid, step_key) = key.value();
             if sid != play_sid {
@@ -53,7 +50,11 @@ impl Store {
     pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
         let txn = self.db.begin_read().map_err(db)?;
         let plays = txn.open_table(PLAYS).map_err(db)?;
-        let limit = if filter.limit == 0 { usize::MAX } else { filter.limit };
+        let limit = if filter.limit == 0 {
+            usize::MAX
+        } else {
+            filter.limit
+        };
         let before = filter.before.as_deref();
         let mut out = Vec::new();
         let mut keep = |play: Play| -> bool {

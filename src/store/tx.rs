@@ -63,8 +63,18 @@ impl Tx<'_> {
                 self.put_play(old.as_ref(), &play)
             }
             Op::StepOutput { sid, key, json } => self.put_step_output_json(&sid, &key, &json),
-            Op::Span { sid, run, seq, json } => self.put_span_json(&sid, run, seq, &json),
-            Op::Log { sid, run, seq, json } => self.put_log_json(&sid, run, seq, &json),
+            Op::Span {
+                sid,
+                run,
+                seq,
+                json,
+            } => self.put_span_json(&sid, run, seq, &json),
+            Op::Log {
+                sid,
+                run,
+                seq,
+                json,
+            } => self.put_log_json(&sid, run, seq, &json),
             Op::Workflow(json) => self.put_workflow(&decode(&json)?),
             Op::Version(json) => self.put_version(&decode(&json)?),
             Op::Analysis { hash, json } => self.put_analysis_json(&hash, &json),

@@ -90,7 +90,10 @@ impl Writer {
             }
             Box::new(|_| {})
         });
-        let _ = self.tx.send(Request { durable: false, job });
+        let _ = self.tx.send(Request {
+            durable: false,
+            job,
+        });
     }
 }
 

@@ -1,14 +1,14 @@
 //! End-to-end tests of durable pause and resume (issue 3): a real server,
 //! real Python flows, and counted side effects.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::{TestEnv, repo_path, wait_until};
+use crate::common::{TestEnv, repo_path, wait_until};
 
 /// Writes a flow script into the test's private folder.
 fn write_flow(env: &TestEnv, name: &str, source: &str) -> String {
@@ -79,7 +79,10 @@ fn sqlite_rows(db: &PathBuf) -> i64 {
         .arg(db)
         .output()
         .expect("python runs");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a count")
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
 }
 
 #[test]
@@ -147,7 +150,10 @@ def main():
     // A string where the schema wants an integer: refused, naming it.
     let bad = env.run(["resume", &sid, &id, r#""seven""#]);
     assert_eq!(bad.code, Some(1), "{bad}");
-    assert!(bad.stderr.contains("\"seven\"") && bad.stderr.contains("integer"), "{bad}");
+    assert!(
+        bad.stderr.contains("\"seven\"") && bad.stderr.contains("integer"),
+        "{bad}"
+    );
     let raw = env.wire(&format!(
         r#"{{"jsonrpc":"2.0","id":1,"method":"play_resume","params":{{"play_sid":"{sid}","resume_id":"{id}","payload_json":"\"seven\""}}}}"#
     ));
@@ -159,7 +165,10 @@ def main():
     // The first answer, the same again (ok, first time), then another (refused).
     let first = env.json(["resume", &sid, &id, "7", "--json"]);
     let again = env.json(["resume", &sid, &id, "7", "--json"]);
-    assert_eq!(again, first, "the same answer again is ok with the first resumed_at");
+    assert_eq!(
+        again, first,
+        "the same answer again is ok with the first resumed_at"
+    );
     let other = env.run(["resume", &sid, &id, "8"]);
     assert_eq!(other.code, Some(1), "{other}");
     assert!(other.stderr.contains("already answered"), "{other}");
@@ -168,7 +177,10 @@ def main():
     wait(&env, &sid).expect_code(75);
     let choice = pending(&env, &sid);
     assert_eq!(choice.len(), 1);
-    assert_eq!(choice[0]["name"], "size", "the answered pause is not asked again");
+    assert_eq!(
+        choice[0]["name"], "size",
+        "the answered pause is not asked again"
+    );
     let choice_id = choice[0]["id"].as_str().expect("an id").to_owned();
     let bad = env.run(["resume", &sid, &choice_id, r#""xl""#]);
     assert_eq!(bad.code, Some(1), "{bad}");
@@ -232,7 +244,10 @@ fn prefilled_resumes_run_a_play_headless_by_name_and_by_glob() {
         assert_eq!(play["status"], "success", "{prefill}: {play}");
         assert_eq!(play["runs"], 1, "{prefill}: one run");
         assert_eq!(play["output_data"]["approved"], true);
-        assert_eq!(play["received_resumes"].as_object().map(|m| m.len()), Some(1));
+        assert_eq!(
+            play["received_resumes"].as_object().map(|m| m.len()),
+            Some(1)
+        );
         assert_eq!(lines(&ledger).len(), 1);
     }
     let bad = env.run(["play", "start", &flow, "--prefill", "approve"]);
@@ -260,7 +275,10 @@ def main():
 
     let shown = env.ok(["play", "show", &sid]);
     assert!(shown.contains("newer version"), "{shown}");
-    let id = pending(&env, &sid)[0]["id"].as_str().expect("an id").to_owned();
+    let id = pending(&env, &sid)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     env.ok(["resume", &sid, &id, "true"]);
     let done = wait(&env, &sid).json();
     assert_eq!(done["output_data"], json!({"version": 1, "ok": true}));
@@ -270,7 +288,10 @@ def main():
     assert_eq!(fresh["workflow_version_sid"], saved["current_version_sid"]);
     let fresh_sid = fresh["sid"].as_str().expect("a sid");
     wait(&env, fresh_sid).expect_code(75);
-    let id = pending(&env, fresh_sid)[0]["id"].as_str().expect("an id").to_owned();
+    let id = pending(&env, fresh_sid)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     env.ok(["resume", fresh_sid, &id, "false"]);
     assert_eq!(wait(&env, fresh_sid).json()["output_data"]["version"], 2);
 }
@@ -308,11 +329,18 @@ fn resume_without_an_id_off_a_terminal_shows_the_scripted_form() {
         .as_str()
         .expect("a sid")
         .to_owned();
-    let id = pending(&env, &sid)[0]["id"].as_str().expect("an id").to_owned();
+    let id = pending(&env, &sid)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     let out = env.run(["resume", &sid]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(out.stderr.contains("no terminal"), "{out}");
-    assert!(out.stderr.contains(&format!("hero_logic resume {sid} {id} true")), "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("hero_logic resume {sid} {id} true")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -342,10 +370,15 @@ def main(log: str, gate: str):
 "#,
     );
     let input = json!({"log": s(&log), "gate": s(&gate)}).to_string();
-    let sid = env.ok(["play", "start", &flow, "--input", &input]).trim().to_owned();
-    wait_until("two steps are checkpointed", Duration::from_secs(20), || {
-        env.json(["play", "show", &sid, "--json"])["steps_done"] == 2
-    });
+    let sid = env
+        .ok(["play", "start", &flow, "--input", &input])
+        .trim()
+        .to_owned();
+    wait_until(
+        "two steps are checkpointed",
+        Duration::from_secs(20),
+        || env.json(["play", "show", &sid, "--json"])["steps_done"] == 2,
+    );
     let pid = env.server_pid().expect("the server's pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
@@ -360,7 +393,11 @@ def main(log: str, gate: str):
     let done = wait(&env, &sid);
     done.expect_code(0);
     assert_eq!(done.json()["output_data"], 3);
-    assert_eq!(lines(&log), vec!["0", "1", "2"], "no finished step ran again");
+    assert_eq!(
+        lines(&log),
+        vec!["0", "1", "2"],
+        "no finished step ran again"
+    );
 }
 
 fn run_example(env: &TestEnv, name: &str) -> common::Outcome {

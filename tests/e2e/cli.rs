@@ -5,7 +5,7 @@
 //! Each test owns a [`TestEnv`], so they all run in parallel. None of them
 //! sleeps to synchronise; they wait on conditions with a deadline.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use common::{TestEnv, flow, process_gone, repo_path, wait_until};
+use crate::common::{TestEnv, flow, process_gone, repo_path, wait_until};
 
 /// How long a killed flow process may take to disappear.
 const GONE_WITHIN: Duration = Duration::from_secs(10);
