@@ -106,6 +106,30 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
     start.elapsed() / n as u32
 }
 
+/// One durable checkpoint through the store alone (journal append and fsync,
+/// then redb's commit), as the engine writes it: where a step's time goes.
+fn store_checkpoint(dir: &Path, n: usize, durable: bool) -> Duration {
+    use hero_logic::store::{Store, writer::Writer};
+    let store = std::sync::Arc::new(Store::open(dir).expect("store"));
+    let writer = Writer::start(store).expect("writer");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let start = Instant::now();
+        for i in 0..n {
+            writer
+                .write(durable, move |tx| {
+                    tx.put_step_output_json("bench", &format!("{i:040}"), "{\"ok\":true}")?;
+                    tx.put_span_json("bench", 1, i as u64, "{\"id\":\"1.1\",\"name\":\"step\"}")
+                })
+                .await
+                .expect("write");
+        }
+        start.elapsed() / n as u32
+    })
+}
+
 fn python_exe() -> String {
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
@@ -122,6 +146,12 @@ fn main() {
     // 1. The physical floor next to a durable step.
     let fsync = fsync_append(&b.data(), 500);
     let commit = redb_commit(&b.data(), 500);
+    let store_dir = b.dir.path().join("store");
+    std::fs::create_dir_all(&store_dir).expect("store dir");
+    let checkpoint = store_checkpoint(&store_dir, 500, true);
+    let unsynced_dir = b.dir.path().join("store2");
+    std::fs::create_dir_all(&unsynced_dir).expect("store dir");
+    let unsynced = store_checkpoint(&unsynced_dir, 500, false);
     let zero = b.flow(
         "zero.py",
         "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n",
@@ -235,6 +265,14 @@ fn main() {
     println!(
         "  one redb commit                         {:>8.3} ms",
         ms(commit)
+    );
+    println!(
+        "  one checkpoint through the store        {:>8.3} ms   (journal append + fsync, redb commit without fsync)",
+        ms(checkpoint)
+    );
+    println!(
+        "  the same write without the fsync        {:>8.3} ms",
+        ms(unsynced)
     );
     println!(
         "one-step play, start --wait               {:>8.1} ms",

@@ -182,7 +182,7 @@ impl Engine {
     async fn execute(&self, play: &Play, spec: runner::RunSpec) -> Outcome {
         let sid = play.sid.clone();
         let run = play.runs;
-        let mut child = match runner::spawn(&spec) {
+        let mut child = match self.start_process(&spec).await {
             Ok(c) => c,
             Err(e) => return Outcome::Failed(e),
         };
@@ -242,6 +242,43 @@ fn answer_parent(tx: &Tx<'_>, child: &Play) -> crate::store::Result<Option<Trans
             Ok(Some(t))
         }
         Err(_) => Ok(None),
+    }
+}
+
+impl Engine {
+    /// Hands the run to the spare interpreter, or starts one cold; either
+    /// way a new spare is started for the next run.
+    async fn start_process(
+        &self,
+        spec: &runner::RunSpec,
+    ) -> std::result::Result<runner::RunChild, String> {
+        let spare = lock(&self.inner.spare).take();
+        let handed = match spare {
+            Some(spare) => runner::hand_over(spare, spec).await,
+            None => None,
+        };
+        self.refill_spare();
+        match handed {
+            Some(child) => Ok(child),
+            None => runner::spawn(spec),
+        }
+    }
+
+    /// Starts a spare interpreter unless one waits already.
+    pub(super) fn refill_spare(&self) {
+        let config = &self.inner.config;
+        let mut spare = lock(&self.inner.spare);
+        if spare.is_some() || self.inner.shutting_down.load(Ordering::SeqCst) {
+            return;
+        }
+        match runner::spawn_spare(
+            &config.python,
+            &config.data_dir,
+            &runner::pythonpath(&config.data_dir),
+        ) {
+            Ok(child) => *spare = Some(child),
+            Err(e) => tracing::warn!("no spare interpreter: {e}"),
+        }
     }
 }
 

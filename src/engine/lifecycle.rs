@@ -267,18 +267,16 @@ mod tests {
         }
     }
 
+    /// A play awaiting the pauses `ids`: a run records one pause, and the
+    /// rest stand open from before.
     fn paused_with(ids: &[&str]) -> Play {
-        let mut p = play(PlayStatus::Running);
-        for id in ids {
-            p = apply(
-                &p,
-                Event::Paused {
-                    request: request(id),
-                },
-            )
-            .unwrap()
-            .play;
-        }
+        let running = play(PlayStatus::Running);
+        let first = Event::Paused {
+            request: request(ids[0]),
+        };
+        let mut p = apply(&running, first).unwrap().play;
+        p.pending_resumes
+            .extend(ids[1..].iter().map(|id| request(id)));
         p
     }
 

@@ -97,6 +97,8 @@ struct Inner {
     reports: Mutex<HashMap<(String, u32), RunReport>>,
     started: Instant,
     shutting_down: AtomicBool,
+    /// An interpreter started ahead of need (see `runner::spawn_spare`).
+    spare: Mutex<Option<runner::RunChild>>,
 }
 
 impl Engine {
@@ -118,9 +120,11 @@ impl Engine {
                 reports: Mutex::default(),
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
+                spare: Mutex::default(),
             }),
         };
         engine.recover()?;
+        engine.refill_spare();
         Ok(engine)
     }
 
@@ -152,6 +156,9 @@ impl Engine {
         let running = lock(&self.inner.running);
         for handle in running.values() {
             handle.kill();
+        }
+        if let Some(spare) = lock(&self.inner.spare).take() {
+            spare.handle().kill();
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct RunSpec {
     pub python: PathBuf,
     pub script: PathBuf,
     pub cwd: PathBuf,
+    pub pythonpath: String,
+    /// The run's own variables: the play, the socket, the input, the replay
+    /// files.
     pub env: Vec<(&'static str, String)>,
 }
 
@@ -65,28 +68,74 @@ impl RunChild {
     }
 }
 
-pub fn spawn(spec: &RunSpec) -> std::result::Result<RunChild, String> {
-    let mut command = Command::new(&spec.python);
+/// The environment every flow process shares, whichever run it serves.
+fn base_command(python: &Path, cwd: &Path, pythonpath: &str) -> Command {
+    let mut command = Command::new(python);
     command
-        .arg("-m")
-        .arg("hero_tracing")
-        .arg("run")
-        .arg(&spec.script)
-        .current_dir(&spec.cwd)
-        .envs(spec.env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
+        .args(["-m", "hero_tracing"])
+        .current_dir(cwd)
+        .env("PYTHONPATH", pythonpath)
+        .env("PYTHONUNBUFFERED", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let child = command.spawn().map_err(|e| {
+    command
+}
+
+fn started(child: std::io::Result<Child>, python: &Path) -> std::result::Result<RunChild, String> {
+    let child = child.map_err(|e| {
         format!(
             "cannot start the interpreter {}: {e} (set HERO_LOGIC_PYTHON to a Python 3 executable)",
-            spec.python.display()
+            python.display()
         )
     })?;
     let pgid = child.id().map(|id| id as i32).unwrap_or(0);
     Ok(RunChild { child, pgid })
+}
+
+/// A cold start: `python -m hero_tracing run FILE`.
+pub fn spawn(spec: &RunSpec) -> std::result::Result<RunChild, String> {
+    let mut command = base_command(&spec.python, &spec.cwd, &spec.pythonpath);
+    command
+        .arg("run")
+        .arg(&spec.script)
+        .envs(spec.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null());
+    started(command.spawn(), &spec.python)
+}
+
+/// A spare interpreter, `python -m hero_tracing warm`, waiting on stdin for
+/// the run it will serve: a run handed to it skips the interpreter's start,
+/// which is most of a short play's time.
+pub fn spawn_spare(
+    python: &Path,
+    cwd: &Path,
+    pythonpath: &str,
+) -> std::result::Result<RunChild, String> {
+    let mut command = base_command(python, cwd, pythonpath);
+    command.arg("warm").stdin(Stdio::piped());
+    started(command.spawn(), python)
+}
+
+/// Hands a run to a spare; gives the spare back when it cannot take it (it
+/// died), so the caller starts the run cold.
+pub async fn hand_over(mut spare: RunChild, spec: &RunSpec) -> Option<RunChild> {
+    use tokio::io::AsyncWriteExt;
+    if !matches!(spare.child.try_wait(), Ok(None)) {
+        return None;
+    }
+    let env: serde_json::Map<String, serde_json::Value> = spec
+        .env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+        .collect();
+    let mut line = serde_json::json!({"env": env, "file": spec.script}).to_string();
+    line.push('\n');
+    let mut stdin = spare.child.stdin.take()?;
+    stdin.write_all(line.as_bytes()).await.ok()?;
+    drop(stdin);
+    Some(spare)
 }
 
 /// Turns the exit status and what the SDK reported into the run's outcome.
@@ -129,6 +178,15 @@ fn with_tail(message: String, tail: &str) -> String {
         message
     } else {
         format!("{message}\n{tail}")
+    }
+}
+
+/// The SDK's folder first, then whatever the server was given.
+pub fn pythonpath(data_dir: &Path) -> String {
+    let sdk_dir = sdk::dir(data_dir);
+    match std::env::var_os("PYTHONPATH") {
+        Some(old) if !old.is_empty() => format!("{}:{}", sdk_dir.display(), old.to_string_lossy()),
+        _ => sdk_dir.display().to_string(),
     }
 }
 
@@ -177,20 +235,12 @@ impl Engine {
             &serde_json::to_string(&play.received_resumes).expect("json"),
         )
         .map_err(io)?;
-        let sdk_dir = sdk::dir(&config.data_dir);
-        let pythonpath = match std::env::var_os("PYTHONPATH") {
-            Some(old) if !old.is_empty() => {
-                format!("{}:{}", sdk_dir.display(), old.to_string_lossy())
-            }
-            _ => sdk_dir.display().to_string(),
-        };
         Ok(RunSpec {
             python: config.python.clone(),
             script,
             cwd: config.data_dir.clone(),
+            pythonpath: pythonpath(&config.data_dir),
             env: vec![
-                ("PYTHONPATH", pythonpath),
-                ("PYTHONUNBUFFERED", "1".into()),
                 ("HERO_PLAY_SID", play.sid.clone()),
                 ("HERO_RUN", play.runs.to_string()),
                 (

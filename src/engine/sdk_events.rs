@@ -13,6 +13,7 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result, lock};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, now};
 use crate::store::Tx;
+use crate::store::writer::Ack;
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,7 +159,7 @@ impl Engine {
         let stored_span = span.clone();
         self.inner
             .writer
-            .write(true, move |tx| {
+            .write_acked(Ack::Synced, move |tx| {
                 let old = match current_run(tx, &owned, run) {
                     Ok(play) => play,
                     Err(refused) => return Ok(Err(refused)),

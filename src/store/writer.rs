@@ -23,8 +23,22 @@ use super::{Result, Store, StoreError, Tx, db};
 
 type Job = Box<dyn FnOnce(&Tx<'_>) -> Box<dyn FnOnce(Result<()>) + Send> + Send>;
 
+/// When a caller hears back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    /// Once the batch is committed; nobody waits for it to reach the disk.
+    Committed,
+    /// Once the batch is durable and committed: what readers then see is on
+    /// disk.
+    Durable,
+    /// Once the batch is durable in the journal, before redb's commit: for
+    /// a step's checkpoint, whose writer reads nothing back and must not
+    /// wait a moment longer than the disk takes.
+    Synced,
+}
+
 struct Request {
-    durable: bool,
+    ack: Ack,
     job: Job,
 }
 
@@ -36,6 +50,8 @@ pub struct Writer {
 
 /// How many queued writes one transaction takes at most.
 const MAX_BATCH: usize = 4096;
+/// How long a batch that nobody waits for may wait for company.
+const LINGER: Duration = Duration::from_millis(2);
 /// An idle writer folds the journal into redb after this long.
 const IDLE_CHECKPOINT: Duration = Duration::from_millis(500);
 /// A busy writer folds the journal into redb once it is this large.
@@ -66,6 +82,20 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
+        let ack = if durable {
+            Ack::Durable
+        } else {
+            Ack::Committed
+        };
+        self.write_acked(ack, f).await
+    }
+
+    /// [`Writer::write`] with a chosen moment of acknowledgement.
+    pub async fn write_acked<T, F>(&self, ack: Ack, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    {
         let (done, wait) = oneshot::channel();
         let job: Job = Box::new(move |tx| {
             let outcome = f(tx);
@@ -74,7 +104,7 @@ impl Writer {
             })
         });
         self.tx
-            .send(Request { durable, job })
+            .send(Request { ack, job })
             .map_err(|_| StoreError::WriterGone)?;
         wait.await.map_err(|_| StoreError::WriterGone)?
     }
@@ -91,7 +121,7 @@ impl Writer {
             Box::new(|_| {})
         });
         let _ = self.tx.send(Request {
-            durable: false,
+            ack: Ack::Committed,
             job,
         });
     }
@@ -110,17 +140,35 @@ fn run(store: &Store, mut journal: Journal, rx: &mpsc::Receiver<Request>) {
                 return;
             }
         };
+        let mut durable = first.ack != Ack::Committed;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) => {
+                    durable |= next.ack != Ack::Committed;
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
-        let durable = batch.iter().any(|r| r.durable);
+        // Nobody waits on a batch of spans and logs alone, and the durable
+        // write that usually follows at once (a step's span starts, then its
+        // checkpoint comes) would otherwise queue behind its commit: linger
+        // a little, so both share one commit.
+        let linger_until = std::time::Instant::now() + LINGER;
+        while !durable && batch.len() < MAX_BATCH {
+            let left = linger_until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(next) => {
+                    durable |= next.ack != Ack::Committed;
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
         let mut replies = Vec::with_capacity(batch.len());
         let committed = commit_batch(store, &mut journal, batch, durable, &mut replies);
-        for reply in replies {
+        for (_, reply) in replies {
             reply(match &committed {
                 Ok(()) => Ok(()),
                 Err(e) => Err(StoreError::Commit(e.to_string())),
@@ -139,7 +187,7 @@ fn commit_batch(
     journal: &mut Journal,
     batch: Vec<Request>,
     durable: bool,
-    replies: &mut Vec<Reply>,
+    replies: &mut Vec<(Ack, Reply)>,
 ) -> Result<()> {
     let mut txn = store.db.begin_write().map_err(db)?;
     txn.set_durability(Durability::None).map_err(db)?;
@@ -150,7 +198,7 @@ fn commit_batch(
             journal: Some(&recorded),
         };
         for request in batch {
-            replies.push((request.job)(&tx));
+            replies.push((request.ack, (request.job)(&tx)));
         }
     }
     let recorded = recorded.into_inner();
@@ -163,6 +211,9 @@ fn commit_batch(
     }
     if durable {
         journal.sync().map_err(io)?;
+        for (_, reply) in replies.extract_if(.., |(ack, _)| *ack == Ack::Synced) {
+            reply(Ok(()));
+        }
     }
     txn.commit().map_err(db)?;
     Ok(())

@@ -290,10 +290,18 @@ impl PlayView {
                     })
                 })
         });
-        self.cursor = found
-            .unwrap_or(self.cursor)
-            .min(self.rows.len().saturating_sub(1));
-        self.select_row(self.cursor);
+        match found {
+            Some(row) => self.select_row(row),
+            // The selected span is not (yet) in the tree — a new run has
+            // not reached its step again: the cursor waits on a nearby row
+            // and goes to the span when it arrives, unless the user moves.
+            None => {
+                self.cursor = self.cursor.min(self.rows.len().saturating_sub(1));
+                if self.selected.is_none() {
+                    self.select_row(self.cursor);
+                }
+            }
+        }
     }
 
     fn select_row(&mut self, row: usize) {
@@ -426,7 +434,7 @@ impl App {
         vec![Effect::LoadWorkflows, Effect::LoadPlays]
     }
 
-    /// Draws the dashboard; see [`super::view`].
+    /// Draws the dashboard (see `view/`); reads the state only.
     pub fn render(&self, frame: &mut ratatui::Frame) {
         super::view::render(self, frame);
     }
@@ -456,11 +464,13 @@ impl App {
     }
 
     /// How long the screen stays right without redrawing: a second while
-    /// something shown counts up (a running play's duration, an age in
-    /// seconds), otherwise half a minute, for ages in minutes.
+    /// something shown counts up (the duration of a play that has not
+    /// ended, an age in seconds), otherwise half a minute, for ages in
+    /// minutes.
     pub fn next_tick(&self) -> Duration {
         let now = self.now;
-        let live = |p: &Play| matches!(p.status, PlayStatus::Running | PlayStatus::Pending);
+        // A play that has not ended shows a duration that counts up.
+        let live = |p: &Play| !p.is_terminal();
         let counting = match &self.view {
             Some(view) => live(&view.root().play),
             None => self
@@ -1305,6 +1315,41 @@ mod tests {
     }
 
     #[test]
+    fn the_cursor_waits_for_its_step_to_come_back_in_a_new_run() {
+        let mut app = with_plays(&["p1"]);
+        app.update(Action::Open);
+        let mut late = span("p1", "1.3", Some("1.1"), "ship");
+        late.step_key = Some("k-ship".into());
+        app.apply(Data::Play {
+            play: play("p1"),
+            spans: vec![
+                span("p1", "1.1", None, "main"),
+                span("p1", "1.2", Some("1.1"), "pack"),
+                late.clone(),
+            ],
+        });
+        app.update(Action::Bottom);
+        // Run 2 arrives span by span; `ship` comes last.
+        for s in [
+            span("p1", "2.1", None, "main"),
+            span("p1", "2.2", Some("2.1"), "pack"),
+        ] {
+            app.apply(Data::Event(PlayEvent::Span { span: Box::new(s) }));
+            app.settle();
+        }
+        late.id = "2.3".into();
+        late.run = 2;
+        late.parent_id = Some("2.1".into());
+        app.apply(Data::Event(PlayEvent::Span {
+            span: Box::new(late),
+        }));
+        app.settle();
+        let view = app.view.as_ref().expect("open");
+        let row = view.selected_row().expect("selected");
+        assert_eq!(view.plays[0].spans()[row.span].id, "2.3");
+    }
+
+    #[test]
     fn spawned_children_are_loaded_once_and_shown_inline() {
         let mut app = with_plays(&["p1"]);
         app.update(Action::Open);
@@ -1445,7 +1490,7 @@ mod tests {
         old.created_at = "2026-11-01T10:00:00Z".into();
         app.apply(Data::Plays(vec![old.clone()]));
         assert_eq!(app.next_tick(), Duration::from_secs(30));
-        old.status = PlayStatus::Running;
+        old.status = PlayStatus::AwaitingResume;
         app.apply(Data::Plays(vec![old]));
         assert_eq!(app.next_tick(), Duration::from_secs(1));
     }

@@ -72,8 +72,9 @@ pub fn run(client: Client, paths: &Paths) -> anyhow::Result<i32> {
     let (tx, rx) = mpsc::channel();
     spawn_subscription(subscription, paths.socket.clone(), tx.clone());
 
-    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    // Armed first, so that a set-up that fails half-way is undone too.
     let _restore = Restore;
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let (go_tx, go_rx) = mpsc::channel();
     spawn_input(tx, go_rx);
 

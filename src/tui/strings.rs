@@ -94,6 +94,13 @@ pub fn machine_pauses_line(n: usize) -> String {
     format!("+ {n} pause(s) answered by a machine (webhook, signal, child play)")
 }
 
+pub fn steps(n: u64) -> String {
+    match n {
+        1 => "1 step".into(),
+        n => format!("{n} steps"),
+    }
+}
+
 pub fn already_ended(name: &str, status: PlayStatus) -> String {
     format!("{name} has already ended ({status})")
 }

@@ -290,7 +290,7 @@ fn statuses_are_coloured_and_the_selection_is_reversed() {
     );
     assert!(!buffer[(10, 3)].modifier.contains(Modifier::REVERSED));
     // The badge of open pauses.
-    let row: Vec<&str> = (0..54).map(|x| buffer[(x, 3)].symbol()).collect();
+    let row: Vec<&str> = (0..60).map(|x| buffer[(x, 3)].symbol()).collect();
     let badge = row
         .iter()
         .rposition(|&s| s == "⏸")

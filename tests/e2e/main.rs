@@ -5,3 +5,4 @@ mod cli;
 mod common;
 mod pause;
 mod subflow;
+mod tui;

@@ -65,10 +65,10 @@ impl Columns {
             status: 11,
             name: 0,
             age: 4,
-            took: 7,
+            took: 5,
             steps: 5,
-            cost: 8,
-            badge: 4,
+            cost: 7,
+            badge: 3,
         };
         // The gutter, and one space after each column.
         let used = |c: &Columns| 1 + c.status + c.age + c.took + c.steps + c.cost + c.badge + 6;

@@ -29,7 +29,7 @@ pub struct Home {
 pub fn home(area: Rect, workflows_focused: bool) -> Home {
     let (body, footer) = split_bottom(area, 1);
     if body.width >= 60 {
-        let side = (body.width / 3).clamp(22, 36);
+        let side = (body.width / 4).clamp(20, 36);
         let (plays, workflows) = split_right(body, side);
         Home {
             plays: Some(plays),

@@ -60,7 +60,7 @@ fn header(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
         times.push(format!("started {}", format::date_time(started)));
     }
     times.push(format!("took {}", format::play_duration(play, app.now)));
-    times.push(format!("{} steps", play.steps_done));
+    times.push(strings::steps(play.steps_done));
     times.push(format!("cost {}", format::cost(play.total_cost_usd)));
     lines.push(Line::styled(times.join(" · "), theme::DIM));
     let width = usize::from(area.width);
@@ -290,15 +290,13 @@ fn detail(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
 
 fn bottom(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
     let pending = view.pending();
+    // The active tab is marked as well as styled, for monochrome terminals.
     let tab = |label: String, active: bool| {
-        Chunk::styled(
-            label,
-            if active {
-                theme::TAB_ACTIVE
-            } else {
-                theme::DIM
-            },
-        )
+        if active {
+            Chunk::styled(format!("▸ {label}"), theme::TAB_ACTIVE)
+        } else {
+            Chunk::styled(label, theme::DIM)
+        }
     };
     let title = Line::from(vec![
         Chunk::raw(" "),

@@ -6,18 +6,14 @@
 //! Nothing here sleeps to synchronise: each step waits, with a deadline,
 //! until the screen shows what it should.
 
-#[expect(
-    dead_code,
-    reason = "the shared harness also serves tests that use more of it"
-)]
-#[path = "e2e/common.rs"]
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{BIN, TestEnv, flow, wait_until};
+use crate::common::{BIN, TestEnv, flow};
+
+/// What the pane shows once the dashboard has ended well.
+const EXITED_0: &str = "hero_logic tui exited 0";
 
 /// How long the dashboard may take to show what a key asked for.
 const SCREEN_WITHIN: Duration = Duration::from_secs(20);
@@ -31,8 +27,9 @@ struct Tmux {
 
 impl Tmux {
     /// Runs `hero_logic tui` in a detached `width`×`height` session, with
-    /// the test's folders in its environment. The pane stays after the
-    /// dashboard exits, so its exit status can be read.
+    /// the test's folders in its environment. A shell runs it, reaps it and
+    /// prints its exit status on the pane, which stays after the shell ends
+    /// (tmux was seen to mark such a pane dead and never report a status).
     fn start(env: &TestEnv, width: u16, height: u16) -> Tmux {
         let tmux = Tmux {
             socket: env.scratch("tmux.sock"),
@@ -53,8 +50,10 @@ impl Tmux {
             &folder("HERO_LOGIC_DATA_DIR", &env.data_dir),
             "-e",
             "HERO_LOGIC_NO_AUTOSTART=1",
+            "sh",
+            "-c",
+            r#""$0" tui; echo "hero_logic tui exited $?""#,
             BIN,
-            "tui",
             ";",
             "set-option",
             "-t",
@@ -84,15 +83,32 @@ impl Tmux {
         assert!(out.status.success(), "send-keys {key}: {out:?}");
     }
 
+    /// The visible screen.
     fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "hl"]).stdout).into_owned()
+        self.capture(&[])
+    }
+
+    fn capture(&self, extra: &[&str]) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", "hl"];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&self.run(&args).stdout).into_owned()
     }
 
     /// Waits until the screen shows every one of `texts`.
     fn wait_for(&self, texts: &[&str]) {
+        self.wait_for_in(texts, &[]);
+    }
+
+    /// Waits until the dashboard has exited 0; the shell's line may have
+    /// scrolled into the pane's history.
+    fn wait_for_exit(&self) {
+        self.wait_for_in(&[EXITED_0], &["-S", "-"]);
+    }
+
+    fn wait_for_in(&self, texts: &[&str], capture: &[&str]) {
         let deadline = Instant::now() + SCREEN_WITHIN;
         loop {
-            let screen = self.screen();
+            let screen = self.capture(capture);
             if texts.iter().all(|t| screen.contains(t)) {
                 return;
             }
@@ -104,27 +120,17 @@ impl Tmux {
         }
     }
 
-    /// `(dead, exit status)` of the dashboard's pane.
-    fn pane(&self) -> (bool, Option<i32>) {
-        let out = self.run(&[
-            "list-panes",
-            "-t",
-            "hl",
-            "-F",
-            "#{pane_dead} #{pane_dead_status}",
-        ]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut fields = text.split_whitespace();
-        let dead = fields.next() == Some("1");
-        (dead, fields.next().and_then(|s| s.parse().ok()))
-    }
-
+    /// The dashboard's pid: the child of the pane's shell.
     fn pid(&self) -> u32 {
         let out = self.run(&["list-panes", "-t", "hl", "-F", "#{pane_pid}"]);
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("the pane's pid")
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .expect("the pane's shell lists its children");
+        children
+            .split_whitespace()
+            .next()
+            .and_then(|pid| pid.parse().ok())
+            .expect("the dashboard runs under the pane's shell")
     }
 }
 
@@ -176,8 +182,7 @@ fn the_dashboard_answers_a_paused_play_and_shows_it_succeed() {
     assert_eq!(played["output_data"]["approved"], true, "{played}");
 
     tmux.send("q");
-    wait_until("the dashboard has exited", SCREEN_WITHIN, || tmux.pane().0);
-    assert_eq!(tmux.pane().1, Some(0), "the dashboard exits 0 on q");
+    tmux.wait_for_exit();
     let after = tmux.screen();
     assert!(
         !after.contains("Flow · run"),
@@ -210,7 +215,7 @@ fn an_idle_dashboard_uses_almost_no_cpu() {
         share * 100.0
     );
     tmux.send("q");
-    wait_until("the dashboard has exited", SCREEN_WITHIN, || tmux.pane().0);
+    tmux.wait_for_exit();
     env.stop();
 }
 
