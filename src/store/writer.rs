@@ -1,21 +1,24 @@
 //! Group commit: one thread owns every write transaction and the journal.
 //!
-//! Callers send closures; the thread takes every closure waiting in its queue,
-//! runs them in one transaction and commits once, so concurrent plays share
-//! an fsync. Each batch is appended to the journal; a batch is made durable
-//! (the journal fsynced) when any closure in it asked for it (a checkpoint,
-//! a pause, a status change), and the callers hear back only after that.
-//! Batches of spans and logs alone skip the fsync; the next durable batch
-//! carries them to disk. redb itself commits without fsync, and is made
-//! durable (and the journal emptied) when the writer is idle or the journal
-//! has grown.
+//! Callers send closures. The thread runs every closure waiting in its queue
+//! in the current write transaction and appends what they wrote to the
+//! journal, one batch; a batch is made durable (the journal fsynced) when a
+//! closure in it asked for it, so concurrent plays share an fsync.
+//!
+//! redb's own commit costs as much as the fsync again, so the transaction
+//! stays open across batches and is committed (without fsync: the journal
+//! holds the data) only when someone must read what was written: a caller
+//! that waits for the commit, a few milliseconds after the first write, or
+//! when the writer falls idle. A step's checkpoint is acknowledged as soon
+//! as its batch is durable in the journal. Now and then a durable redb
+//! commit makes the file itself the truth and the journal starts empty.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redb::Durability;
+use redb::{Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::journal::Journal;
@@ -26,6 +29,8 @@ type Job = Box<dyn FnOnce(&Tx<'_>) -> Box<dyn FnOnce(Result<()>) + Send> + Send>
 /// When a caller hears back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ack {
+    /// Nobody hears back (spans and log lines).
+    Detached,
     /// Once the batch is committed; nobody waits for it to reach the disk.
     Committed,
     /// Once the batch is durable and committed: what readers then see is on
@@ -50,8 +55,8 @@ pub struct Writer {
 
 /// How many queued writes one transaction takes at most.
 const MAX_BATCH: usize = 4096;
-/// How long a batch that nobody waits for may wait for company.
-const LINGER: Duration = Duration::from_millis(2);
+/// How long written data may stay uncommitted, invisible to readers.
+const HOLD: Duration = Duration::from_millis(5);
 /// An idle writer folds the journal into redb after this long.
 const IDLE_CHECKPOINT: Duration = Duration::from_millis(500);
 /// A busy writer folds the journal into redb once it is this large.
@@ -121,84 +126,149 @@ impl Writer {
             Box::new(|_| {})
         });
         let _ = self.tx.send(Request {
-            ack: Ack::Committed,
+            ack: Ack::Detached,
             job,
         });
     }
 }
 
-fn run(store: &Store, mut journal: Journal, rx: &mpsc::Receiver<Request>) {
-    loop {
-        let first = match rx.recv_timeout(IDLE_CHECKPOINT) {
-            Ok(request) => request,
-            Err(RecvTimeoutError::Timeout) => {
-                checkpoint(store, &mut journal);
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                checkpoint(store, &mut journal);
-                return;
-            }
-        };
-        let mut durable = first.ack != Ack::Committed;
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => {
-                    durable |= next.ack != Ack::Committed;
-                    batch.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        // Nobody waits on a batch of spans and logs alone, and the durable
-        // write that usually follows at once (a step's span starts, then its
-        // checkpoint comes) would otherwise queue behind its commit: linger
-        // a little, so both share one commit.
-        let linger_until = std::time::Instant::now() + LINGER;
-        while !durable && batch.len() < MAX_BATCH {
-            let left = linger_until.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(next) => {
-                    durable |= next.ack != Ack::Committed;
-                    batch.push(next);
-                }
-                Err(_) => break,
-            }
-        }
-        let mut replies = Vec::with_capacity(batch.len());
-        let committed = commit_batch(store, &mut journal, batch, durable, &mut replies);
-        for (_, reply) in replies {
-            reply(match &committed {
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+
+/// The write transaction left open across batches, and who waits for its
+/// commit.
+struct Open {
+    txn: WriteTransaction,
+    since: Instant,
+    waiting: Vec<Reply>,
+}
+
+impl Open {
+    fn begin(store: &Store) -> Result<Open> {
+        let mut txn = store.db.begin_write().map_err(db)?;
+        txn.set_durability(Durability::None).map_err(db)?;
+        Ok(Open {
+            txn,
+            since: Instant::now(),
+            waiting: Vec::new(),
+        })
+    }
+
+    /// Commits (without fsync: the journal holds it) and answers the waiters.
+    fn commit(self) {
+        let outcome = self.txn.commit().map_err(|e| StoreError::Commit(e.to_string()));
+        for reply in self.waiting {
+            reply(match &outcome {
                 Ok(()) => Ok(()),
                 Err(e) => Err(StoreError::Commit(e.to_string())),
             });
         }
-        if journal.len() > MAX_JOURNAL {
-            checkpoint(store, &mut journal);
+    }
+
+    /// Gives up on everything since the last commit.
+    fn abort(self, why: &StoreError) {
+        for reply in self.waiting {
+            reply(Err(StoreError::Commit(why.to_string())));
         }
     }
 }
 
-type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+fn run(store: &Store, mut journal: Journal, rx: &mpsc::Receiver<Request>) {
+    let mut open: Option<Open> = None;
+    loop {
+        let wait = match &open {
+            Some(o) => HOLD.saturating_sub(o.since.elapsed()),
+            None => IDLE_CHECKPOINT,
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) => {
+                match open.take() {
+                    Some(o) => o.commit(),
+                    None => checkpoint(store, &mut journal),
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                if let Some(o) = open.take() {
+                    o.commit();
+                }
+                checkpoint(store, &mut journal);
+                return;
+            }
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let current = match open.take() {
+            Some(o) => o,
+            None => match Open::begin(store) {
+                Ok(o) => o,
+                Err(e) => {
+                    refuse(batch, &e);
+                    continue;
+                }
+            },
+        };
+        match write_batch(store, &mut journal, current, batch) {
+            Ok(current) => {
+                let must_commit = !current.waiting.is_empty()
+                    || current.since.elapsed() >= HOLD
+                    || journal.len() > MAX_JOURNAL;
+                if must_commit {
+                    current.commit();
+                    if journal.len() > MAX_JOURNAL {
+                        checkpoint(store, &mut journal);
+                    }
+                } else {
+                    open = Some(current);
+                }
+            }
+            Err(e) => tracing::error!("a write batch failed and was rolled back: {e}"),
+        }
+    }
+}
 
-fn commit_batch(
+/// Fails every request of a batch that could not even start: dropping a
+/// job drops its reply channel, which its caller reads as a failure.
+fn refuse(batch: Vec<Request>, why: &StoreError) {
+    drop(batch);
+    tracing::error!("cannot begin a write transaction: {why}");
+}
+
+/// Runs a batch in the open transaction, journals it, makes it durable when
+/// asked, and answers those who wait only for that.
+fn write_batch(
     store: &Store,
     journal: &mut Journal,
+    mut current: Open,
     batch: Vec<Request>,
-    durable: bool,
-    replies: &mut Vec<(Ack, Reply)>,
-) -> Result<()> {
-    let mut txn = store.db.begin_write().map_err(db)?;
-    txn.set_durability(Durability::None).map_err(db)?;
+) -> Result<Open> {
     let recorded = RefCell::new(String::new());
+    let mut durable = false;
+    let mut synced = Vec::new();
     {
         let tx = Tx {
-            txn: &txn,
+            txn: &current.txn,
             journal: Some(&recorded),
         };
         for request in batch {
-            replies.push((request.ack, (request.job)(&tx)));
+            let reply = (request.job)(&tx);
+            match request.ack {
+                Ack::Detached => reply(Ok(())),
+                Ack::Committed => current.waiting.push(reply),
+                Ack::Durable => {
+                    durable = true;
+                    current.waiting.push(reply);
+                }
+                Ack::Synced => {
+                    durable = true;
+                    synced.push(reply);
+                }
+            }
         }
     }
     let recorded = recorded.into_inner();
@@ -206,17 +276,26 @@ fn commit_batch(
         dir: store.dir().to_path_buf(),
         source,
     };
-    if !recorded.is_empty() {
-        journal.append(recorded).map_err(io)?;
-    }
-    if durable {
-        journal.sync().map_err(io)?;
-        for (_, reply) in replies.extract_if(.., |(ack, _)| *ack == Ack::Synced) {
-            reply(Ok(()));
+    let journaled: Result<()> = (|| {
+        if !recorded.is_empty() {
+            journal.append(recorded).map_err(io)?;
         }
+        if durable {
+            journal.sync().map_err(io)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = journaled {
+        for reply in synced {
+            reply(Err(StoreError::Commit(e.to_string())));
+        }
+        current.abort(&e);
+        return Err(e);
     }
-    txn.commit().map_err(db)?;
-    Ok(())
+    for reply in synced {
+        reply(Ok(()));
+    }
+    Ok(current)
 }
 
 /// Makes redb durable on its own and empties the journal.
