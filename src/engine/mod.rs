@@ -99,6 +99,8 @@ struct Inner {
     shutting_down: AtomicBool,
     /// An interpreter started ahead of need (see `runner::spawn_spare`).
     spare: Mutex<Option<runner::RunChild>>,
+    /// Spans received and not yet handed to the writer.
+    span_queue: Arc<Mutex<Vec<SpanRecord>>>,
 }
 
 impl Engine {
@@ -121,6 +123,7 @@ impl Engine {
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
                 spare: Mutex::default(),
+                span_queue: Arc::default(),
             }),
         };
         engine.recover()?;

@@ -138,11 +138,23 @@ impl Engine {
         }
     }
 
-    /// Stores a span without waiting: a replay of thousands of spans costs
-    /// one queued write each and no decoding.
+    /// Stores a span without waiting and without decoding it. Spans that
+    /// arrive while the writer is busy wait in one queue and are written by
+    /// one job, so a replay of thousands of spans costs a few writes.
     pub fn span_event(&self, record: SpanRecord) {
         self.publish_span(&record);
-        self.inner.writer.write_detached(move |tx| record.store(tx));
+        let queue = self.inner.span_queue.clone();
+        let first = {
+            let mut waiting = lock(&queue);
+            waiting.push(record);
+            waiting.len() == 1
+        };
+        if first {
+            self.inner.writer.write_detached(move |tx| {
+                let spans = std::mem::take(&mut *lock(&queue));
+                spans.iter().try_for_each(|span| span.store(tx))
+            });
+        }
     }
 
     /// A step's checkpoint: stored durably before this returns, which is
