@@ -222,7 +222,11 @@ impl Engine {
             let changed = async {
                 loop {
                     match events.recv().await {
-                        Ok(PlayEvent::Play { play }) if play.sid == sid => return,
+                        Ok(PlayEvent::Play { play })
+                            if play.sid == sid && play.status.is_settled() =>
+                        {
+                            return;
+                        }
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,

@@ -169,7 +169,8 @@ impl Engine {
     ) -> Result<()> {
         let owned = sid.to_owned();
         let stored_span = span.clone();
-        self.inner
+        let progressed = self
+            .inner
             .writer
             .write_acked(Ack::Synced, move |tx| {
                 let old = match current_run(tx, &owned, run) {
@@ -185,16 +186,25 @@ impl Engine {
                         before = tx.play(&owned)?.unwrap_or(before);
                     }
                 }
-                if fresh {
-                    let mut play = before.clone();
-                    play.steps_done += 1;
-                    tx.put_play(Some(&before), &play)?;
+                if !fresh {
+                    return Ok(Ok(None));
                 }
-                Ok(Ok(()))
+                let mut play = before.clone();
+                play.steps_done += 1;
+                tx.put_play(Some(&before), &play)?;
+                Ok(Ok(Some(play)))
             })
             .await??;
         if let Some(span) = span {
             self.publish_span(&span);
+        }
+        // Steps done and cost moved: what a dashboard's list shows.
+        if let Some(play) = progressed
+            && self.inner.events.receiver_count() > 0
+        {
+            self.publish(PlayEvent::Play {
+                play: Box::new(play),
+            });
         }
         Ok(())
     }
