@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod engine;
 pub mod env;
+pub mod format;
 pub mod ids;
 pub mod manifest;
 pub mod model;

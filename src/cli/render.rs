@@ -10,6 +10,7 @@ use console::{Style, style};
 use crate::client::ClientError;
 use crate::config::Paths;
 use crate::env;
+use crate::format;
 use crate::model::{Play, PlayStatus, Span, SpanKind, SpanStatus};
 
 /// An error meant for the user: what went wrong, a hint, an exit code.
@@ -98,18 +99,6 @@ pub fn init_colors() {
     console::set_colors_enabled_stderr(!no_color && std::io::stderr().is_terminal());
 }
 
-pub fn status_icon(status: PlayStatus) -> &'static str {
-    match status {
-        PlayStatus::Pending => "◌",
-        PlayStatus::Running => "▶",
-        PlayStatus::AwaitingResume => "⏸",
-        PlayStatus::Success => "✔",
-        PlayStatus::Failed => "✘",
-        PlayStatus::Cancelled => "■",
-        PlayStatus::TimedOut => "⌛",
-    }
-}
-
 pub fn status_style(status: PlayStatus) -> Style {
     match status {
         PlayStatus::Pending => Style::new().dim(),
@@ -123,19 +112,8 @@ pub fn status_style(status: PlayStatus) -> Style {
 
 pub fn status_text(status: PlayStatus) -> String {
     status_style(status)
-        .apply_to(format!("{} {}", status_icon(status), status))
+        .apply_to(format!("{} {}", format::play_icon(status), status))
         .to_string()
-}
-
-pub fn span_icon(status: SpanStatus) -> &'static str {
-    match status {
-        SpanStatus::Running => "▶",
-        SpanStatus::Success => "✔",
-        SpanStatus::Failed => "✘",
-        SpanStatus::Replayed => "↺",
-        SpanStatus::Paused => "⏸",
-        SpanStatus::Cancelled => "■",
-    }
 }
 
 fn span_style(status: SpanStatus) -> Style {
@@ -149,54 +127,17 @@ fn span_style(status: SpanStatus) -> Style {
     }
 }
 
-fn timestamp(s: &str) -> Option<jiff::Timestamp> {
-    s.parse().ok()
-}
-
-/// "3s", "4m12s", "2h05m", "3d".
-pub fn human_duration(secs: f64) -> String {
-    let s = secs.max(0.0);
-    if s < 1.0 {
-        format!("{:.0}ms", s * 1000.0)
-    } else if s < 60.0 {
-        format!("{s:.1}s")
-    } else if s < 3600.0 {
-        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
-    } else if s < 86_400.0 {
-        format!(
-            "{}h{:02}m",
-            (s / 3600.0) as u64,
-            ((s % 3600.0) / 60.0) as u64
-        )
-    } else {
-        format!("{}d", (s / 86_400.0) as u64)
-    }
-}
-
+/// "12s ago", against the real clock.
 pub fn age(at: &str) -> String {
-    match timestamp(at) {
-        Some(t) => {
-            let secs = jiff::Timestamp::now().duration_since(t).as_secs_f64();
-            format!(
-                "{} ago",
-                human_duration(secs.floor().max(0.0)).replace(".0s", "s")
-            )
-        }
-        None => "-".into(),
+    match format::age(at, jiff::Timestamp::now()).as_str() {
+        "-" => "-".into(),
+        age => format!("{age} ago"),
     }
 }
 
 /// How long a play ran, or has been running.
 pub fn play_duration(play: &Play) -> String {
-    let Some(start) = play.started_at.as_deref().and_then(timestamp) else {
-        return "-".into();
-    };
-    let end = play
-        .ended_at
-        .as_deref()
-        .and_then(timestamp)
-        .unwrap_or_else(jiff::Timestamp::now);
-    human_duration(end.duration_since(start).as_secs_f64())
+    format::play_duration(play, jiff::Timestamp::now())
 }
 
 pub fn plays_table(plays: &[Play]) -> String {
@@ -217,11 +158,7 @@ pub fn plays_table(plays: &[Play]) -> String {
             age(&p.created_at),
             play_duration(p),
             p.steps_done.to_string(),
-            if p.total_cost_usd > 0.0 {
-                format!("${:.4}", p.total_cost_usd)
-            } else {
-                "-".into()
-            },
+            format::cost(p.total_cost_usd),
             match p.open_pauses() {
                 0 => String::new(),
                 n => style(format!("⏸ {n}")).yellow().to_string(),
@@ -239,7 +176,7 @@ pub fn span_label(span: &Span) -> String {
     };
     let duration = span
         .duration_ms
-        .map(|ms| format!(" {}", human_duration(ms / 1000.0)))
+        .map(|ms| format!(" {}", format::duration(ms / 1000.0)))
         .unwrap_or_default();
     let source = match (&span.source_file, span.source_line) {
         (Some(file), Some(line)) => {
@@ -258,7 +195,7 @@ pub fn span_label(span: &Span) -> String {
         .unwrap_or_default();
     format!(
         "{} {}{kind}{}{duration}{child}{source}",
-        span_style(span.status).apply_to(span_icon(span.status)),
+        span_style(span.status).apply_to(format::span_icon(span.status)),
         span.name,
         span_style(span.status).apply_to(if span.status == SpanStatus::Replayed {
             " (replayed)"

@@ -104,7 +104,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
         println!(
             "running  pid {}  up {}\nsocket   {}\ndata     {}",
             report["pid"],
-            super::render::human_duration(report["uptime_s"].as_f64().unwrap_or(0.0)),
+            crate::format::duration(report["uptime_s"].as_f64().unwrap_or(0.0)),
             report["socket"].as_str().unwrap_or_default(),
             report["data_dir"].as_str().unwrap_or_default(),
         );

@@ -155,7 +155,10 @@ impl Open {
 
     /// Commits (without fsync: the journal holds it) and answers the waiters.
     fn commit(self) {
-        let outcome = self.txn.commit().map_err(|e| StoreError::Commit(e.to_string()));
+        let outcome = self
+            .txn
+            .commit()
+            .map_err(|e| StoreError::Commit(e.to_string()));
         for reply in self.waiting {
             reply(match &outcome {
                 Ok(()) => Ok(()),

@@ -477,7 +477,7 @@ impl App {
                 .plays
                 .iter()
                 .take(200)
-                .any(|p| live(p) || super::format::seconds_since(&p.created_at, now) < 60.0),
+                .any(|p| live(p) || crate::format::seconds_since(&p.created_at, now) < 60.0),
         };
         if counting {
             Duration::from_secs(1)

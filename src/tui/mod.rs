@@ -22,7 +22,6 @@
 mod action;
 mod app;
 mod form;
-mod format;
 mod runtime;
 mod spans;
 mod strings;

@@ -34,17 +34,7 @@ pub const BADGE: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::B
 /// A key in the footer and the help overlay.
 pub const KEY: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
 
-pub fn play_icon(status: PlayStatus) -> &'static str {
-    match status {
-        PlayStatus::Pending => "◌",
-        PlayStatus::Running => "▶",
-        PlayStatus::AwaitingResume => "⏸",
-        PlayStatus::Success => "✔",
-        PlayStatus::Failed => "✘",
-        PlayStatus::Cancelled => "■",
-        PlayStatus::TimedOut => "⌛",
-    }
-}
+pub use crate::format::{play_icon, span_icon};
 
 /// The status word of the plays list, short enough for a narrow column.
 pub fn play_word(status: PlayStatus) -> &'static str {
@@ -63,17 +53,6 @@ pub fn play_style(status: PlayStatus) -> Style {
         PlayStatus::Success => OK,
         PlayStatus::Failed | PlayStatus::TimedOut => ERROR,
         PlayStatus::Cancelled => Style::new().fg(Color::Magenta),
-    }
-}
-
-pub fn span_icon(status: SpanStatus) -> &'static str {
-    match status {
-        SpanStatus::Running => "▶",
-        SpanStatus::Success => "✔",
-        SpanStatus::Failed => "✘",
-        SpanStatus::Replayed => "↺",
-        SpanStatus::Paused => "⏸",
-        SpanStatus::Cancelled => "■",
     }
 }
 

@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span as Chunk};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{footer, hint_line, layout, mark_selected, pane, right_aligned, row};
+use crate::format;
 use crate::model::Play;
 use crate::tui::app::{App, HomePane};
-use crate::tui::format;
 use crate::tui::{strings, theme};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {

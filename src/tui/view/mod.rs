@@ -102,7 +102,7 @@ fn row(area: Rect, i: usize) -> Rect {
 
 /// Writes `text` right-aligned in a column of `width` cells ending at `right`.
 fn right_aligned(buf: &mut Buffer, right: u16, y: u16, width: u16, text: &str, style: Style) {
-    let shown = super::format::clip(text, usize::from(width));
+    let shown = crate::format::clip(text, usize::from(width));
     let len = Line::raw(shown.as_str()).width() as u16;
     buf.set_stringn(
         right.saturating_sub(len),

@@ -9,10 +9,10 @@ use ratatui::text::{Line, Span as Chunk};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::{footer, layout, mark_selected, pane, right_aligned, row};
+use crate::format;
 use crate::model::{Span, SpanKind, SpanStatus};
 use crate::prompt;
 use crate::tui::app::{App, PlayPane, PlayView, Tab};
-use crate::tui::format;
 use crate::tui::spans::Row;
 use crate::tui::{strings, theme};
 

@@ -1,4 +1,5 @@
-//! Times, durations, costs and JSON as the dashboard shows them.
+//! Times, durations, costs, icons and JSON as people read them, in the
+//! CLI and the dashboard alike.
 //!
 //! Every function takes the clock as an argument instead of reading it, so
 //! a rendered screen is a pure function of the state and snapshots are
@@ -7,7 +8,31 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::model::Play;
+use crate::model::{Play, PlayStatus, SpanStatus};
+
+pub fn play_icon(status: PlayStatus) -> &'static str {
+    match status {
+        PlayStatus::Pending => "◌",
+        PlayStatus::Running => "▶",
+        PlayStatus::AwaitingResume => "⏸",
+        PlayStatus::Success => "✔",
+        PlayStatus::Failed => "✘",
+        PlayStatus::Cancelled => "■",
+        PlayStatus::TimedOut => "⌛",
+    }
+}
+
+/// Replayed spans get their own icon: work recorded by an earlier run.
+pub fn span_icon(status: SpanStatus) -> &'static str {
+    match status {
+        SpanStatus::Running => "▶",
+        SpanStatus::Success => "✔",
+        SpanStatus::Failed => "✘",
+        SpanStatus::Replayed => "↺",
+        SpanStatus::Paused => "⏸",
+        SpanStatus::Cancelled => "■",
+    }
+}
 
 fn parse(at: &str) -> Option<Timestamp> {
     at.parse().ok()
