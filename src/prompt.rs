@@ -19,6 +19,9 @@ pub enum PromptError {
     NoForm(String),
     #[error("pause `{name}` has an unknown ui.kind `{kind}`")]
     UnknownKind { name: String, kind: String },
+    /// Esc or `q` on a choice: the person chose not to answer now.
+    #[error("left unanswered")]
+    Cancelled,
     #[error(transparent)]
     Terminal(#[from] dialoguer::Error),
 }
@@ -58,7 +61,7 @@ pub fn ask(request: &ResumeRequest) -> Result<Value, PromptError> {
                 if let Some(d) = ui["default"].as_bool() {
                     c = c.default(d);
                 }
-                json!(c.interact()?)
+                json!(c.interact_opt()?.ok_or(PromptError::Cancelled)?)
             }
             "text" => {
                 let mut input = Input::<String>::with_theme(&theme).with_prompt(&prompt);
@@ -89,7 +92,8 @@ pub fn ask(request: &ResumeRequest) -> Result<Value, PromptError> {
                     .with_prompt(&prompt)
                     .items(&labels)
                     .default(default)
-                    .interact()?;
+                    .interact_opt()?
+                    .ok_or(PromptError::Cancelled)?;
                 opts[picked].clone()
             }
             "multi_choice" => {
@@ -103,7 +107,8 @@ pub fn ask(request: &ResumeRequest) -> Result<Value, PromptError> {
                     .with_prompt(&prompt)
                     .items(&labels)
                     .defaults(&defaults)
-                    .interact()?;
+                    .interact_opt()?
+                    .ok_or(PromptError::Cancelled)?;
                 Value::Array(picked.into_iter().map(|i| opts[i].clone()).collect())
             }
             other => {

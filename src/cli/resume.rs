@@ -128,7 +128,14 @@ fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             );
             continue;
         }
-        let answer = prompt::ask(request)?;
+        let answer = match prompt::ask(request) {
+            Ok(answer) => answer,
+            Err(prompt::PromptError::Cancelled) => {
+                eprintln!("{} {} left unanswered", style("skip").dim(), request.name);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let ack = client
             .play_resume(sid, &request.id, &answer)
             .map_err(|e| client_error(e, &ctx.paths))?;
