@@ -3,7 +3,7 @@
 //! A redb commit that is durable costs several scattered page writes and
 //! their fsync; a durable step should cost one fsync of a small append. So
 //! every write batch is appended here as text, one record a line, closed by a
-//! commit line, and a batch that must be durable is fsynced here before it is
+//! commit line (spans excepted: they are history, not acknowledged state), and a batch that must be durable is fsynced here before it is
 //! acknowledged. redb then commits it without an fsync of its own. Now and
 //! then (when the writer is idle, or the journal grows) a durable redb commit
 //! makes the file itself the truth and the journal starts empty again.
@@ -32,12 +32,6 @@ pub enum Op {
         key: String,
         json: String,
     },
-    Span {
-        sid: String,
-        run: u32,
-        seq: u64,
-        json: String,
-    },
     Log {
         sid: String,
         run: u32,
@@ -58,12 +52,6 @@ impl Op {
         let _ = match self {
             Op::Play(json) => writeln!(out, "P\t{json}"),
             Op::StepOutput { sid, key, json } => writeln!(out, "O\t{sid}\t{key}\t{json}"),
-            Op::Span {
-                sid,
-                run,
-                seq,
-                json,
-            } => writeln!(out, "S\t{sid}\t{run}\t{seq}\t{json}"),
             Op::Log {
                 sid,
                 run,
@@ -87,27 +75,12 @@ impl Op {
                 key: next()?,
                 json: next()?,
             },
-            "S" | "L" => {
-                let sid = next()?;
-                let run = next()?.parse().ok()?;
-                let seq = next()?.parse().ok()?;
-                let json = next()?;
-                if kind == "S" {
-                    Op::Span {
-                        sid,
-                        run,
-                        seq,
-                        json,
-                    }
-                } else {
-                    Op::Log {
-                        sid,
-                        run,
-                        seq,
-                        json,
-                    }
-                }
-            }
+            "L" => Op::Log {
+                sid: next()?,
+                run: next()?.parse().ok()?,
+                seq: next()?.parse().ok()?,
+                json: next()?,
+            },
             "W" => Op::Workflow(next()?),
             "V" => Op::Version(next()?),
             "A" => Op::Analysis {
@@ -189,7 +162,7 @@ mod tests {
         let mut journal = Journal::open(dir.path()).expect("open");
         let ops = vec![
             Op::Play(r#"{"sid":"a"}"#.into()),
-            Op::Span {
+            Op::Log {
                 sid: "a".into(),
                 run: 2,
                 seq: 7,

@@ -63,12 +63,6 @@ impl Tx<'_> {
                 self.put_play(old.as_ref(), &play)
             }
             Op::StepOutput { sid, key, json } => self.put_step_output_json(&sid, &key, &json),
-            Op::Span {
-                sid,
-                run,
-                seq,
-                json,
-            } => self.put_span_json(&sid, run, seq, &json),
             Op::Log {
                 sid,
                 run,
@@ -162,18 +156,15 @@ impl Tx<'_> {
     }
 
     /// Stores a span as the JSON text the SDK sent, without decoding it.
+    /// Spans are not journaled: they are history, not acknowledged state, so
+    /// a crash may lose the last few milliseconds of them, and a replay of
+    /// thousands of spans does not copy each into the journal.
     pub fn put_span_json(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
         self.txn
             .open_table(SPANS)
             .map_err(db)?
             .insert((play_sid, run, seq), span)
             .map_err(db)?;
-        self.record(Op::Span {
-            sid: play_sid.to_owned(),
-            run,
-            seq,
-            json: span.to_owned(),
-        });
         Ok(())
     }
 
