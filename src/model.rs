@@ -117,6 +117,11 @@ pub struct Play {
     /// play was pinned; never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newer_version_sid: Option<String>,
+    /// The process group of the run alive now, so that a server restarting
+    /// after a crash can kill a script it left behind before recovering the
+    /// play; absent when no run is alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_pgid: Option<i32>,
     /// Number of finished step checkpoints; filled where `step_outputs` is
     /// left out (lists), so a summary can still say how far a play got.
     #[serde(default)]

@@ -187,6 +187,19 @@ impl Engine {
             Err(e) => return Outcome::Failed(e),
         };
         lock(&self.inner.running).insert(sid.clone(), child.handle());
+        let pgid = child.handle().pgid();
+        let owned = sid.clone();
+        self.inner.writer.write_detached(move |tx| {
+            if let Some(old) = tx.play(&owned)?
+                && old.runs == run
+                && !old.is_terminal()
+            {
+                let mut play = old.clone();
+                play.run_pgid = Some(pgid);
+                tx.put_play(Some(&old), &play)?;
+            }
+            Ok(())
+        });
         // A cancel that landed between the run's start and the line above
         // found no process to kill: look again now that there is one.
         if self
@@ -303,6 +316,9 @@ impl Engine {
             plays.reverse();
             for play in plays {
                 tracing::info!("recovering play {} ({})", play.sid, play.status);
+                if let Some(pgid) = play.run_pgid {
+                    runner::kill_leftover(pgid);
+                }
                 self.schedule(&play.sid);
             }
         }

@@ -155,6 +155,9 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
             }
         }
         Event::RunEnded { run, outcome, at } => {
+            if run == play.runs {
+                next.run_pgid = None;
+            }
             if play.is_terminal() || run != play.runs {
                 return Ok(Transition {
                     play: next,

@@ -170,6 +170,7 @@ impl Engine {
             newer_version_sid: None,
             steps_done: 0,
             answered_resumes: Vec::new(),
+            run_pgid: None,
         };
         let stored = play.clone();
         self.inner

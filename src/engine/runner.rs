@@ -43,6 +43,10 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
     /// Kills the whole group: the script and whatever it started.
     pub fn kill(&self) {
         // A group id of 0 would mean our own group: never signal that.
@@ -136,6 +140,16 @@ pub async fn hand_over(mut spare: RunChild, spec: &RunSpec) -> Option<RunChild> 
     stdin.write_all(line.as_bytes()).await.ok()?;
     drop(stdin);
     Some(spare)
+}
+
+/// Kills the process group a crashed server left running, if that group is
+/// still a flow's (a pid may have been reused since).
+pub fn kill_leftover(pgid: i32) {
+    let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
+    if pgid > 0 && String::from_utf8_lossy(&cmdline).contains("hero_tracing") {
+        tracing::info!("killing process group {pgid}, left running by the previous server");
+        RunHandle { pgid }.kill();
+    }
 }
 
 /// Turns the exit status and what the SDK reported into the run's outcome.

@@ -362,14 +362,17 @@ def step(log: str, i: int) -> int:
     return i
 
 @flow
-def main(log: str, gate: str):
+def main(log: str, gate: str, pids: str):
+    with open(pids, "a") as f:
+        f.write(f"{os.getpid()}\n")
     total = step(log=log, i=0) + step(log=log, i=1)
     while not os.path.exists(gate):
         time.sleep(0.01)
     return total + step(log=log, i=2)
 "#,
     );
-    let input = json!({"log": s(&log), "gate": s(&gate)}).to_string();
+    let pids = env.scratch("pids.txt");
+    let input = json!({"log": s(&log), "gate": s(&gate), "pids": s(&pids)}).to_string();
     let sid = env
         .ok(["play", "start", &flow, "--input", &input])
         .trim()
@@ -388,6 +391,19 @@ def main(log: str, gate: str):
     wait_until("the killed server is gone", Duration::from_secs(10), || {
         common::process_gone(pid)
     });
+    // The killed server's flow is still waiting at the gate; the next
+    // server kills it before it recovers the play.
+    let first_run: u32 = lines(&pids)[0].parse().expect("the first run's pid");
+    assert!(
+        !common::process_gone(first_run),
+        "the first run outlives its server"
+    );
+    env.ok(["play", "show", &sid]);
+    wait_until(
+        "the first run is killed by the new server",
+        Duration::from_secs(20),
+        || common::process_gone(first_run),
+    );
     std::fs::write(&gate, "open").expect("open the gate");
     // The next command starts a new server, which recovers the play.
     let done = wait(&env, &sid);
