@@ -44,6 +44,7 @@ fn play() -> Play {
         timeout_s: None,
         newer_version_sid: None,
         steps_done: 0,
+        run_pgid: None,
     }
 }
 

@@ -39,6 +39,7 @@ pub fn play(sid: &str) -> Play {
         timeout_s: None,
         newer_version_sid: None,
         steps_done: 0,
+        run_pgid: None,
     }
 }
 
