@@ -4,9 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Client, Result};
 use crate::engine::{SavedWorkflow, WorkflowDetail};
-use crate::model::{
-    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow, WorkflowVersion,
-};
+use crate::model::{JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow};
 
 /// What `play_start` sends.
 #[derive(Debug, Clone, Default)]
@@ -41,17 +39,6 @@ impl Client {
 
     pub fn workflow_list(&mut self) -> Result<Vec<Workflow>> {
         self.call("workflow_list", json!({}))
-    }
-
-    pub fn workflow_source(&mut self, version_sid: &str) -> Result<WorkflowVersion> {
-        let v: Value = self.call_value("workflow_source", json!({ "version_sid": version_sid }))?;
-        Ok(WorkflowVersion {
-            sid: v["version_sid"].as_str().unwrap_or_default().to_owned(),
-            workflow_sid: String::new(),
-            source: v["source"].as_str().unwrap_or_default().to_owned(),
-            file_name: v["file_name"].as_str().unwrap_or_default().to_owned(),
-            created_at: String::new(),
-        })
     }
 
     pub fn play_start(&mut self, request: &StartRequest) -> Result<Play> {

@@ -69,15 +69,3 @@ pub fn start_server(paths: &Paths) -> Result<()> {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
-
-/// Waits until a server answers on the socket, or the deadline passes.
-pub fn wait_until_up(paths: &Paths, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if Client::connect(&paths.socket).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
-}

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::model::PlayEvent;
 
 pub use api::StartRequest;
-pub use autostart::{connect_or_start, start_server, wait_until_up};
+pub use autostart::{connect_or_start, start_server};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
