@@ -395,7 +395,9 @@ class _Run:
         self.play_sid = env["HERO_PLAY_SID"]
         self.run = int(env.get("HERO_RUN") or 1)
         # The parts of a replayed span event that are the same for every step.
-        play_json = json.dumps(self.play_sid)
+        play_json = self.play_json = json.dumps(self.play_sid)
+        self.span_event_head = (f'{{"jsonrpc":"2.0","method":"span_event","params":'
+                                f'{{"play_sid":{play_json},"span":')
         self.replay_head = (f'{{"jsonrpc":"2.0","method":"span_event","params":'
                             f'{{"play_sid":{play_json},"span":{{"id":"{self.run}.')
         self.replay_parent = f'","play_sid":{play_json},"run":{self.run},"parent_id":'
@@ -453,6 +455,10 @@ class _Run:
         self.request_id += 1
         self.send(self.message({"jsonrpc": "2.0", "id": self.request_id,
                                 "method": method, "params": params}).encode() + b"\n")
+        return self.answer(method)
+
+    def answer(self, method):
+        """Reads the answer to the request just sent; an error ends the process."""
         line = self.reader.readline()
         if not line.endswith(b"\n"):
             _die(f"the server closed the connection during `{method}`")
@@ -469,6 +475,14 @@ class _Run:
             _die(f"answer to `{method}` out of order: id {answer.get('id')}, "
                  f"expected {self.request_id}")
         return answer.get("result")
+
+    def request_text(self, method, params):
+        """`request` with params already written as JSON text."""
+        self.flush()
+        self.request_id += 1
+        self.send(f'{{"jsonrpc":"2.0","id":{self.request_id},"method":"{method}",'
+                  f'"params":{params}}}\n'.encode())
+        return self.answer(method)
 
     def checkpoint(self, key, output, span):
         """Stores a step's output durably; returns once the server has it."""
@@ -552,7 +566,17 @@ class _Run:
                 "inputs": self.json.loads(canon), "output": None, "error": None,
                 "source_file": file, "source_line": line, "step_key": key,
                 "child_play_sid": None, "cost_usd": 0.0}
-        self.notify_span(span)
+        wire = info.wire or self.wire_of(info)
+        # The span's JSON is written as text around the canonical inputs:
+        # encoding the whole span twice a step was most of the SDK's time.
+        head = (f'"id":"{span["id"]}","play_sid":{self.play_json},"run":{self.run},'
+                f'"parent_id":{parent.id_json},{wire[0]},"kind":"{kind}",')
+        tail = f'"inputs":{canon},'
+        self.flush()
+        self.send(
+            f'{self.span_event_head}{{{head}"status":"running","started_at":"{span["started_at"]}",'
+            f'"ended_at":null,"duration_ms":0.0,{tail}"output":null,"error":null,{wire[1]},'
+            f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n'.encode())
         self.stack.append(_Frame(span, key, version))
         started = time.perf_counter()
         try:
@@ -568,11 +592,19 @@ class _Run:
         # The value a replay would return, so a step behaves the same live
         # and replayed (tuples become lists, dict keys become strings).
         output = self.json.loads(text)
-        span["status"] = "success"
-        span["ended_at"] = _now()
-        span["duration_ms"] = (time.perf_counter() - started) * 1000.0
-        span["output"] = output
-        self.checkpoint(key, output, span)
+        ended = _now()
+        duration = (time.perf_counter() - started) * 1000.0
+        child = span["child_play_sid"]
+        child = "null" if child is None else f'"{child}"'
+        self.request_text(
+            "step_output",
+            f'{{"play_sid":{self.play_json},"run":{self.run},"step_key":"{key}",'
+            f'"output":{text},"span":{{{head}"status":"success",'
+            f'"started_at":"{span["started_at"]}","ended_at":"{ended}",'
+            f'"duration_ms":{duration!r},{tail}"output":{text},"error":null,{wire[1]},'
+            f'"step_key":"{key}","child_play_sid":{child},'
+            f'"cost_usd":{float(span["cost_usd"])!r}}}}}')
+        self.steps[key] = output
         return output
 
     def output_text(self, info, result):
