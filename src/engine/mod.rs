@@ -87,6 +87,10 @@ struct Inner {
     writer: Writer,
     config: Config,
     events: broadcast::Sender<PlayEvent>,
+    /// The sid of each play that just became terminal or paused: what
+    /// `play_wait` listens to, so that waiting never makes the engine decode
+    /// spans for nobody.
+    settled: broadcast::Sender<String>,
     permits: Arc<Semaphore>,
     /// Process groups of the runs alive now, by play sid.
     running: Mutex<HashMap<String, runner::RunHandle>>,
@@ -110,6 +114,7 @@ impl Engine {
     pub fn start(store: Arc<Store>, config: Config) -> Result<Engine> {
         let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
+        let (settled, _) = broadcast::channel(1024);
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -117,6 +122,7 @@ impl Engine {
                 permits: Arc::new(Semaphore::new(config.max_runs)),
                 config,
                 events,
+                settled,
                 running: Mutex::default(),
                 run_locks: Mutex::default(),
                 reports: Mutex::default(),
@@ -145,6 +151,11 @@ impl Engine {
     }
 
     fn publish(&self, event: PlayEvent) {
+        if let PlayEvent::Play { play } = &event
+            && play.status.is_settled()
+        {
+            let _ = self.inner.settled.send(play.sid.clone());
+        }
         let _ = self.inner.events.send(event);
     }
 

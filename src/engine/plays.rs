@@ -214,7 +214,7 @@ impl Engine {
     pub async fn play_wait(&self, sid: &str, timeout_ms: u64) -> Result<Play> {
         let deadline = (timeout_ms > 0)
             .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
-        let mut events = self.subscribe();
+        let mut settled = self.inner.settled.subscribe();
         loop {
             let play = self.play_snapshot(sid)?;
             if play.status.is_settled() {
@@ -222,12 +222,8 @@ impl Engine {
             }
             let changed = async {
                 loop {
-                    match events.recv().await {
-                        Ok(PlayEvent::Play { play })
-                            if play.sid == sid && play.status.is_settled() =>
-                        {
-                            return;
-                        }
+                    match settled.recv().await {
+                        Ok(settled_sid) if settled_sid == sid => return,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,

@@ -282,10 +282,10 @@ impl Engine {
     ) -> tokio::task::JoinHandle<String> {
         let next_seq = self
             .store()
-            .logs(sid, None, None)
+            .last_log_seq(sid)
             .ok()
-            .and_then(|l| l.last().map(|l| l.seq + 1))
-            .unwrap_or(1);
+            .flatten()
+            .map_or(1, |seq| seq + 1);
         let seq = Arc::new(AtomicU64::new(next_seq));
         let stdout = child.child.stdout.take();
         let stderr = child.child.stderr.take();

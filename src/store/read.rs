@@ -170,6 +170,20 @@ impl Store {
         Ok(out)
     }
 
+    /// The `seq` of a play's last log line, of any run: where the next
+    /// run's lines go on, so `seq` orders a play's whole log.
+    pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(LOGS).map_err(db)?;
+        let mut range = table
+            .range((play_sid, 0, 0)..=(play_sid, u32::MAX, u64::MAX))
+            .map_err(db)?;
+        match range.next_back() {
+            Some(entry) => Ok(Some(entry.map_err(db)?.0.value().2)),
+            None => Ok(None),
+        }
+    }
+
     pub fn workflow(&self, sid_or_name: &str) -> Result<Option<Workflow>> {
         let txn = self.db.begin_read().map_err(db)?;
         let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
