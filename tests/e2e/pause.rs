@@ -432,3 +432,51 @@ fn the_pause_examples_run_to_success() {
         assert_eq!(out.json()["status"], "success", "{out}");
     }
 }
+
+#[test]
+fn plays_beyond_the_run_limit_wait_pending_and_all_finish() {
+    let env = TestEnv::new();
+    // The server takes its limit from the environment of whoever starts it.
+    let mut start = env.cmd();
+    start.arg("start").env("HERO_LOGIC_MAX_RUNS", "2");
+    env.output(&mut start, "HERO_LOGIC_MAX_RUNS=2 hero_logic start".into())
+        .expect_code(0);
+    let gate = env.scratch("gate");
+    let flow = write_flow(
+        &env,
+        "gated.py",
+        r#"
+import os, time
+from hero_tracing import flow
+
+@flow
+def main(gate: str):
+    while not os.path.exists(gate):
+        time.sleep(0.01)
+    return "through"
+"#,
+    );
+    let input = json!({"gate": s(&gate)}).to_string();
+    let sids: Vec<String> = (0..4)
+        .map(|_| {
+            env.ok(["play", "start", &flow, "--input", &input])
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let count = |status: &str| {
+        env.json(["play", "list", "--status", status, "--json"])
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    wait_until("two plays run", Duration::from_secs(20), || {
+        count("running") == 2
+    });
+    assert_eq!(count("pending"), 2, "the others wait their turn");
+    std::fs::write(&gate, "open").expect("open the gate");
+    for sid in &sids {
+        let done = wait(&env, sid);
+        done.expect_code(0);
+        assert_eq!(done.json()["output_data"], "through");
+    }
+}
