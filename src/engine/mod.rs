@@ -28,7 +28,7 @@ use crate::store::{Store, StoreError};
 pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
-pub use sdk_events::{PauseAnswer, RunReport, SpanRecord};
+pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport, SpanRecord};
 pub use workflows::SavedWorkflow;
 
 /// What went wrong, in terms the server maps one-to-one to error codes.

@@ -1,5 +1,6 @@
 //! Starting, reading, waiting on, cancelling and restarting plays.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -10,8 +11,8 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result};
 use crate::ids::new_sid;
 use crate::model::{
-    JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, Workflow, WorkflowVersion,
-    now,
+    JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, Workflow,
+    WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
 
@@ -241,9 +242,41 @@ impl Engine {
         }
     }
 
+    /// Spans in start order. A replayed step's span is stored as the SDK
+    /// sent it, without what the run that did the work recorded; its
+    /// inputs and source come from that run's span and its output from the
+    /// checkpoint.
     pub fn play_spans(&self, sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
         self.play_snapshot(sid)?;
-        Ok(self.store().spans(sid, run)?)
+        let mut spans = self.store().spans(sid, run)?;
+        let thin = |s: &Span| s.status == SpanStatus::Replayed && s.source_file.is_none();
+        if !spans.iter().any(thin) {
+            return Ok(spans);
+        }
+        let outputs = self.store().step_outputs(sid)?;
+        let every_run = match run {
+            Some(_) => self.store().spans(sid, None)?,
+            None => spans.clone(),
+        };
+        let worked: HashMap<&str, &Span> = every_run
+            .iter()
+            .filter(|s| s.status != SpanStatus::Replayed)
+            .filter_map(|s| Some((s.step_key.as_deref()?, s)))
+            .collect();
+        for span in spans.iter_mut().filter(|s| thin(s)) {
+            let Some(key) = span.step_key.clone() else {
+                continue;
+            };
+            if let Some(original) = worked.get(key.as_str()) {
+                span.inputs = original.inputs.clone();
+                span.source_file = original.source_file.clone();
+                span.source_line = original.source_line;
+            }
+            if let Some(output) = outputs.get(&key) {
+                span.output = output.clone();
+            }
+        }
+        Ok(spans)
     }
 
     pub fn play_logs(

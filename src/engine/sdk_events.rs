@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::driver::{CHILD_PAUSE_PREFIX, child_result};
 use super::lifecycle::Event;
 use super::{Engine, EngineError, Result, lock};
-use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, now};
+use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
 use crate::store::Tx;
 use crate::store::writer::Ack;
 
@@ -120,7 +120,58 @@ impl SpanRecord {
     }
 }
 
+/// One step a run replayed: `(seq, parent_id, step_key, child_play_sid,
+/// name, kind)`.
+pub type ReplayedStep = (
+    u64,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    SpanKind,
+);
+
 impl Engine {
+    /// Stores the spans of steps a run replayed. The SDK sends only what
+    /// differs from the run that did the work; the span's inputs, output and
+    /// source are filled in when spans are read (see `play_spans`), so a
+    /// replay of thousands of steps costs little on either side.
+    pub fn spans_replayed(&self, sid: &str, run: u32, at: &str, items: Vec<ReplayedStep>) {
+        let spans: Vec<Span> = items
+            .into_iter()
+            .map(|(seq, parent_id, key, child, name, kind)| Span {
+                id: format!("{run}.{seq}"),
+                play_sid: sid.to_owned(),
+                run,
+                parent_id,
+                name,
+                kind,
+                status: SpanStatus::Replayed,
+                started_at: at.to_owned(),
+                ended_at: Some(at.to_owned()),
+                duration_ms: Some(0.0),
+                inputs: Value::Null,
+                output: Value::Null,
+                error: None,
+                source_file: None,
+                source_line: None,
+                step_key: Some(key),
+                child_play_sid: child,
+                cost_usd: 0.0,
+            })
+            .collect();
+        if self.inner.events.receiver_count() > 0 {
+            for span in &spans {
+                self.publish(PlayEvent::Span {
+                    span: Box::new(span.clone()),
+                });
+            }
+        }
+        self.inner
+            .writer
+            .write_detached(move |tx| spans.iter().try_for_each(|span| tx.put_span(span)));
+    }
+
     /// Tells subscribers of a span, decoding it only when someone listens.
     fn publish_span(&self, record: &SpanRecord) {
         if self.inner.events.receiver_count() == 0 {

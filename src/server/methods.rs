@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
-use crate::engine::{PauseAnswer, RunReport, SpanRecord, StartPlay};
+use crate::engine::{PauseAnswer, ReplayedStep, RunReport, SpanRecord, StartPlay};
 use crate::model::{PlayStatus, ResumeRequest};
 use crate::store::PlayFilter;
 
@@ -121,6 +121,16 @@ struct PlayRestart {
 struct SpanEvent<'a> {
     #[serde(borrow)]
     span: &'a RawValue,
+}
+
+/// Steps a run replayed, as `[seq, parent_id, step_key, child_play_sid,
+/// name, kind]`: the SDK's compact form (see `Engine::spans_replayed`).
+#[derive(Deserialize)]
+struct SpansReplayed {
+    play_sid: String,
+    run: u32,
+    at: String,
+    items: Vec<ReplayedStep>,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +292,11 @@ impl Server {
             }
             "span_event" => {
                 engine.span_event(span_record(params::<SpanEvent>(raw)?.span)?);
+                Ok(json!({"ok": true}))
+            }
+            "spans_replayed" => {
+                let p: SpansReplayed = params(raw)?;
+                engine.spans_replayed(&p.play_sid, p.run, &p.at, p.items);
                 Ok(json!({"ok": true}))
             }
             "step_output" => {

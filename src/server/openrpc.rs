@@ -249,6 +249,18 @@ pub const METHODS: &[Method] = &[
         internal: true,
     },
     Method {
+        name: "spans_replayed",
+        summary: "SDK: steps a run replayed from their checkpoints, compactly (notification)",
+        params: &[
+            ("play_sid", true, string),
+            ("run", true, integer),
+            ("at", true, string),
+            ("items", true, any),
+        ],
+        result: ok,
+        internal: true,
+    },
+    Method {
         name: "step_output",
         summary: "SDK: a step's checkpoint, acknowledged once durable",
         params: &[

@@ -122,6 +122,10 @@ fn a_confirm_pause_waits_is_resumed_and_its_side_effect_happens_once() {
         .find(|s| s["name"] == "create_record")
         .expect("the step's span in run 2");
     assert_eq!(record["status"], "replayed");
+    // It carries what the run that did the work recorded.
+    assert_eq!(record["output"], 1);
+    assert_eq!(record["inputs"]["ledger"], s(&ledger));
+    assert!(record["source_line"].as_u64().is_some(), "{record}");
 }
 
 #[test]
