@@ -163,6 +163,7 @@ impl Engine {
             Err(e) => Outcome::Failed(format!("cannot start the run: {e}")),
         };
         lock(&self.inner.reports).remove(&(sid.to_owned(), run));
+        self.refill_spare();
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             // The server is stopping and killed this run: the play stays
             // `running`, and the next start recovers it by replay.
@@ -259,8 +260,9 @@ fn answer_parent(tx: &Tx<'_>, child: &Play) -> crate::store::Result<Option<Trans
 }
 
 impl Engine {
-    /// Hands the run to the spare interpreter, or starts one cold; either
-    /// way a new spare is started for the next run.
+    /// Hands the run to the spare interpreter, or starts one cold. The next
+    /// spare is started once this run has ended, not now: a starting
+    /// interpreter would take a core from the run.
     async fn start_process(
         &self,
         spec: &runner::RunSpec,
@@ -270,7 +272,6 @@ impl Engine {
             Some(spare) => runner::hand_over(spare, spec).await,
             None => None,
         };
-        self.refill_spare();
         match handed {
             Some(child) => Ok(child),
             None => runner::spawn(spec),
