@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Play, Span};
+use crate::model::{Play, Span, SpanStatus};
 
 /// What a new or updated span changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,10 @@ pub struct PlayData {
     /// Every run's spans, ordered by run then sequence.
     spans: Vec<Span>,
     by_id: HashMap<String, usize>,
+    /// Step key → the span of the run that did the step's work: what a
+    /// replayed span, which arrives without inputs, output or source, is
+    /// completed from.
+    worked: HashMap<String, usize>,
     /// The run the tree shows: the newest that has spans.
     tree_run: u32,
     /// Spans of `tree_run` without a parent in it, in order.
@@ -50,6 +54,7 @@ impl PlayData {
             play,
             spans,
             by_id: HashMap::new(),
+            worked: HashMap::new(),
             tree_run: 0,
             roots: Vec::new(),
             kids: Vec::new(),
@@ -83,11 +88,38 @@ impl PlayData {
         self.tree_run
     }
 
+    /// Fills in a replayed span pushed live from the span that did the
+    /// work, as `play_spans` does for spans that are read.
+    fn complete(&self, mut span: Span) -> Span {
+        if span.status != SpanStatus::Replayed || span.source_file.is_some() {
+            return span;
+        }
+        let worked = span.step_key.as_ref().and_then(|k| self.worked.get(k));
+        if let Some(original) = worked.and_then(|&i| self.spans.get(i)) {
+            span.inputs = original.inputs.clone();
+            span.output = original.output.clone();
+            span.source_file = original.source_file.clone();
+            span.source_line = original.source_line;
+        }
+        span
+    }
+
+    fn note_work(&mut self, index: usize) {
+        let span = &self.spans[index];
+        if span.status == SpanStatus::Success
+            && let Some(key) = &span.step_key
+        {
+            self.worked.insert(key.clone(), index);
+        }
+    }
+
     /// Takes a started or ended span.
     pub fn upsert(&mut self, span: Span) -> Change {
+        let span = self.complete(span);
         if let Some(&i) = self.by_id.get(&span.id) {
             let moved = self.spans[i].parent_id != span.parent_id;
             self.spans[i] = span;
+            self.note_work(i);
             if moved {
                 self.reindex();
                 return Change::Structure;
@@ -108,6 +140,7 @@ impl PlayData {
         let index = self.spans.len();
         self.by_id.insert(span.id.clone(), index);
         self.spans.push(span);
+        self.note_work(index);
         self.kids.push(Vec::new());
         if run > self.tree_run {
             self.link_run(run);
@@ -125,6 +158,10 @@ impl PlayData {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        self.worked.clear();
+        for i in 0..self.spans.len() {
+            self.note_work(i);
+        }
         let newest = self.spans.last().map_or(0, |s| s.run);
         self.link_run(newest);
     }
@@ -241,6 +278,28 @@ mod tests {
                 format!("{}{}", "  ".repeat(r.depth as usize), s.name)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_replayed_span_pushed_live_is_completed_from_the_run_that_did_the_work() {
+        let mut worked = span("p1", "1.2", Some("1.1"), "charge");
+        worked.step_key = Some("k".into());
+        worked.inputs = serde_json::json!({"amount": 3});
+        worked.output = serde_json::json!("tx-1");
+        let mut data = PlayData::new(play("p1"), vec![span("p1", "1.1", None, "main"), worked]);
+        let mut thin = span("p1", "2.2", Some("2.1"), "charge");
+        thin.step_key = Some("k".into());
+        thin.status = SpanStatus::Replayed;
+        thin.source_file = None;
+        thin.source_line = None;
+        data.upsert(span("p1", "2.1", None, "main"));
+        data.upsert(thin);
+        let shown = data
+            .span(data.index_of("2.2").expect("the replayed span"))
+            .expect("held");
+        assert_eq!(shown.output, serde_json::json!("tx-1"));
+        assert_eq!(shown.inputs, serde_json::json!({"amount": 3}));
+        assert_eq!(shown.source_line, Some(12));
     }
 
     #[test]
