@@ -286,7 +286,7 @@ impl Engine {
         after: Option<u64>,
     ) -> Result<Vec<LogLine>> {
         self.play_snapshot(sid)?;
-        let mut lines = self.store().logs(sid, run, None)?;
+        let mut lines = self.store().logs(sid, run)?;
         if let Some(after) = after {
             lines.retain(|l| l.seq > after);
         }

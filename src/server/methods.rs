@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::engine::{PauseAnswer, ReplayedStep, RunReport, SpanRecord, StartPlay};
-use crate::model::{PlayStatus, ResumeRequest};
+use crate::model::{PlayStatus, ResumeRequest, WorkflowVersion};
 use crate::store::PlayFilter;
 
 /// Decodes params by name into the method's struct; absent params are `{}`.
@@ -167,6 +167,15 @@ struct WorkflowResolve {
     name: String,
 }
 
+/// The result of `workflow_source` (and of the SDK's `workflow_resolve`).
+fn source_json(version: WorkflowVersion) -> Value {
+    json!({
+        "version_sid": version.sid,
+        "source": version.source,
+        "file_name": version.file_name,
+    })
+}
+
 /// `payload_json` is JSON text, as its name says; a caller that sends the
 /// value itself (not a string) is taken at its word too.
 fn payload(raw: Value) -> Result<Value, RpcError> {
@@ -199,23 +208,14 @@ impl Server {
                 to_value(engine.workflow_detail(&params::<SidOrName>(raw)?.sid_or_name)?)
             }
             "workflow_list" => to_value(engine.workflows()?),
-            "workflow_source" => {
-                let version = engine.workflow_source(&params::<VersionSid>(raw)?.version_sid)?;
-                Ok(json!({
-                    "version_sid": version.sid,
-                    "source": version.source,
-                    "file_name": version.file_name,
-                }))
-            }
+            "workflow_source" => Ok(source_json(
+                engine.workflow_source(&params::<VersionSid>(raw)?.version_sid)?,
+            )),
             "workflow_resolve" => {
-                let name = params::<WorkflowResolve>(raw)?.name;
-                let workflow = engine.workflow(&name)?;
-                let version = engine.workflow_source(&workflow.current_version_sid)?;
-                Ok(json!({
-                    "version_sid": version.sid,
-                    "source": version.source,
-                    "file_name": version.file_name,
-                }))
+                let workflow = engine.workflow(&params::<WorkflowResolve>(raw)?.name)?;
+                Ok(source_json(
+                    engine.workflow_source(&workflow.current_version_sid)?,
+                ))
             }
             "play_start" => {
                 let request: StartPlay = params(raw)?;

@@ -145,24 +145,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Log lines after `after` (a `(run, seq)` position), in order.
-    pub fn logs(
-        &self,
-        play_sid: &str,
-        run: Option<u32>,
-        after: Option<(u32, u64)>,
-    ) -> Result<Vec<LogLine>> {
+    /// Log lines in order; of one run, or of every run.
+    pub fn logs(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<LogLine>> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(LOGS).map_err(db)?;
-        let lo = match after {
-            Some((r, s)) => (play_sid, r, s.saturating_add(1)),
-            None => (play_sid, run.unwrap_or(0), 0),
-        };
+        let lo = (play_sid, run.unwrap_or(0), 0);
         let hi = (play_sid, run.unwrap_or(u32::MAX), u64::MAX);
         let mut out = Vec::new();
-        if lo > hi {
-            return Ok(out);
-        }
         for entry in table.range(lo..=hi).map_err(db)? {
             let (_, value) = entry.map_err(db)?;
             out.push(decode(value.value())?);
