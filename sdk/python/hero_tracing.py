@@ -21,10 +21,12 @@ the replay files it is given and asks the server to store, never to decide,
 except whether a pause is already answered and how a child play ended.
 
 Steps of one run execute on one thread: the stack of open steps and the
-occurrence counters that make step keys deterministic are per process.
+occurrence counters that make step keys deterministic are per process. A
+second, daemon thread only sends the start of a step that runs for longer
+than `_DEFER_S` (see `_Run.defer`).
 
-Only `os`, `sys` and `time` are imported up front. `json`, `hashlib` and
-`socket` load when a run starts, and `ast` when a file is inspected, so that
+Only `os`, `sys` and `time` are imported up front. `json`, `hashlib`,
+`socket` and `threading` load when a run starts, and `ast` when a file is inspected, so that
 `import hero_tracing` in a unit test costs about a millisecond once its
 byte-code is cached. Outside a run the decorated functions are plain
 functions.
@@ -42,6 +44,10 @@ _EXIT_PAUSED = 75
 # Replayed spans are sent in batches of this many events, so that replaying a
 # long flow costs one system call per batch rather than one per step.
 _REPLAY_BATCH = 500
+
+# How long a step's start may wait to be sent with the next message: a step
+# still running after this is shown as running.
+_DEFER_S = 0.02
 
 # The runtime of the run in progress, or None outside a run.
 _rt = None
@@ -380,6 +386,7 @@ class _Run:
         import hashlib
         import json
         import socket
+        import threading
 
         self.json = json
         self.socket = socket
@@ -406,6 +413,12 @@ class _Run:
         self.stack = [_Frame(None, "", self.version)]
         self.seq = 0
         self.buffer = []
+        # Messages deferred by `defer`, guarded with the socket by `lock`.
+        self.threading = threading
+        self.lock = threading.Lock()
+        self.pending = []
+        self.pending_since = 0.0
+        self.watcher = None
         self.sock = None
         self.reader = None
         self.request_id = 0
@@ -416,11 +429,63 @@ class _Run:
 
     # ---- the wire
 
-    def send(self, data):
+    def send(self, text):
+        """Sends `text` after everything that waits to go out, in order."""
+        text = self.drain() + text
+        with self.lock:
+            if self.pending:
+                text = "".join(self.pending) + text
+                self.pending.clear()
+            self.write(text)
+
+    def defer(self, text):
+        """Queues `text` to go out with the next message, or within
+        `_DEFER_S` if the flow sends none by then; returns it, for
+        `withdraw`.
+
+        For a step's start: it is news only while the step runs, and a step
+        that ends sooner reports itself whole with its checkpoint. Sending
+        every start would cost the server a wake-up and a write a step.
+        """
+        replayed = self.drain()
+        with self.lock:
+            if not self.pending:
+                self.pending_since = time.monotonic()
+            if replayed:
+                self.pending.append(replayed)
+            self.pending.append(text)
+        if self.watcher is None:
+            self.watcher = self.threading.Thread(
+                target=self.watch, name="hero_tracing-defer", daemon=True)
+            self.watcher.start()
+        return text
+
+    def withdraw(self, text):
+        """Drops a deferred message that has not gone out yet."""
+        with self.lock:
+            pending = self.pending
+            for i in range(len(pending) - 1, -1, -1):
+                if pending[i] is text:
+                    del pending[i]
+                    return
+
+    def watch(self):
+        """Sends what was deferred once it has waited `_DEFER_S`: the start
+        of a step that is still running."""
+        while True:
+            time.sleep(_DEFER_S)
+            with self.lock:
+                if self.pending and time.monotonic() - self.pending_since >= _DEFER_S:
+                    text = "".join(self.pending)
+                    self.pending.clear()
+                    self.write(text)
+
+    def write(self, text):
+        """Writes to the socket; the caller holds `self.lock`."""
         if self.sock is None:
             self.connect()
         try:
-            self.sock.sendall(data)
+            self.sock.sendall(text.encode())
         except OSError as exc:
             _die(f"lost the connection to the server: {exc}")
 
@@ -435,30 +500,34 @@ class _Run:
         self.sock = sock
         self.reader = sock.makefile("rb")
 
-    def flush(self):
-        """Sends the replayed steps waiting in the buffer, as one message."""
-        if self.buffer:
-            items = ",".join(self.buffer)
-            self.buffer.clear()
-            self.send(f'{self.replay_head}"at":"{_now()}","items":[{items}]}}}}\n'.encode())
+    def drain(self):
+        """The replayed steps waiting in the buffer as one message, or ""."""
+        if not self.buffer:
+            return ""
+        items = ",".join(self.buffer)
+        self.buffer.clear()
+        return f'{self.replay_head}"at":"{_now()}","items":[{items}]}}}}\n'
 
     def notify_span(self, span):
-        self.flush()
+        if isinstance(span["inputs"], str):
+            span["inputs"] = self.json.loads(span["inputs"])
         params = {"play_sid": self.play_sid, "span": span}
         self.send(self.message(
-            {"jsonrpc": "2.0", "method": "span_event", "params": params}).encode() + b"\n")
+            {"jsonrpc": "2.0", "method": "span_event", "params": params}) + "\n")
 
     def request(self, method, params):
         """Sends a request and returns its result; an error ends the process."""
-        self.flush()
         self.request_id += 1
         self.send(self.message({"jsonrpc": "2.0", "id": self.request_id,
-                                "method": method, "params": params}).encode() + b"\n")
+                                "method": method, "params": params}) + "\n")
         return self.answer(method)
 
     def answer(self, method):
         """Reads the answer to the request just sent; an error ends the process."""
         line = self.reader.readline()
+        if line == f'{{"jsonrpc":"2.0","id":{self.request_id},"result":{{"ok":true}}}}\n'.encode():
+            # A checkpoint's answer, byte for byte: not worth decoding.
+            return {"ok": True}
         if not line.endswith(b"\n"):
             _die(f"the server closed the connection during `{method}`")
         try:
@@ -477,10 +546,9 @@ class _Run:
 
     def request_text(self, method, params):
         """`request` with params already written as JSON text."""
-        self.flush()
         self.request_id += 1
         self.send(f'{{"jsonrpc":"2.0","id":{self.request_id},"method":"{method}",'
-                  f'"params":{params}}}\n'.encode())
+                  f'"params":{params}}}\n')
         return self.answer(method)
 
     def checkpoint(self, key, output, span):
@@ -540,7 +608,7 @@ class _Run:
         # a step on both sides.
         self.buffer.append(f'[{self.seq},{parent.id_json},"{key}",{child},{wire[2]},"{kind}"]')
         if len(self.buffer) >= _REPLAY_BATCH:
-            self.flush()
+            self.send("")
 
     def wire_of(self, info):
         file, line = info.source()
@@ -557,9 +625,10 @@ class _Run:
                 "run": self.run, "parent_id": parent.span and parent.span["id"],
                 "name": info.name, "kind": kind, "status": "running",
                 "started_at": _now(), "ended_at": None, "duration_ms": 0.0,
-                # From the canonical text, so the recorded inputs are the
-                # ones the key was made of even if the step mutates them.
-                "inputs": self.json.loads(canon), "output": None, "error": None,
+                # The canonical text, so the recorded inputs are the ones the
+                # key was made of even if the step mutates them; decoded only
+                # if the span is ever sent as a dict (see `notify_span`).
+                "inputs": canon, "output": None, "error": None,
                 "source_file": file, "source_line": line, "step_key": key,
                 "child_play_sid": None, "cost_usd": 0.0}
         wire = info.wire or self.wire_of(info)
@@ -568,11 +637,10 @@ class _Run:
         head = (f'"id":"{span["id"]}","play_sid":{self.play_json},"run":{self.run},'
                 f'"parent_id":{parent.id_json},{wire[0]},"kind":"{kind}",')
         tail = f'"inputs":{canon},'
-        self.flush()
-        self.send(
+        start = self.defer(
             f'{self.span_event_head}{{{head}"status":"running","started_at":"{span["started_at"]}",'
             f'"ended_at":null,"duration_ms":0.0,{tail}"output":null,"error":null,{wire[1]},'
-            f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n'.encode())
+            f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n')
         self.stack.append(_Frame(span, key, version))
         started = time.perf_counter()
         try:
@@ -585,6 +653,8 @@ class _Run:
             raise
         finally:
             self.stack.pop()
+            # The end reports the step whole; its start is news no more.
+            self.withdraw(start)
         # The value a replay would return, so a step behaves the same live
         # and replayed (tuples become lists, dict keys become strings).
         output = self.json.loads(text)
@@ -854,6 +924,7 @@ def _warm():
     import hashlib
     import json
     import socket
+    import threading
 
     line = sys.stdin.buffer.readline()
     if not line:

@@ -13,7 +13,6 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result, lock};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
 use crate::store::Tx;
-use crate::store::writer::Ack;
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,8 +208,9 @@ impl Engine {
     }
 
     /// A step's checkpoint: stored durably before this returns, which is
-    /// when the SDK lets the flow go on.
-    pub async fn step_output(
+    /// when the SDK lets the flow go on. Blocks for the fsync, on the
+    /// caller's thread (see [`crate::store::writer::Writer::write_now`]).
+    pub fn step_output(
         &self,
         sid: &str,
         run: u32,
@@ -220,32 +220,27 @@ impl Engine {
     ) -> Result<()> {
         let owned = sid.to_owned();
         let stored_span = span.clone();
-        let progressed = self
-            .inner
-            .writer
-            .write_acked(Ack::Synced, move |tx| {
-                let old = match current_run(tx, &owned, run) {
-                    Ok(play) => play,
-                    Err(refused) => return Ok(Err(refused)),
-                };
-                let fresh = !tx.has_step_output(&owned, &step_key)?;
-                tx.put_step_output_json(&owned, &step_key, &output)?;
-                let mut before = old;
-                if let Some(span) = &stored_span {
-                    span.store(tx)?;
-                    if span.may_cost() {
-                        before = tx.play(&owned)?.unwrap_or(before);
-                    }
+        let progressed = self.inner.writer.write_now(move |tx| {
+            let old = match current_run(tx, &owned, run) {
+                Ok(play) => play,
+                Err(refused) => return Ok(Err(refused)),
+            };
+            let fresh = tx.put_step_output_json(&owned, &step_key, &output)?;
+            let mut before = old;
+            if let Some(span) = &stored_span {
+                span.store(tx)?;
+                if span.may_cost() {
+                    before = tx.play(&owned)?.unwrap_or(before);
                 }
-                if !fresh {
-                    return Ok(Ok(None));
-                }
-                let mut play = before.clone();
-                play.steps_done += 1;
-                tx.put_play(Some(&before), &play)?;
-                Ok(Ok(Some(play)))
-            })
-            .await??;
+            }
+            if !fresh {
+                return Ok(Ok(None));
+            }
+            let mut play = before.clone();
+            play.steps_done += 1;
+            tx.put_play(Some(&before), &play)?;
+            Ok(Ok(Some(play)))
+        })??;
         if let Some(span) = span {
             self.publish_span(&span);
         }

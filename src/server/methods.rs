@@ -306,15 +306,13 @@ impl Server {
                     .filter(|s| s.get() != "null")
                     .map(span_record)
                     .transpose()?;
-                engine
-                    .step_output(
-                        &p.play_sid,
-                        p.run,
-                        p.step_key,
-                        p.output.get().to_owned(),
-                        span,
-                    )
-                    .await?;
+                engine.step_output(
+                    &p.play_sid,
+                    p.run,
+                    p.step_key,
+                    p.output.get().to_owned(),
+                    span,
+                )?;
                 Ok(json!({"ok": true}))
             }
             "pause" => {

@@ -4,6 +4,13 @@
 //! to the engine and JSON-RPC to the world. Requests on one connection are
 //! answered in order, which the SDK relies on (a span event sent before a
 //! checkpoint is stored before it).
+//!
+//! Connections are tokio tasks until their first SDK request (the methods
+//! OpenRPC marks `x-internal`): from then on a connection is a running
+//! flow's, and it is served by a thread of its own, which writes each
+//! checkpoint itself and answers as soon as the fsync returns. A step is
+//! then one wake-up of that thread and one of the flow, with nothing handed
+//! between threads in between.
 
 mod methods;
 mod openrpc;
@@ -96,8 +103,7 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = accepted?;
-                let server = server.clone();
-                tokio::spawn(async move { server.connection(stream).await });
+                tokio::spawn(server.clone().connection(stream));
             }
             () = server.shutdown.notified() => break,
             _ = sigterm.recv() => break,
@@ -107,6 +113,12 @@ pub async fn serve(
     server.engine.kill_all();
     let _ = std::fs::remove_file(&server.paths.socket);
     Ok(())
+}
+
+/// Whether a line is a request of the flow SDK's. Only looked at until a
+/// connection's first such request.
+fn is_sdk_request(line: &str) -> bool {
+    rpc::parse(line).is_ok_and(|request| openrpc::is_internal(&request.method))
 }
 
 impl Server {
@@ -119,7 +131,7 @@ impl Server {
         info
     }
 
-    async fn connection(&self, stream: UnixStream) {
+    async fn connection(self: Arc<Self>, stream: UnixStream) {
         let mut framed = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
         let mut events: Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)> =
             None;
@@ -134,6 +146,10 @@ impl Server {
                 line = framed.next() => {
                     let reply = match line {
                         None => return,
+                        Some(Ok(line)) if events.is_none() && is_sdk_request(&line) => {
+                            self.hand_to_thread(framed, line);
+                            return;
+                        }
                         Some(Ok(line)) => self.handle(&line, &mut events).await,
                         Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Some(rpc::response(
                             Value::Null,
@@ -173,6 +189,91 @@ impl Server {
         }
     }
 
+    /// Moves a connection that spoke its first SDK request to a thread of
+    /// its own, with the bytes already read past that request.
+    fn hand_to_thread(self: Arc<Self>, framed: Framed<UnixStream, LinesCodec>, first: String) {
+        let parts = framed.into_parts();
+        let read_ahead = parts.read_buf.to_vec();
+        let stream = match parts.io.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("cannot move an SDK connection to its thread: {e}");
+                return;
+            }
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let spawned = std::thread::Builder::new()
+            .name("sdk-connection".into())
+            .spawn(move || {
+                if let Err(e) = self.sdk_connection(&runtime, stream, read_ahead, first) {
+                    tracing::debug!("an SDK connection ended: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a thread for an SDK connection: {e}");
+        }
+    }
+
+    /// Serves a running flow's connection, blocking, one line at a time.
+    fn sdk_connection(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        stream: std::os::unix::net::UnixStream,
+        read_ahead: Vec<u8>,
+        first: String,
+    ) -> std::io::Result<()> {
+        use std::io::{BufRead, Read, Write};
+        stream.set_nonblocking(false)?;
+        let mut out = stream.try_clone()?;
+        let mut reader = std::io::BufReader::new(std::io::Cursor::new(read_ahead).chain(stream));
+        let mut line = first;
+        loop {
+            if let Some(mut reply) = self.sdk_request(runtime, &line) {
+                reply.push('\n');
+                out.write_all(reply.as_bytes())?;
+            }
+            line.clear();
+            let read = reader
+                .by_ref()
+                .take(MAX_LINE as u64 + 1)
+                .read_line(&mut line)?;
+            if read == 0 {
+                return Ok(());
+            }
+            if !line.ends_with('\n') {
+                let refused = rpc::RpcError::new(
+                    rpc::INVALID_REQUEST,
+                    format!("request over the size limit of {} MiB", MAX_LINE >> 20),
+                );
+                out.write_all(
+                    format!("{}\n", rpc::response(Value::Null, Err(refused))).as_bytes(),
+                )?;
+                return Ok(());
+            }
+            line.pop();
+        }
+    }
+
+    /// One request of a running flow's connection.
+    fn sdk_request(&self, runtime: &tokio::runtime::Handle, line: &str) -> Option<String> {
+        let request = match rpc::parse(line) {
+            Ok(r) => r,
+            Err(refused) => {
+                let (id, error) = *refused;
+                return Some(rpc::response(id, Err(error)));
+            }
+        };
+        let outcome = if request.method == "subscribe" {
+            Err(rpc::RpcError::new(
+                rpc::INVALID_REQUEST,
+                "this connection carries a flow's SDK requests; subscribe on a connection of its own",
+            ))
+        } else {
+            runtime.block_on(self.dispatch(&request.method, request.params))
+        };
+        request.id.map(|id| rpc::response(id, outcome))
+    }
+
     /// One request line in, the reply line out (none for a notification).
     async fn handle(
         &self,
@@ -186,6 +287,18 @@ impl Server {
                 return Some(rpc::response(id, Err(error)));
             }
         };
+        if openrpc::is_internal(&request.method) {
+            // Only a connection that subscribed gets here (see `connection`).
+            return request.id.map(|id| {
+                rpc::response(
+                    id,
+                    Err(rpc::RpcError::new(
+                        rpc::INVALID_REQUEST,
+                        "a connection that subscribed does not carry a flow's SDK requests; use a connection of its own",
+                    )),
+                )
+            });
+        }
         if request.method == "subscribe" {
             #[derive(serde::Deserialize)]
             struct Subscribe {

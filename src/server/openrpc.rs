@@ -74,6 +74,11 @@ fn version_choice() -> Value {
     json!({"enum": ["pinned", "latest"]})
 }
 
+/// Whether `method` is one the flow SDK speaks (`x-internal`).
+pub fn is_internal(method: &str) -> bool {
+    METHODS.iter().any(|m| m.internal && m.name == method)
+}
+
 pub const METHODS: &[Method] = &[
     Method {
         name: "info",

@@ -1,27 +1,44 @@
 //! The checkpoint journal: the write-ahead log in front of redb.
 //!
 //! A redb commit that is durable costs several scattered page writes and
-//! their fsync; a durable step should cost one fsync of a small append. So
-//! every write batch is appended here as text, one record a line, closed by a
-//! commit line (spans excepted: they are history, not acknowledged state), and a batch that must be durable is fsynced here before it is
+//! their fsync; a durable step should cost one fsync of a small write. So
+//! every write batch is written here as text, one record a line, closed by a
+//! commit line (spans excepted: they are history, not acknowledged state),
+//! and a batch that must be durable is fsynced here before it is
 //! acknowledged. redb then commits it without an fsync of its own. Now and
 //! then (when the writer is idle, or the journal grows) a durable redb commit
 //! makes the file itself the truth and the journal starts empty again.
 //!
+//! The file is written full of zeros once and then overwritten in place,
+//! never appended to: an fsync after an append must also commit the file
+//! system's own journal (the file grew), which drags in every block redb
+//! has just allocated; an fsync of blocks that already exist only flushes
+//! them. Emptying the journal therefore does not truncate it: it bumps the
+//! generation in the header, and a commit line names its generation and a
+//! checksum of its batch, so what is left of older generations, or a batch
+//! torn by a crash, ends the reading.
+//!
 //! On open, batches found in the journal are applied again, in order. Every
-//! record is a whole upsert, so applying one twice changes nothing; a batch
-//! without its commit line (a torn tail) was never acknowledged and is
-//! dropped.
+//! record is a whole upsert, so applying one twice changes nothing.
 //!
 //! Records: `KIND\tFIELD…\tJSON`. Fields are sids, hex keys and numbers, and
 //! compact JSON from serde_json holds no raw tab or newline, so a tab split
-//! is exact.
+//! is exact. Commit lines: `C\tGENERATION\tCHECKSUM`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use sha1::{Digest, Sha1};
 
 pub const JOURNAL_FILE: &str = "hero_logic.journal";
+/// What the file is zero-filled to. The writer folds the journal into redb
+/// before it outgrows this, so steps never pay for growing the file.
+pub const JOURNAL_SIZE: u64 = 4 << 20;
+/// The header, one line padded to a sector so it is written whole.
+const HEADER_LEN: u64 = 512;
+const MAGIC: &str = "hero_logic journal 1 generation ";
 
 /// One recorded write.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,63 +109,156 @@ impl Op {
     }
 }
 
-const COMMIT: &str = "C\n";
+/// The checksum of a batch's record lines, as its commit line carries it.
+fn checksum(records: &[u8]) -> String {
+    Sha1::digest(records)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn corrupt(why: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, why)
+}
 
 pub struct Journal {
     file: File,
-    path: PathBuf,
-    len: u64,
+    generation: u64,
+    /// Where the next batch is written.
+    end: u64,
 }
 
 impl Journal {
+    /// Opens the journal, creating and zero-filling it if needed; its end is
+    /// found after the last whole batch of the current generation.
     pub fn open(data_dir: &Path) -> std::io::Result<Journal> {
         let path = data_dir.join(JOURNAL_FILE);
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let len = file.metadata()?.len();
-        Ok(Journal { file, path, len })
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        let mut journal = Journal {
+            file,
+            generation: 1,
+            end: HEADER_LEN,
+        };
+        if journal.file.metadata()?.len() == 0 {
+            journal
+                .file
+                .write_all_at(&vec![0; JOURNAL_SIZE as usize], 0)?;
+            journal.write_header()?;
+            journal.file.sync_all()?;
+            File::open(data_dir)?.sync_all()?;
+            return Ok(journal);
+        }
+        journal.generation = journal.read_header().map_err(|why| {
+            corrupt(format!(
+                "{}: {why}; if no server crashed while using this folder, move the file away and start again",
+                path.display()
+            ))
+        })?;
+        let (_, end) = journal.read_batches()?;
+        journal.end = end;
+        Ok(journal)
     }
 
+    /// How many bytes of batches the journal holds.
     pub fn len(&self) -> u64 {
-        self.len
+        self.end - HEADER_LEN
     }
 
-    /// Appends one batch, closed by its commit line.
+    /// Writes one batch of record lines after the last, closed by its commit
+    /// line.
     pub fn append(&mut self, mut batch: String) -> std::io::Result<()> {
-        batch.push_str(COMMIT);
-        self.file.write_all(batch.as_bytes())?;
-        self.len += batch.len() as u64;
+        let commit = format!("C\t{}\t{}\n", self.generation, checksum(batch.as_bytes()));
+        batch.push_str(&commit);
+        self.file.write_all_at(batch.as_bytes(), self.end)?;
+        self.end += batch.len() as u64;
         Ok(())
     }
 
-    /// Makes every appended batch durable.
+    /// Makes every written batch durable.
     pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
     }
 
     /// Empties the journal once redb holds all of it durably.
     pub fn clear(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
-        self.len = 0;
+        self.generation += 1;
+        self.write_header()?;
+        self.file.sync_data()?;
+        self.end = HEADER_LEN;
         Ok(())
     }
 
     /// The committed batches in the journal, oldest first.
     pub fn batches(&self) -> std::io::Result<Vec<Vec<Op>>> {
-        let reader = BufReader::new(File::open(&self.path)?);
+        Ok(self.read_batches()?.0)
+    }
+
+    fn write_header(&self) -> std::io::Result<()> {
+        let mut header = format!("{MAGIC}{}\n", self.generation).into_bytes();
+        header.resize(HEADER_LEN as usize, 0);
+        self.file.write_all_at(&header, 0)
+    }
+
+    fn read_header(&self) -> Result<u64, String> {
+        let mut header = vec![0; HEADER_LEN as usize];
+        self.file
+            .read_exact_at(&mut header, 0)
+            .map_err(|e| format!("the journal's header is unreadable ({e})"))?;
+        let line = header.split(|b| *b == b'\n').next().unwrap_or_default();
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|line| line.strip_prefix(MAGIC))
+            .and_then(|generation| generation.parse().ok())
+            .ok_or_else(|| "the journal's header is not one this build writes".to_owned())
+    }
+
+    /// The whole batches of the current generation and where they end.
+    fn read_batches(&self) -> std::io::Result<(Vec<Vec<Op>>, u64)> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::Start(HEADER_LEN))?;
+        let mut reader = BufReader::new(file);
+        let generation = self.generation.to_string();
         let mut batches = Vec::new();
+        let mut end = HEADER_LEN;
+        let mut read = HEADER_LEN;
         let mut current = Vec::new();
-        for line in reader.lines() {
-            let Ok(line) = line else { break };
-            if line == "C" {
+        let mut records = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            // The zeros after the last batch: stop before reading them all.
+            if reader.fill_buf()?.first().is_none_or(|b| *b == 0) {
+                break;
+            }
+            line.clear();
+            read += reader.read_until(b'\n', &mut line)? as u64;
+            let Some(text) = line
+                .strip_suffix(b"\n")
+                .and_then(|l| std::str::from_utf8(l).ok())
+            else {
+                break;
+            };
+            if let Some(commit) = text.strip_prefix("C\t") {
+                let sum = checksum(&records);
+                if commit.split_once('\t') != Some((generation.as_str(), sum.as_str())) {
+                    break;
+                }
                 batches.push(std::mem::take(&mut current));
+                records.clear();
+                end = read;
                 continue;
             }
-            match Op::parse(&line) {
+            match Op::parse(text) {
                 Some(op) => current.push(op),
                 None => break,
             }
+            records.extend_from_slice(&line);
         }
-        Ok(batches)
+        Ok((batches, end))
     }
 }
 
@@ -156,12 +266,29 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn batch(ops: &[Op]) -> String {
+        let mut text = String::new();
+        for op in ops {
+            op.line(&mut text);
+        }
+        text
+    }
+
+    fn play(sid: &str) -> Op {
+        Op::Play(format!(r#"{{"sid":"{sid}"}}"#))
+    }
+
+    fn file_bytes(dir: &Path) -> Vec<u8> {
+        std::fs::read(dir.join(JOURNAL_FILE)).expect("read the journal")
+    }
+
     #[test]
     fn batches_round_trip_and_a_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut journal = Journal::open(dir.path()).expect("open");
+        assert_eq!(file_bytes(dir.path()).len() as u64, JOURNAL_SIZE);
         let ops = vec![
-            Op::Play(r#"{"sid":"a"}"#.into()),
+            play("a"),
             Op::Log {
                 sid: "a".into(),
                 run: 2,
@@ -174,18 +301,71 @@ mod tests {
                 json: "[1,2]".into(),
             },
         ];
-        let mut text = String::new();
-        for op in &ops {
-            op.line(&mut text);
-        }
-        journal.append(text).expect("append");
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(dir.path().join(JOURNAL_FILE))
-            .and_then(|mut f| f.write_all(b"P\t{\"sid\":\"torn\""))
+        journal.append(batch(&ops)).expect("append");
+        let whole = journal.len();
+        // A batch cut short by a crash: records without their commit line.
+        journal
+            .file
+            .write_all_at(b"P\t{\"sid\":\"torn\"", journal.end)
             .expect("torn write");
-        assert_eq!(journal.batches().expect("read"), vec![ops]);
+        assert_eq!(journal.batches().expect("read"), vec![ops.clone()]);
+
+        let reopened = Journal::open(dir.path()).expect("reopen");
+        assert_eq!(
+            reopened.len(),
+            whole,
+            "the end is found after the last whole batch"
+        );
+        assert_eq!(reopened.batches().expect("read"), vec![ops]);
+    }
+
+    #[test]
+    fn a_batch_whose_checksum_fails_ends_the_reading() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::open(dir.path()).expect("open");
+        journal.append(batch(&[play("a")])).expect("append");
+        let second = journal.end;
+        journal.append(batch(&[play("b")])).expect("append");
+        journal.append(batch(&[play("c")])).expect("append");
+        // Half of the second batch is what an older generation left there.
+        journal
+            .file
+            .write_all_at(b"x", second + 12)
+            .expect("corrupt");
+        assert_eq!(journal.batches().expect("read"), vec![vec![play("a")]]);
+    }
+
+    #[test]
+    fn emptying_keeps_the_file_and_leaves_older_batches_unread() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::open(dir.path()).expect("open");
+        for sid in ["a", "b", "c"] {
+            journal.append(batch(&[play(sid)])).expect("append");
+        }
         journal.clear().expect("clear");
+        assert_eq!(journal.len(), 0);
         assert!(journal.batches().expect("read").is_empty());
+        assert_eq!(
+            file_bytes(dir.path()).len() as u64,
+            JOURNAL_SIZE,
+            "not truncated"
+        );
+
+        // A shorter batch of the new generation lies over the old ones: only
+        // it is read back, now and after a restart.
+        journal.append(batch(&[play("d")])).expect("append");
+        assert_eq!(journal.batches().expect("read"), vec![vec![play("d")]]);
+        let reopened = Journal::open(dir.path()).expect("reopen");
+        assert_eq!(reopened.batches().expect("read"), vec![vec![play("d")]]);
+        assert_eq!(reopened.len(), journal.len());
+    }
+
+    #[test]
+    fn a_journal_this_build_did_not_write_is_refused_not_overwritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(JOURNAL_FILE), "P\t{}\nC\n").expect("write");
+        let error = Journal::open(dir.path()).err().expect("refused");
+        assert!(error.to_string().contains("move the file away"), "{error}");
+        assert_eq!(file_bytes(dir.path()), b"P\t{}\nC\n");
     }
 }

@@ -62,7 +62,9 @@ impl Tx<'_> {
                 let old = self.play(&play.sid)?;
                 self.put_play(old.as_ref(), &play)
             }
-            Op::StepOutput { sid, key, json } => self.put_step_output_json(&sid, &key, &json),
+            Op::StepOutput { sid, key, json } => {
+                self.put_step_output_json(&sid, &key, &json).map(drop)
+            }
             Op::Log {
                 sid,
                 run,
@@ -122,11 +124,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn has_step_output(&self, play_sid: &str, step_key: &str) -> Result<bool> {
-        let table = self.txn.open_table(STEP_OUTPUTS).map_err(db)?;
-        Ok(table.get((play_sid, step_key)).map_err(db)?.is_some())
-    }
-
     pub fn put_step_output(
         &self,
         play_sid: &str,
@@ -134,21 +131,30 @@ impl Tx<'_> {
         output: &serde_json::Value,
     ) -> Result<()> {
         self.put_step_output_json(play_sid, step_key, &json(output))
+            .map(drop)
     }
 
-    /// Stores a step's output as the JSON text it arrived in.
-    pub fn put_step_output_json(&self, play_sid: &str, step_key: &str, output: &str) -> Result<()> {
-        self.txn
+    /// Stores a step's output as the JSON text it arrived in; says whether
+    /// the step had none stored before.
+    pub fn put_step_output_json(
+        &self,
+        play_sid: &str,
+        step_key: &str,
+        output: &str,
+    ) -> Result<bool> {
+        let fresh = self
+            .txn
             .open_table(STEP_OUTPUTS)
             .map_err(db)?
             .insert((play_sid, step_key), output)
-            .map_err(db)?;
+            .map_err(db)?
+            .is_none();
         self.record(Op::StepOutput {
             sid: play_sid.to_owned(),
             key: step_key.to_owned(),
             json: output.to_owned(),
         });
-        Ok(())
+        Ok(fresh)
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {

@@ -1,9 +1,14 @@
-//! Group commit: one thread owns every write transaction and the journal.
+//! Group commit: every write goes through one write transaction at a time,
+//! and the journal in front of it.
 //!
-//! Callers send closures. The thread runs every closure waiting in its queue
-//! in the current write transaction and appends what they wrote to the
-//! journal, one batch; a batch is made durable (the journal fsynced) when a
-//! closure in it asked for it, so concurrent plays share an fsync.
+//! Callers queue closures. Whoever holds the writer's state runs every
+//! closure waiting in the queue in the current write transaction and
+//! appends what they wrote to the journal, one batch; a batch is made
+//! durable (the journal fsynced) when a closure in it asked for it, so
+//! concurrent plays share an fsync. That is usually the writer thread; a
+//! step's checkpoint runs its batch on the caller's own thread instead
+//! ([`Writer::write_now`]), because handing it to another thread and back
+//! costs two wake-ups, about half as much again as the fsync itself.
 //!
 //! redb's own commit costs as much as the fsync again, so the transaction
 //! stays open across batches and is committed (without fsync: the journal
@@ -12,23 +17,26 @@
 //! when the writer falls idle. A step's checkpoint is acknowledged as soon
 //! as its batch is durable in the journal. Now and then a durable redb
 //! commit makes the file itself the truth and the journal starts empty.
+//!
+//! Invariant: requests leave the queue only while the state is held, so
+//! they are written in the order they were queued, whoever writes them.
 
 use std::cell::RefCell;
-use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use redb::{Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::journal::Journal;
+use super::journal::{JOURNAL_SIZE, Journal};
 use super::{Result, Store, StoreError, Tx, db};
 
-type Job = Box<dyn FnOnce(&Tx<'_>) -> Box<dyn FnOnce(Result<()>) + Send> + Send>;
+type Reply = Box<dyn FnOnce(Result<()>) + Send>;
+type Job = Box<dyn FnOnce(&Tx<'_>) -> Reply + Send>;
 
 /// When a caller hears back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ack {
+enum Ack {
     /// Nobody hears back (spans and log lines).
     Detached,
     /// Once the batch is committed; nobody waits for it to reach the disk.
@@ -47,10 +55,47 @@ struct Request {
     job: Job,
 }
 
-/// The handle through which the engine writes. Cheap to clone.
+/// The handle through which the engine writes. Cheap to clone; the writer
+/// thread commits what is left and stops when the last handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Request>,
+    handle: Arc<Handle>,
+}
+
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.queue().closed = true;
+        self.shared.ready.notify_one();
+    }
+}
+
+struct Shared {
+    store: Arc<Store>,
+    queue: Mutex<Queue>,
+    /// Tells the writer thread that requests were queued, or that a
+    /// transaction it must commit in time was opened elsewhere.
+    ready: Condvar,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct Queue {
+    requests: Vec<Request>,
+    /// Set when a transaction was opened outside the writer thread, which
+    /// then waits only until that transaction is due.
+    poked: bool,
+    closed: bool,
+}
+
+/// The journal and the open transaction: whoever holds this writes.
+struct State {
+    journal: Journal,
+    open: Option<Open>,
+    last_write: Instant,
 }
 
 /// How many queued writes one transaction takes at most.
@@ -59,8 +104,34 @@ const MAX_BATCH: usize = 4096;
 const HOLD: Duration = Duration::from_millis(5);
 /// An idle writer folds the journal into redb after this long.
 const IDLE_CHECKPOINT: Duration = Duration::from_millis(500);
-/// A busy writer folds the journal into redb once it is this large.
-const MAX_JOURNAL: u64 = 16 << 20;
+/// A busy writer folds the journal into redb once it is this large, well
+/// before it outgrows the zero-filled file.
+const MAX_JOURNAL: u64 = JOURNAL_SIZE / 2;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        lock(&self.queue)
+    }
+
+    fn push(&self, request: Request) {
+        self.queue().requests.push(request);
+        self.ready.notify_one();
+    }
+
+    /// Takes up to a batch of queued requests; the caller holds the state.
+    fn take(&self, _held: &State) -> Vec<Request> {
+        let mut queue = self.queue();
+        if queue.requests.len() <= MAX_BATCH {
+            std::mem::take(&mut queue.requests)
+        } else {
+            queue.requests.drain(..MAX_BATCH).collect()
+        }
+    }
+}
 
 impl Writer {
     /// Starts the writer thread; the store's journal must have been
@@ -70,12 +141,28 @@ impl Writer {
             dir: store.dir().to_path_buf(),
             source,
         })?;
-        let (tx, rx) = mpsc::channel::<Request>();
+        let shared = Arc::new(Shared {
+            store,
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            state: Mutex::new(State {
+                journal,
+                open: None,
+                last_write: Instant::now(),
+            }),
+        });
+        let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(&store, journal, &rx))
+            .spawn(move || run(&thread_shared))
             .expect("the writer thread starts");
-        Ok(Writer { tx })
+        Ok(Writer {
+            handle: Arc::new(Handle { shared }),
+        })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.handle.shared
     }
 
     /// Runs `f` in the next transaction and returns its value once that
@@ -92,26 +179,57 @@ impl Writer {
         } else {
             Ack::Committed
         };
-        self.write_acked(ack, f).await
+        let (done, wait) = oneshot::channel();
+        self.shared().push(Request {
+            ack,
+            job: Box::new(move |tx| {
+                let outcome = f(tx);
+                Box::new(move |committed: Result<()>| {
+                    let _ = done.send(committed.and(outcome));
+                })
+            }),
+        });
+        wait.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// [`Writer::write`] with a chosen moment of acknowledgement.
-    pub async fn write_acked<T, F>(&self, ack: Ack, f: F) -> Result<T>
+    /// Runs `f` after everything queued before it and returns once its
+    /// batch is durable in the journal ([`Ack::Synced`]). The batch runs on
+    /// this thread unless another writer takes it along in its own (group
+    /// commit: callers that queued while an fsync ran share the next one).
+    /// Blocks for an fsync: for threads that may block, not async tasks.
+    pub fn write_now<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
-        let (done, wait) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            let outcome = f(tx);
-            Box::new(move |committed: Result<()>| {
-                let _ = done.send(committed.and(outcome));
-            })
+        let slot = Arc::new(Mutex::new(None));
+        let filled = slot.clone();
+        let shared = self.shared();
+        shared.queue().requests.push(Request {
+            ack: Ack::Synced,
+            job: Box::new(move |tx| {
+                let outcome = f(tx);
+                Box::new(move |synced: Result<()>| {
+                    *lock(&filled) = Some(synced.and(outcome));
+                })
+            }),
         });
-        self.tx
-            .send(Request { ack, job })
-            .map_err(|_| StoreError::WriterGone)?;
-        wait.await.map_err(|_| StoreError::WriterGone)?
+        let mut state = lock(&shared.state);
+        loop {
+            if let Some(outcome) = lock(&slot).take() {
+                return outcome;
+            }
+            let batch = shared.take(&state);
+            if batch.is_empty() {
+                return Err(StoreError::WriterGone);
+            }
+            let opened = state.open.is_none();
+            state.write(&shared.store, batch);
+            if opened && state.open.is_some() {
+                shared.queue().poked = true;
+                shared.ready.notify_one();
+            }
+        }
     }
 
     /// Queues a write nobody waits for (span and log lines).
@@ -119,20 +237,17 @@ impl Writer {
     where
         F: FnOnce(&Tx<'_>) -> Result<()> + Send + 'static,
     {
-        let job: Job = Box::new(move |tx| {
-            if let Err(e) = f(tx) {
-                tracing::warn!("detached write failed: {e}");
-            }
-            Box::new(|_| {})
-        });
-        let _ = self.tx.send(Request {
+        self.shared().push(Request {
             ack: Ack::Detached,
-            job,
+            job: Box::new(move |tx| {
+                if let Err(e) = f(tx) {
+                    tracing::warn!("detached write failed: {e}");
+                }
+                Box::new(|_| {})
+            }),
         });
     }
 }
-
-type Reply = Box<dyn FnOnce(Result<()>) + Send>;
 
 /// The write transaction left open across batches, and who waits for its
 /// commit.
@@ -175,71 +290,89 @@ impl Open {
     }
 }
 
-fn run(store: &Store, mut journal: Journal, rx: &mpsc::Receiver<Request>) {
-    let mut open: Option<Open> = None;
+/// The writer thread: writes what async callers queue, commits an open
+/// transaction once it is due, and folds an idle journal into redb.
+fn run(shared: &Shared) {
     loop {
-        let wait = match &open {
-            Some(o) => HOLD.saturating_sub(o.since.elapsed()),
-            None => IDLE_CHECKPOINT,
-        };
-        let first = match rx.recv_timeout(wait) {
-            Ok(request) => request,
-            Err(RecvTimeoutError::Timeout) => {
-                match open.take() {
-                    Some(o) => o.commit(),
-                    None => checkpoint(store, &mut journal),
+        let wait = {
+            let state = lock(&shared.state);
+            match &state.open {
+                Some(o) => HOLD.saturating_sub(o.since.elapsed()),
+                None if state.journal.len() > 0 => {
+                    IDLE_CHECKPOINT.saturating_sub(state.last_write.elapsed())
                 }
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                if let Some(o) = open.take() {
-                    o.commit();
-                }
-                checkpoint(store, &mut journal);
-                return;
+                None => Duration::from_secs(3600),
             }
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+        let closed = {
+            let mut queue = shared.queue();
+            if queue.requests.is_empty() && !queue.poked && !queue.closed {
+                queue = shared
+                    .ready
+                    .wait_timeout(queue, wait)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
             }
+            queue.poked = false;
+            queue.closed
+        };
+        let mut state = lock(&shared.state);
+        let batch = shared.take(&state);
+        if !batch.is_empty() {
+            state.write(&shared.store, batch);
+            continue;
         }
-        let current = match open.take() {
+        match state.open.take() {
+            Some(o) if closed || o.since.elapsed() >= HOLD => o.commit(),
+            Some(o) => state.open = Some(o),
+            None if closed || state.last_write.elapsed() >= IDLE_CHECKPOINT => {
+                checkpoint(&shared.store, &mut state.journal);
+            }
+            None => {}
+        }
+        if closed && state.open.is_none() {
+            checkpoint(&shared.store, &mut state.journal);
+            return;
+        }
+    }
+}
+
+impl State {
+    /// Writes one batch into the open transaction (opening one if needed),
+    /// and commits it if someone waits for that, it is due, or the journal
+    /// must be folded into redb.
+    fn write(&mut self, store: &Store, batch: Vec<Request>) {
+        self.last_write = Instant::now();
+        let current = match self.open.take() {
             Some(o) => o,
             None => match Open::begin(store) {
                 Ok(o) => o,
                 Err(e) => {
-                    refuse(batch, &e);
-                    continue;
+                    // Dropping a job drops its reply, which its caller reads
+                    // as a failure.
+                    drop(batch);
+                    tracing::error!("cannot begin a write transaction: {e}");
+                    return;
                 }
             },
         };
-        match write_batch(store, &mut journal, current, batch) {
+        match write_batch(store, &mut self.journal, current, batch) {
             Ok(current) => {
                 let must_commit = !current.waiting.is_empty()
                     || current.since.elapsed() >= HOLD
-                    || journal.len() > MAX_JOURNAL;
+                    || self.journal.len() > MAX_JOURNAL;
                 if must_commit {
                     current.commit();
-                    if journal.len() > MAX_JOURNAL {
-                        checkpoint(store, &mut journal);
+                    if self.journal.len() > MAX_JOURNAL {
+                        checkpoint(store, &mut self.journal);
                     }
                 } else {
-                    open = Some(current);
+                    self.open = Some(current);
                 }
             }
             Err(e) => tracing::error!("a write batch failed and was rolled back: {e}"),
         }
     }
-}
-
-/// Fails every request of a batch that could not even start: dropping a
-/// job drops its reply channel, which its caller reads as a failure.
-fn refuse(batch: Vec<Request>, why: &StoreError) {
-    drop(batch);
-    tracing::error!("cannot begin a write transaction: {why}");
 }
 
 /// Runs a batch in the open transaction, journals it, makes it durable when
@@ -315,5 +448,97 @@ fn checkpoint(store: &Store, journal: &mut Journal) {
     })();
     if let Err(e) = done {
         tracing::warn!("checkpoint of the journal into the store failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn open() -> (tempfile::TempDir, Arc<Store>, Writer) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open(dir.path()).expect("store"));
+        let writer = Writer::start(store.clone()).expect("writer");
+        (dir, store, writer)
+    }
+
+    fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !check() {
+            assert!(Instant::now() < deadline, "gave up waiting until {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn output(store: &Store, key: &str) -> Option<serde_json::Value> {
+        store.step_outputs("p").expect("read").get(key).cloned()
+    }
+
+    #[test]
+    fn a_write_now_comes_after_what_was_queued_before_it() {
+        let (_dir, store, writer) = open();
+        for i in 0..100 {
+            writer.write_detached(move |tx| {
+                tx.put_step_output_json("p", "k", &i.to_string()).map(drop)
+            });
+        }
+        let fresh = writer
+            .write_now(|tx| tx.put_step_output_json("p", "k", "\"last\""))
+            .expect("write");
+        assert!(!fresh, "the queued writes were written first");
+        eventually("the last write is what readers see", || {
+            output(&store, "k") == Some(json!("last"))
+        });
+    }
+
+    #[test]
+    fn what_a_write_now_wrote_is_committed_without_further_writes() {
+        let (_dir, store, writer) = open();
+        writer
+            .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
+            .expect("write");
+        // The writer thread was asleep with nothing to do; it must learn of
+        // the transaction left open, and commit it once it is due.
+        eventually("readers see the write", || output(&store, "k").is_some());
+    }
+
+    #[test]
+    fn concurrent_write_nows_all_land() {
+        let (_dir, store, writer) = open();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let key = format!("{t}-{i}");
+                        let fresh = writer
+                            .write_now(move |tx| tx.put_step_output_json("p", &key, "true"))
+                            .expect("write");
+                        assert!(fresh);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("a writing thread");
+        }
+        eventually("readers see all 400 writes", || {
+            store.step_outputs("p").expect("read").len() == 400
+        });
+    }
+
+    #[test]
+    fn the_last_handle_dropped_folds_the_journal_into_redb() {
+        let (dir, store, writer) = open();
+        writer
+            .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
+            .expect("write");
+        assert!(Journal::open(dir.path()).expect("journal").len() > 0);
+        drop(writer);
+        eventually("the journal is empty", || {
+            Journal::open(dir.path()).expect("journal").len() == 0
+        });
+        assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 }

@@ -321,6 +321,21 @@ fn play_cancel_cancels_the_play_and_kills_its_process_group() {
         pids.iter().all(|&pid| !process_gone(pid)),
         "both processes run"
     );
+    // The SDK holds a step's start back in case the step ends at once; one
+    // still running a moment later shows as running.
+    wait_until(
+        "the running root span is stored",
+        Duration::from_secs(10),
+        || {
+            env.rpc("play_spans", json!({"play_sid": sid}))
+                .as_array()
+                .is_some_and(|spans| {
+                    spans
+                        .iter()
+                        .any(|s| s["kind"] == "flow_root" && s["status"] == "running")
+                })
+        },
+    );
 
     env.ok(["play", "cancel", &sid, "--yes"]);
     let out = env.run(["play", "wait", &sid, "--json"]);
