@@ -240,7 +240,7 @@ impl Server {
             if read == 0 {
                 return Ok(());
             }
-            if !line.ends_with('\n') {
+            if line.len() > MAX_LINE {
                 let refused = rpc::RpcError::new(
                     rpc::INVALID_REQUEST,
                     format!("request over the size limit of {} MiB", MAX_LINE >> 20),
@@ -250,7 +250,13 @@ impl Server {
                 )?;
                 return Ok(());
             }
-            line.pop();
+            // As `LinesCodec` frames lines on the tokio side.
+            if line.ends_with('\n') {
+                line.pop();
+                if line.ends_with('\r') {
+                    line.pop();
+                }
+            }
         }
     }
 

@@ -1035,6 +1035,22 @@ fn bad_rpc_requests_get_the_spec_error_codes_and_store_nothing() {
             -32602,
             "recipient",
         ),
+        // SDK requests are served on a thread of the connection's own.
+        row(
+            "a checkpoint for an unknown play",
+            call(
+                "step_output",
+                json!({"play_sid": "nosuchplay0", "run": 1, "step_key": "k", "output": 1}),
+            ),
+            -32001,
+            "nosuchplay0",
+        ),
+        row(
+            "a checkpoint without its params",
+            call("step_output", json!({})),
+            -32602,
+            "play_sid",
+        ),
         row(
             "flow does not parse",
             call(
