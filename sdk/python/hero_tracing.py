@@ -21,12 +21,10 @@ the replay files it is given and asks the server to store, never to decide,
 except whether a pause is already answered and how a child play ended.
 
 Steps of one run execute on one thread: the stack of open steps and the
-occurrence counters that make step keys deterministic are per process. A
-second, daemon thread only sends the start of a step that runs for longer
-than `_DEFER_S` (see `_Run.defer`).
+occurrence counters that make step keys deterministic are per process.
 
-Only `os`, `sys` and `time` are imported up front. `json`, `hashlib`,
-`socket` and `threading` load when a run starts, and `ast` when a file is inspected, so that
+Only `os`, `sys` and `time` are imported up front. `json`, `hashlib` and
+`socket` load when a run starts, and `ast` when a file is inspected, so that
 `import hero_tracing` in a unit test costs about a millisecond once its
 byte-code is cached. Outside a run the decorated functions are plain
 functions.
@@ -45,9 +43,9 @@ _EXIT_PAUSED = 75
 # long flow costs one system call per batch rather than one per step.
 _REPLAY_BATCH = 500
 
-# How long a step's start may wait to be sent with the next message: a step
-# still running after this is shown as running.
-_DEFER_S = 0.02
+# A step whose last call took less than this many milliseconds is taken to
+# be quick: its start is held back (see `_Run.defer`).
+_QUICK_MS = 20.0
 
 # The runtime of the run in progress, or None outside a run.
 _rt = None
@@ -131,7 +129,7 @@ class _Step:
     """What the SDK knows of one step function, worked out once per function."""
 
     __slots__ = ("fn", "name", "outputs", "names", "defaults", "signature",
-                 "site", "wire")
+                 "site", "wire", "quick")
 
     def __init__(self, fn, name, outputs, site=None):
         self.fn = fn
@@ -141,6 +139,8 @@ class _Step:
         self.site = site
         # The span fields that never change, as JSON text for replayed spans.
         self.wire = None
+        # Whether the last call ended within `_QUICK_MS`; unknown at first.
+        self.quick = False
         self.signature = None
         code = getattr(fn, "__code__", None)
         # Functions without *args or **kwargs are bound from the code object,
@@ -386,7 +386,6 @@ class _Run:
         import hashlib
         import json
         import socket
-        import threading
 
         self.json = json
         self.socket = socket
@@ -413,12 +412,8 @@ class _Run:
         self.stack = [_Frame(None, "", self.version)]
         self.seq = 0
         self.buffer = []
-        # Messages deferred by `defer`, guarded with the socket by `lock`.
-        self.threading = threading
-        self.lock = threading.Lock()
+        # Messages held back by `defer`, sent before the next message.
         self.pending = []
-        self.pending_since = 0.0
-        self.watcher = None
         self.sock = None
         self.reader = None
         self.request_id = 0
@@ -432,62 +427,38 @@ class _Run:
     def send(self, text):
         """Sends `text` after everything that waits to go out, in order."""
         text = self.drain() + text
-        with self.lock:
-            if self.pending:
-                text = "".join(self.pending) + text
-                self.pending.clear()
-            self.write(text)
-
-    def defer(self, text):
-        """Queues `text` to go out with the next message, or within
-        `_DEFER_S` if the flow sends none by then; returns it, for
-        `withdraw`.
-
-        For a step's start: it is news only while the step runs, and a step
-        that ends sooner reports itself whole with its checkpoint. Sending
-        every start would cost the server a wake-up and a write a step.
-        """
-        replayed = self.drain()
-        with self.lock:
-            if not self.pending:
-                self.pending_since = time.monotonic()
-            if replayed:
-                self.pending.append(replayed)
-            self.pending.append(text)
-        if self.watcher is None:
-            self.watcher = self.threading.Thread(
-                target=self.watch, name="hero_tracing-defer", daemon=True)
-            self.watcher.start()
-        return text
-
-    def withdraw(self, text):
-        """Drops a deferred message that has not gone out yet."""
-        with self.lock:
-            pending = self.pending
-            for i in range(len(pending) - 1, -1, -1):
-                if pending[i] is text:
-                    del pending[i]
-                    return
-
-    def watch(self):
-        """Sends what was deferred once it has waited `_DEFER_S`: the start
-        of a step that is still running."""
-        while True:
-            time.sleep(_DEFER_S)
-            with self.lock:
-                if self.pending and time.monotonic() - self.pending_since >= _DEFER_S:
-                    text = "".join(self.pending)
-                    self.pending.clear()
-                    self.write(text)
-
-    def write(self, text):
-        """Writes to the socket; the caller holds `self.lock`."""
+        if self.pending:
+            text = "".join(self.pending) + text
+            self.pending.clear()
         if self.sock is None:
             self.connect()
         try:
             self.sock.sendall(text.encode())
         except OSError as exc:
             _die(f"lost the connection to the server: {exc}")
+
+    def defer(self, text):
+        """Holds `text` back until the next message goes out; returns it,
+        for `withdraw`.
+
+        For the start of a quick step: it is news only while the step runs,
+        and a step that ends at once reports itself whole with its
+        checkpoint. Sending every start would cost the server a wake-up and
+        a write a step.
+        """
+        replayed = self.drain()
+        if replayed:
+            self.pending.append(replayed)
+        self.pending.append(text)
+        return text
+
+    def withdraw(self, text):
+        """Drops a held-back message that has not gone out yet."""
+        pending = self.pending
+        for i in range(len(pending) - 1, -1, -1):
+            if pending[i] is text:
+                del pending[i]
+                return
 
     def connect(self):
         if not self.socket_path:
@@ -637,10 +608,17 @@ class _Run:
         head = (f'"id":"{span["id"]}","play_sid":{self.play_json},"run":{self.run},'
                 f'"parent_id":{parent.id_json},{wire[0]},"kind":"{kind}",')
         tail = f'"inputs":{canon},'
-        start = self.defer(
+        start = (
             f'{self.span_event_head}{{{head}"status":"running","started_at":"{span["started_at"]}",'
             f'"ended_at":null,"duration_ms":0.0,{tail}"output":null,"error":null,{wire[1]},'
             f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n')
+        # A step that was quick last time is likely quick again: its start is
+        # held back. One that was not is shown running from the start; so is
+        # the first call of each step.
+        if info.quick:
+            self.defer(start)
+        else:
+            self.send(start)
         self.stack.append(_Frame(span, key, version))
         started = time.perf_counter()
         try:
@@ -655,6 +633,7 @@ class _Run:
             self.stack.pop()
             # The end reports the step whole; its start is news no more.
             self.withdraw(start)
+            info.quick = (time.perf_counter() - started) * 1000.0 < _QUICK_MS
         # The value a replay would return, so a step behaves the same live
         # and replayed (tuples become lists, dict keys become strings).
         output = self.json.loads(text)
@@ -924,7 +903,6 @@ def _warm():
     import hashlib
     import json
     import socket
-    import threading
 
     line = sys.stdin.buffer.readline()
     if not line:
