@@ -3,9 +3,10 @@
 //!
 //! Run by hand: `cargo bench --bench durable`. It starts a real server on
 //! temporary folders and real Python flows, and prints:
-//! - one fsync of a small append and one redb commit on the same disk, next
-//!   to the marginal cost of one durable step (a 2,000-step flow against a
-//!   0-step flow, per step);
+//! - one fsync of a small append on the same disk, measured in each of
+//!   seven rounds right around the marginal cost of one durable step (a
+//!   2,000-step flow against a 0-step flow, per step), and the median of
+//!   the rounds' ratios; one redb commit; one checkpoint through the store;
 //! - `play start --wait` of a one-step flow next to `python -c pass`;
 //! - a play that paused after 10,000 steps: the time from `resume` to
 //!   `success`, and the replay cost per step against the first run's.
