@@ -109,6 +109,30 @@ impl Op {
     }
 }
 
+/// The header of a journal of `generation`, padded to its sector.
+fn header(generation: u64) -> Vec<u8> {
+    let mut header = format!("{MAGIC}{generation}\n").into_bytes();
+    header.resize(HEADER_LEN as usize, 0);
+    header
+}
+
+/// Writes a zero-filled journal beside its place and renames it in, so that
+/// a crash leaves either none or a whole one.
+fn create(data_dir: &Path, path: &Path) -> std::io::Result<()> {
+    let fresh = path.with_extension("journal.new");
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&fresh)?;
+    let mut content = vec![0; JOURNAL_SIZE as usize];
+    content[..HEADER_LEN as usize].copy_from_slice(&header(1));
+    file.write_all_at(&content, 0)?;
+    file.sync_all()?;
+    std::fs::rename(&fresh, path)?;
+    File::open(data_dir)?.sync_all()
+}
+
 /// The checksum of a batch's record lines, as its commit line carries it.
 fn checksum(records: &[u8]) -> String {
     Sha1::digest(records)[..8]
@@ -129,38 +153,27 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens the journal, creating and zero-filling it if needed; its end is
-    /// found after the last whole batch of the current generation.
+    /// Opens the journal, creating a zero-filled one if there is none; its
+    /// end is found after the last whole batch of the current generation.
     pub fn open(data_dir: &Path) -> std::io::Result<Journal> {
         let path = data_dir.join(JOURNAL_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)?;
+        // An empty file is what an older build left after emptying it.
+        if std::fs::metadata(&path).map_or(true, |m| m.len() == 0) {
+            create(data_dir, &path)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let mut journal = Journal {
             file,
-            generation: 1,
+            generation: 0,
             end: HEADER_LEN,
         };
-        if journal.file.metadata()?.len() == 0 {
-            journal
-                .file
-                .write_all_at(&vec![0; JOURNAL_SIZE as usize], 0)?;
-            journal.write_header()?;
-            journal.file.sync_all()?;
-            File::open(data_dir)?.sync_all()?;
-            return Ok(journal);
-        }
         journal.generation = journal.read_header().map_err(|why| {
             corrupt(format!(
                 "{}: {why}; if no server crashed while using this folder, move the file away and start again",
                 path.display()
             ))
         })?;
-        let (_, end) = journal.read_batches()?;
-        journal.end = end;
+        journal.end = journal.read_batches()?.1;
         Ok(journal)
     }
 
@@ -199,9 +212,7 @@ impl Journal {
     }
 
     fn write_header(&self) -> std::io::Result<()> {
-        let mut header = format!("{MAGIC}{}\n", self.generation).into_bytes();
-        header.resize(HEADER_LEN as usize, 0);
-        self.file.write_all_at(&header, 0)
+        self.file.write_all_at(&header(self.generation), 0)
     }
 
     fn read_header(&self) -> Result<u64, String> {
@@ -287,6 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut journal = Journal::open(dir.path()).expect("open");
         assert_eq!(file_bytes(dir.path()).len() as u64, JOURNAL_SIZE);
+        assert!(!dir.path().join("hero_logic.journal.new").exists());
         let ops = vec![
             play("a"),
             Op::Log {
