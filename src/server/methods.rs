@@ -300,6 +300,8 @@ impl Server {
                 Ok(json!({"ok": true}))
             }
             "step_output" => {
+                // Blocks for the fsync: only a flow connection's own thread
+                // gets here (see `Server::connection`).
                 let p: StepOutput = params(raw)?;
                 let span = p
                     .span

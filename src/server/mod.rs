@@ -115,10 +115,13 @@ pub async fn serve(
     Ok(())
 }
 
-/// Whether a line is a request of the flow SDK's. Only looked at until a
-/// connection's first such request.
-fn is_sdk_request(line: &str) -> bool {
-    rpc::parse(line).is_ok_and(|request| openrpc::is_internal(&request.method))
+/// What a tokio connection does with one request line.
+enum Handled {
+    /// Answers it (or not, for a notification) and reads on.
+    Reply(Option<String>),
+    /// Hands itself, this line included, to a thread of its own: the line
+    /// is the connection's first SDK request.
+    ToThread,
 }
 
 impl Server {
@@ -146,11 +149,13 @@ impl Server {
                 line = framed.next() => {
                     let reply = match line {
                         None => return,
-                        Some(Ok(line)) if events.is_none() && is_sdk_request(&line) => {
-                            self.hand_to_thread(framed, line);
-                            return;
-                        }
-                        Some(Ok(line)) => self.handle(&line, &mut events).await,
+                        Some(Ok(line)) => match self.handle(&line, &mut events).await {
+                            Handled::Reply(reply) => reply,
+                            Handled::ToThread => {
+                                self.hand_to_thread(framed, line);
+                                return;
+                            }
+                        },
                         Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Some(rpc::response(
                             Value::Null,
                             Err(rpc::RpcError::new(
@@ -285,17 +290,19 @@ impl Server {
         &self,
         line: &str,
         events: &mut Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)>,
-    ) -> Option<String> {
+    ) -> Handled {
         let request = match rpc::parse(line) {
             Ok(r) => r,
             Err(refused) => {
                 let (id, error) = *refused;
-                return Some(rpc::response(id, Err(error)));
+                return Handled::Reply(Some(rpc::response(id, Err(error))));
             }
         };
         if openrpc::is_internal(&request.method) {
-            // Only a connection that subscribed gets here (see `connection`).
-            return request.id.map(|id| {
+            if events.is_none() {
+                return Handled::ToThread;
+            }
+            return Handled::Reply(request.id.map(|id| {
                 rpc::response(
                     id,
                     Err(rpc::RpcError::new(
@@ -303,7 +310,7 @@ impl Server {
                         "a connection that subscribed does not carry a flow's SDK requests; use a connection of its own",
                     )),
                 )
-            });
+            }));
         }
         if request.method == "subscribe" {
             #[derive(serde::Deserialize)]
@@ -315,11 +322,13 @@ impl Server {
                 .and_then(|p| serde_json::from_str::<Subscribe>(p.get()).ok())
                 .and_then(|s| s.play_sid);
             *events = Some((self.engine.subscribe(), play_sid));
-            return request
-                .id
-                .map(|id| rpc::response(id, Ok(json!({"ok": true}))));
+            return Handled::Reply(
+                request
+                    .id
+                    .map(|id| rpc::response(id, Ok(json!({"ok": true})))),
+            );
         }
         let outcome = self.dispatch(&request.method, request.params).await;
-        request.id.map(|id| rpc::response(id, outcome))
+        Handled::Reply(request.id.map(|id| rpc::response(id, outcome)))
     }
 }
