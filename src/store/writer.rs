@@ -494,12 +494,20 @@ mod tests {
 
     #[test]
     fn what_a_write_now_wrote_is_committed_without_further_writes() {
-        let (_dir, store, writer) = open();
+        let (dir, store, writer) = open();
+        writer
+            .write_now(|tx| tx.put_step_output_json("p", "first", "1"))
+            .expect("write");
+        // Once the journal is folded into redb, the writer thread sleeps
+        // with nothing to do.
+        eventually("the journal is empty", || {
+            Journal::open(dir.path()).expect("journal").len() == 0
+        });
         writer
             .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
             .expect("write");
-        // The writer thread was asleep with nothing to do; it must learn of
-        // the transaction left open, and commit it once it is due.
+        // It must learn of the transaction left open, and commit it once it
+        // is due.
         eventually("readers see the write", || output(&store, "k").is_some());
     }
 
@@ -529,16 +537,16 @@ mod tests {
     }
 
     #[test]
-    fn the_last_handle_dropped_folds_the_journal_into_redb() {
+    fn the_last_handle_dropped_stops_the_writer_with_the_journal_folded() {
         let (dir, store, writer) = open();
         writer
             .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
             .expect("write");
         assert!(Journal::open(dir.path()).expect("journal").len() > 0);
         drop(writer);
-        eventually("the journal is empty", || {
-            Journal::open(dir.path()).expect("journal").len() == 0
-        });
+        // The thread held the other reference to the store until it ended.
+        eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
+        assert_eq!(Journal::open(dir.path()).expect("journal").len(), 0);
         assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 }
