@@ -121,7 +121,7 @@ fn store_checkpoint(dir: &Path, n: usize, durable: bool) -> Duration {
         for i in 0..n {
             writer
                 .write(durable, move |tx| {
-                    tx.put_step_output_json("bench", &format!("{i:040}"), "{\"ok\":true}")?;
+                    tx.put_checkpoint("bench", &format!("{i:040}"), "{\"ok\":true}")?;
                     tx.put_span_json("bench", 1, i as u64, "{\"id\":\"1.1\",\"name\":\"step\"}")
                 })
                 .await

@@ -150,6 +150,12 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
+    /// Writes what the checkpoints just answered left for later: for the
+    /// thread that answered them, while it waits for the flow's next word.
+    pub fn settle(&self) {
+        self.inner.writer.settle();
+    }
+
     fn publish(&self, event: PlayEvent) {
         if let PlayEvent::Play { play } = &event
             && play.status.is_settled()

@@ -13,6 +13,7 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result, lock};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
 use crate::store::Tx;
+use crate::store::writer::Later;
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,18 +32,18 @@ pub enum PauseAnswer {
     Pending,
 }
 
-/// Checks that the writer is the current run of a running play.
-fn current_run(tx: &Tx<'_>, sid: &str, run: u32) -> Result<Play> {
-    let Some(play) = tx.play(sid).map_err(EngineError::Store)? else {
+/// Refuses a write from anything but the current run of a running play,
+/// given the play's status and current run.
+fn check_run(sid: &str, run: u32, found: Option<(PlayStatus, u32)>) -> Result<()> {
+    let Some((status, runs)) = found else {
         return Err(EngineError::NotFound(format!("no play with sid `{sid}`")));
     };
-    if play.status != PlayStatus::Running || play.runs != run {
+    if status != PlayStatus::Running || runs != run {
         return Err(EngineError::WrongState(format!(
-            "play {sid} is {} (run {}), so run {run} may not write to it",
-            play.status, play.runs
+            "play {sid} is {status} (run {runs}), so run {run} may not write to it"
         )));
     }
-    Ok(play)
+    Ok(())
 }
 
 /// The answer a pause gets without anyone asked: a prefilled payload whose
@@ -207,9 +208,12 @@ impl Engine {
         }
     }
 
-    /// A step's checkpoint: stored durably before this returns, which is
-    /// when the SDK lets the flow go on. Blocks for the fsync, on the
-    /// caller's thread (see [`crate::store::writer::Writer::write_now`]).
+    /// A step's checkpoint: durable in the journal before this returns,
+    /// which is when the SDK lets the flow go on. Blocks for the fsync, on
+    /// the caller's thread. Only the check and the journal record come
+    /// before the answer; the step's output, count and span are written
+    /// while the flow goes on (see [`crate::store::writer::Writer::write_now_then`]),
+    /// so the caller should [`Engine::settle`] once it has answered.
     pub fn step_output(
         &self,
         sid: &str,
@@ -220,37 +224,40 @@ impl Engine {
     ) -> Result<()> {
         let owned = sid.to_owned();
         let stored_span = span.clone();
-        let progressed = self.inner.writer.write_now(move |tx| {
-            let old = match current_run(tx, &owned, run) {
-                Ok(play) => play,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            let fresh = tx.put_step_output_json(&owned, &step_key, &output)?;
-            let mut before = old;
-            if let Some(span) = &stored_span {
+        // Progress is news only to a dashboard or a `play wait` on a
+        // terminal; a running play's event needs none of `publish`'s care
+        // for settled plays.
+        let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
+        self.inner.writer.write_now_then(move |tx| {
+            if let Err(refused) = check_run(&owned, run, tx.play_state(&owned)?) {
+                return Ok((Err(refused), None));
+            }
+            // A cost is journaled with its checkpoint, so a crash can
+            // neither lose it nor, the step replayed, count it twice.
+            let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
+            if let Some(span) = stored_span.as_ref().filter(|_| costly) {
                 span.store(tx)?;
-                if span.may_cost() {
-                    before = tx.play(&owned)?.unwrap_or(before);
+            }
+            tx.record_checkpoint(&owned, &step_key, &output);
+            let later: Later = Box::new(move |tx| {
+                let fresh = tx.put_checkpoint(&owned, &step_key, &output)?;
+                if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
+                    span.store(tx)?;
                 }
-            }
-            if !fresh {
-                return Ok(Ok(None));
-            }
-            let mut play = before.clone();
-            play.steps_done += 1;
-            tx.put_play(Some(&before), &play)?;
-            Ok(Ok(Some(play)))
+                if (fresh || costly)
+                    && let Some(events) = watchers
+                    && let Some(play) = tx.play(&owned)?
+                {
+                    let _ = events.send(PlayEvent::Play {
+                        play: Box::new(play),
+                    });
+                }
+                Ok(())
+            });
+            Ok((Ok(()), Some(later)))
         })??;
         if let Some(span) = span {
             self.publish_span(&span);
-        }
-        // Steps done and cost moved: what a dashboard's list shows.
-        if let Some(play) = progressed
-            && self.inner.events.receiver_count() > 0
-        {
-            self.publish(PlayEvent::Play {
-                play: Box::new(play),
-            });
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ mod methods;
 mod openrpc;
 pub mod rpc;
 pub mod socket;
+mod spin;
 
 use std::sync::Arc;
 
@@ -228,20 +229,28 @@ impl Server {
         first: String,
     ) -> std::io::Result<()> {
         use std::io::{BufRead, Read, Write};
+        use std::os::fd::AsFd;
         stream.set_nonblocking(false)?;
         let mut out = stream.try_clone()?;
         let mut reader = std::io::BufReader::new(std::io::Cursor::new(read_ahead).chain(stream));
+        let mut spinner = spin::Spinner::new();
         let mut line = first;
         loop {
             if let Some(mut reply) = self.sdk_request(runtime, &line) {
                 reply.push('\n');
                 out.write_all(reply.as_bytes())?;
             }
+            spinner.answered();
+            self.engine.settle();
             line.clear();
+            if reader.buffer().is_empty() {
+                spinner.wait(out.as_fd());
+            }
             let read = reader
                 .by_ref()
                 .take(MAX_LINE as u64 + 1)
                 .read_line(&mut line)?;
+            spinner.arrived();
             if read == 0 {
                 return Ok(());
             }

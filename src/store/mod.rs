@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+use crate::model::Play;
+
 pub use lock::DataDirLock;
 pub use read::PlayFilter;
 pub use tx::Tx;
 
 /// The layout this binary writes; older files are migrated forward on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub const DB_FILE: &str = "hero_logic.redb";
 
@@ -65,10 +67,33 @@ pub struct Store {
 /// One forward migration: from `version` to `version + 1`.
 type Migration = fn(&redb::WriteTransaction) -> Result<()>;
 
-/// Forward migrations, indexed by the version they start from. Version 1 is
-/// the first layout, so there is nothing to migrate yet; a layout change adds
-/// its step here and bumps [`SCHEMA_VERSION`].
-const MIGRATIONS: &[(u32, Migration)] = &[];
+/// Forward migrations, indexed by the version they start from. A layout
+/// change adds its step here and bumps [`SCHEMA_VERSION`].
+const MIGRATIONS: &[(u32, Migration)] = &[(1, count_steps_apart)];
+
+/// 1 → 2: a play's `steps_done` moves from its record to
+/// [`tables::STEP_COUNTS`].
+fn count_steps_apart(txn: &redb::WriteTransaction) -> Result<()> {
+    let plays = txn.open_table(tables::PLAYS).map_err(db)?;
+    let mut counts = txn.open_table(tables::STEP_COUNTS).map_err(db)?;
+    for entry in plays.iter().map_err(db)? {
+        let (sid, value) = entry.map_err(db)?;
+        let play: Play = serde_json::from_str(value.value())?;
+        if play.steps_done > 0 {
+            counts.insert(sid.value(), play.steps_done).map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+/// A play as stored, with its count of steps done filled in.
+fn with_steps_done(mut play: Play, counts: &impl ReadableTable<&'static str, u64>) -> Result<Play> {
+    play.steps_done = counts
+        .get(play.sid.as_str())
+        .map_err(db)?
+        .map_or(0, |count| count.value());
+    Ok(play)
+}
 
 impl Store {
     /// Opens or creates the store and migrates it to [`SCHEMA_VERSION`].
@@ -166,3 +191,6 @@ impl Store {
             .unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::de::DeserializeOwned;
 
-use super::{Result, Store, db, tables::*};
+use super::{Result, Store, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
 
 fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
@@ -25,8 +25,11 @@ impl Store {
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(PLAYS).map_err(db)?;
+        let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
-        found.map(|v| decode(v.value())).transpose()
+        found
+            .map(|v| with_steps_done(decode(v.value())?, &counts))
+            .transpose()
     }
 
     /// Every checkpoint of a play, `step_key` → output.
@@ -50,6 +53,7 @@ impl Store {
     pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
         let txn = self.db.begin_read().map_err(db)?;
         let plays = txn.open_table(PLAYS).map_err(db)?;
+        let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let limit = if filter.limit == 0 {
             usize::MAX
         } else {
@@ -57,16 +61,16 @@ impl Store {
         };
         let before = filter.before.as_deref();
         let mut out = Vec::new();
-        let mut keep = |play: Play| -> bool {
+        let mut keep = |play: Play| -> Result<bool> {
             let fits = filter
                 .workflow_sid
                 .as_deref()
                 .is_none_or(|w| w == play.workflow_sid)
                 && filter.status.is_none_or(|s| s == play.status);
             if fits {
-                out.push(play);
+                out.push(with_steps_done(play, &counts)?);
             }
-            out.len() < limit
+            Ok(out.len() < limit)
         };
         let load = |sid: &str| -> Result<Option<Play>> {
             let found = plays.get(sid).map_err(db)?;
@@ -81,7 +85,7 @@ impl Store {
             for entry in range.rev() {
                 let (key, _) = entry.map_err(db)?;
                 if let Some(play) = load(key.value().1)?
-                    && !keep(play)
+                    && !keep(play)?
                 {
                     break;
                 }
@@ -93,7 +97,7 @@ impl Store {
             for entry in range.rev() {
                 let (key, _) = entry.map_err(db)?;
                 if let Some(play) = load(key.value().1)?
-                    && !keep(play)
+                    && !keep(play)?
                 {
                     break;
                 }
@@ -105,7 +109,7 @@ impl Store {
             };
             for entry in range.rev() {
                 let (_, value) = entry.map_err(db)?;
-                if !keep(decode(value.value())?) {
+                if !keep(decode(value.value())?)? {
                     break;
                 }
             }
@@ -248,6 +252,7 @@ impl Store {
         dump!(PLAYS_BY_STATUS);
         dump!(PLAYS_BY_WORKFLOW);
         dump!(STEP_OUTPUTS);
+        dump!(STEP_COUNTS);
         dump!(SPANS);
         dump!(LOGS);
         Ok(out)

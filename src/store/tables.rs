@@ -1,4 +1,4 @@
-//! Table definitions: the on-disk layout of schema version 1.
+//! Table definitions: the on-disk layout of schema version 2.
 //!
 //! Values are JSON text of model types. Plays are stored without their large
 //! maps: step outputs, spans and logs live in their own tables keyed by play,
@@ -19,7 +19,8 @@ pub const WORKFLOW_VERSIONS: MultimapTableDefinition<&str, (&str, &str)> =
     MultimapTableDefinition::new("workflow_versions");
 /// sha1 of a source → the SDK's analysis of it, so saving it again is free.
 pub const ANALYSES: TableDefinition<&str, &str> = TableDefinition::new("analyses");
-/// Play sid → Play without `step_outputs`; sids sort by creation time.
+/// Play sid → Play without `step_outputs`, with `steps_done` 0 (it lives in
+/// [`STEP_COUNTS`]); sids sort by creation time.
 pub const PLAYS: TableDefinition<&str, &str> = TableDefinition::new("plays");
 /// (status, play sid) → (): plays of one status, newest last.
 pub const PLAYS_BY_STATUS: TableDefinition<(&str, &str), ()> =
@@ -31,6 +32,10 @@ pub const PLAYS_BY_WORKFLOW: TableDefinition<(&str, &str), ()> =
 pub const PLAY_CHILDREN: TableDefinition<(&str, &str), ()> = TableDefinition::new("play_children");
 /// (play sid, step key) → output JSON.
 pub const STEP_OUTPUTS: TableDefinition<(&str, &str), &str> = TableDefinition::new("step_outputs");
+/// Play sid → how many steps it has checkpointed: kept apart from the play,
+/// so that a checkpoint never rewrites the play record, and counted by the
+/// checkpoint's own journal record, whatever else the journal holds.
+pub const STEP_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("step_counts");
 /// (play sid, run, seq) → Span.
 pub const SPANS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("spans");
 /// (play sid, run, seq) → LogLine.

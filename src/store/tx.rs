@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::journal::Op;
-use super::{Result, db, tables::*};
-use crate::model::{LogLine, Play, Span, Workflow, WorkflowVersion};
+use super::{Result, db, tables::*, with_steps_done};
+use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
 
 pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(META).map_err(db)?;
@@ -26,6 +26,7 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(PLAYS_BY_WORKFLOW).map_err(db)?;
     txn.open_table(PLAY_CHILDREN).map_err(db)?;
     txn.open_table(STEP_OUTPUTS).map_err(db)?;
+    txn.open_table(STEP_COUNTS).map_err(db)?;
     txn.open_table(SPANS).map_err(db)?;
     txn.open_table(LOGS).map_err(db)?;
     Ok(())
@@ -54,17 +55,36 @@ impl Tx<'_> {
         }
     }
 
+    /// The same transaction with nothing recorded for the journal: for the
+    /// writes whose record the journal already holds.
+    pub fn unjournaled(&self) -> Tx<'_> {
+        Tx {
+            txn: self.txn,
+            journal: None,
+        }
+    }
+
     /// Applies one journal record again, as the write that made it did.
     pub(super) fn apply(&self, op: Op) -> Result<()> {
         match op {
             Op::Play(json) => {
                 let play: Play = decode(&json)?;
                 let old = self.play(&play.sid)?;
+                // A journal written before schema 2 counts steps in the
+                // play record; since then that count is always 0.
+                if old
+                    .as_ref()
+                    .is_some_and(|old| old.steps_done < play.steps_done)
+                {
+                    self.txn
+                        .open_table(STEP_COUNTS)
+                        .map_err(db)?
+                        .insert(play.sid.as_str(), play.steps_done)
+                        .map_err(db)?;
+                }
                 self.put_play(old.as_ref(), &play)
             }
-            Op::StepOutput { sid, key, json } => {
-                self.put_step_output_json(&sid, &key, &json).map(drop)
-            }
+            Op::StepOutput { sid, key, json } => self.put_checkpoint(&sid, &key, &json).map(drop),
             Op::Log {
                 sid,
                 run,
@@ -79,15 +99,36 @@ impl Tx<'_> {
 
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         let table = self.txn.open_table(PLAYS).map_err(db)?;
+        let counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
-        found.map(|v| decode(v.value())).transpose()
+        found
+            .map(|v| with_steps_done(decode(v.value())?, &counts))
+            .transpose()
+    }
+
+    /// Whether `sid` is a play in state `status` whose current run is `run`,
+    /// read without decoding the rest of the play (a checkpoint asks this
+    /// before every step is acknowledged).
+    pub fn play_state(&self, sid: &str) -> Result<Option<(PlayStatus, u32)>> {
+        #[derive(serde::Deserialize)]
+        struct State {
+            status: PlayStatus,
+            runs: u32,
+        }
+        let table = self.txn.open_table(PLAYS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found
+            .map(|v| decode::<State>(v.value()).map(|s| (s.status, s.runs)))
+            .transpose()
     }
 
     /// Writes a play and moves its index entries when its status changed.
-    /// `step_outputs` is never part of the record: see [`Tx::put_step_output`].
+    /// `step_outputs` and `steps_done` are never part of the record: see
+    /// [`Tx::put_checkpoint`].
     pub fn put_play(&self, old: Option<&Play>, play: &Play) -> Result<()> {
         let mut stored = play.clone();
         stored.step_outputs.clear();
+        stored.steps_done = 0;
         stored.newer_version_sid = None;
         let text = json(&stored);
         self.txn
@@ -124,24 +165,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn put_step_output(
-        &self,
-        play_sid: &str,
-        step_key: &str,
-        output: &serde_json::Value,
-    ) -> Result<()> {
-        self.put_step_output_json(play_sid, step_key, &json(output))
-            .map(drop)
-    }
-
-    /// Stores a step's output as the JSON text it arrived in; says whether
-    /// the step had none stored before.
-    pub fn put_step_output_json(
-        &self,
-        play_sid: &str,
-        step_key: &str,
-        output: &str,
-    ) -> Result<bool> {
+    /// Stores a step's checkpoint, its output as the JSON text it arrived
+    /// in, and counts one more step done for its play if the step had none
+    /// stored before; says whether it had none.
+    pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
         let fresh = self
             .txn
             .open_table(STEP_OUTPUTS)
@@ -149,12 +176,24 @@ impl Tx<'_> {
             .insert((play_sid, step_key), output)
             .map_err(db)?
             .is_none();
+        if fresh {
+            let mut counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
+            let done = counts.get(play_sid).map_err(db)?.map_or(0, |c| c.value());
+            counts.insert(play_sid, done + 1).map_err(db)?;
+        }
+        self.record_checkpoint(play_sid, step_key, output);
+        Ok(fresh)
+    }
+
+    /// Records a checkpoint for the journal without writing it: for a
+    /// writer that acknowledges once the journal is durable and writes the
+    /// checkpoint after, with [`Tx::put_checkpoint`] on [`Tx::unjournaled`].
+    pub fn record_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) {
         self.record(Op::StepOutput {
             sid: play_sid.to_owned(),
             key: step_key.to_owned(),
             json: output.to_owned(),
         });
-        Ok(fresh)
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {

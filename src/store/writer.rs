@@ -32,7 +32,12 @@ use super::journal::{JOURNAL_SIZE, Journal};
 use super::{Result, Store, StoreError, Tx, db};
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&Tx<'_>) -> Reply + Send>;
+type Job = Box<dyn FnOnce(&Tx<'_>) -> (Reply, Option<Later>) + Send>;
+
+/// Writes a checkpoint leaves for after its acknowledgement: those whose
+/// record its batch already put in the journal (see
+/// [`Writer::write_now_then`]). They run unjournaled.
+pub type Later = Box<dyn FnOnce(&Tx<'_>) -> Result<()> + Send>;
 
 /// When a caller hears back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,9 +189,10 @@ impl Writer {
             ack,
             job: Box::new(move |tx| {
                 let outcome = f(tx);
-                Box::new(move |committed: Result<()>| {
+                let reply: Reply = Box::new(move |committed: Result<()>| {
                     let _ = done.send(committed.and(outcome));
-                })
+                });
+                (reply, None)
             }),
         });
         wait.await.map_err(|_| StoreError::WriterGone)?
@@ -202,16 +208,34 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
     {
+        self.write_now_then(|tx| f(tx).map(|value| (value, None)))
+    }
+
+    /// [`Writer::write_now`] for a write that records in the journal what
+    /// it leaves for later: `f` may return writes to run once the batch is
+    /// durable, so that the caller can answer while they run. They run
+    /// before any write queued after this one, on the thread that calls
+    /// [`Writer::settle`] next, or that writes next, or on the writer thread
+    /// before it commits; a crash before then is covered by the journal.
+    pub fn write_now_then<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<(T, Option<Later>)> + Send + 'static,
+    {
         let slot = Arc::new(Mutex::new(None));
         let filled = slot.clone();
         let shared = self.shared();
         shared.queue().requests.push(Request {
             ack: Ack::Synced,
             job: Box::new(move |tx| {
-                let outcome = f(tx);
-                Box::new(move |synced: Result<()>| {
+                let (outcome, later) = match f(tx) {
+                    Ok((value, later)) => (Ok(value), later),
+                    Err(e) => (Err(e), None),
+                };
+                let reply: Reply = Box::new(move |synced: Result<()>| {
                     *lock(&filled) = Some(synced.and(outcome));
-                })
+                });
+                (reply, later)
             }),
         });
         let mut state = lock(&shared.state);
@@ -232,6 +256,17 @@ impl Writer {
         }
     }
 
+    /// Runs the writes acknowledged checkpoints left for later, unless
+    /// another thread holds the writer: that one runs them before it
+    /// writes. For a thread that has just answered a checkpoint and would
+    /// otherwise wait idle for the next.
+    pub fn settle(&self) {
+        let shared = self.shared();
+        if let Ok(mut state) = shared.state.try_lock() {
+            state.settle(&shared.store);
+        }
+    }
+
     /// Queues a write nobody waits for (span and log lines).
     pub fn write_detached<F>(&self, f: F)
     where
@@ -243,18 +278,20 @@ impl Writer {
                 if let Err(e) = f(tx) {
                     tracing::warn!("detached write failed: {e}");
                 }
-                Box::new(|_| {})
+                let reply: Reply = Box::new(|_| {});
+                (reply, None)
             }),
         });
     }
 }
 
-/// The write transaction left open across batches, and who waits for its
-/// commit.
+/// The write transaction left open across batches, who waits for its
+/// commit, and what acknowledged checkpoints left to write in it.
 struct Open {
     txn: WriteTransaction,
     since: Instant,
     waiting: Vec<Reply>,
+    later: Vec<Later>,
 }
 
 impl Open {
@@ -265,11 +302,27 @@ impl Open {
             txn,
             since: Instant::now(),
             waiting: Vec::new(),
+            later: Vec::new(),
         })
     }
 
+    /// Runs what acknowledged checkpoints left for later. A failure leaves
+    /// the checkpoint in the journal only, which the next start applies.
+    fn run_later(&mut self) {
+        let tx = Tx {
+            txn: &self.txn,
+            journal: None,
+        };
+        for later in self.later.drain(..) {
+            if let Err(e) = later(&tx) {
+                tracing::error!("writing an acknowledged checkpoint failed: {e}");
+            }
+        }
+    }
+
     /// Commits (without fsync: the journal holds it) and answers the waiters.
-    fn commit(self) {
+    fn commit(mut self) {
+        self.run_later();
         let outcome = self
             .txn
             .commit()
@@ -320,6 +373,7 @@ fn run(shared: &Shared) {
         let batch = shared.take(&state);
         if !batch.is_empty() {
             state.write(&shared.store, batch);
+            state.settle(&shared.store);
             continue;
         }
         match state.open.take() {
@@ -343,7 +397,7 @@ impl State {
     /// must be folded into redb.
     fn write(&mut self, store: &Store, batch: Vec<Request>) {
         self.last_write = Instant::now();
-        let current = match self.open.take() {
+        let mut current = match self.open.take() {
             Some(o) => o,
             None => match Open::begin(store) {
                 Ok(o) => o,
@@ -356,21 +410,37 @@ impl State {
                 }
             },
         };
+        current.run_later();
         match write_batch(store, &mut self.journal, current, batch) {
-            Ok(current) => {
-                let must_commit = !current.waiting.is_empty()
-                    || current.since.elapsed() >= HOLD
-                    || self.journal.len() > MAX_JOURNAL;
-                if must_commit {
-                    current.commit();
-                    if self.journal.len() > MAX_JOURNAL {
-                        checkpoint(store, &mut self.journal);
-                    }
-                } else {
-                    self.open = Some(current);
-                }
-            }
+            // Whoever waits for these writes has its answer: committing can
+            // wait for the next `settle`.
+            Ok(current) if !current.later.is_empty() => self.open = Some(current),
+            Ok(current) => self.finish(store, current),
             Err(e) => tracing::error!("a write batch failed and was rolled back: {e}"),
+        }
+    }
+
+    /// Runs what acknowledged checkpoints left for later, and commits if due.
+    fn settle(&mut self, store: &Store) {
+        if let Some(mut current) = self.open.take_if(|o| !o.later.is_empty()) {
+            current.run_later();
+            self.finish(store, current);
+        }
+    }
+
+    /// Commits the transaction if someone waits for that, it is due, or the
+    /// journal must be folded into redb; otherwise leaves it open.
+    fn finish(&mut self, store: &Store, current: Open) {
+        let must_commit = !current.waiting.is_empty()
+            || current.since.elapsed() >= HOLD
+            || self.journal.len() > MAX_JOURNAL;
+        if must_commit {
+            current.commit();
+            if self.journal.len() > MAX_JOURNAL {
+                checkpoint(store, &mut self.journal);
+            }
+        } else {
+            self.open = Some(current);
         }
     }
 }
@@ -384,6 +454,7 @@ fn write_batch(
     batch: Vec<Request>,
 ) -> Result<Open> {
     let recorded = RefCell::new(String::new());
+    let mut deferred = Vec::new();
     let mut durable = false;
     let mut synced = Vec::new();
     {
@@ -392,7 +463,8 @@ fn write_batch(
             journal: Some(&recorded),
         };
         for request in batch {
-            let reply = (request.job)(&tx);
+            let (reply, later) = (request.job)(&tx);
+            deferred.extend(later);
             match request.ack {
                 Ack::Detached => reply(Ok(())),
                 Ack::Committed => current.waiting.push(reply),
@@ -431,6 +503,7 @@ fn write_batch(
     for reply in synced {
         reply(Ok(()));
     }
+    current.later = deferred;
     Ok(current)
 }
 
@@ -479,12 +552,10 @@ mod tests {
     fn a_write_now_comes_after_what_was_queued_before_it() {
         let (_dir, store, writer) = open();
         for i in 0..100 {
-            writer.write_detached(move |tx| {
-                tx.put_step_output_json("p", "k", &i.to_string()).map(drop)
-            });
+            writer.write_detached(move |tx| tx.put_checkpoint("p", "k", &i.to_string()).map(drop));
         }
         let fresh = writer
-            .write_now(|tx| tx.put_step_output_json("p", "k", "\"last\""))
+            .write_now(|tx| tx.put_checkpoint("p", "k", "\"last\""))
             .expect("write");
         assert!(!fresh, "the queued writes were written first");
         eventually("the last write is what readers see", || {
@@ -496,7 +567,7 @@ mod tests {
     fn what_a_write_now_wrote_is_committed_without_further_writes() {
         let (dir, store, writer) = open();
         writer
-            .write_now(|tx| tx.put_step_output_json("p", "first", "1"))
+            .write_now(|tx| tx.put_checkpoint("p", "first", "1"))
             .expect("write");
         // Once the journal is folded into redb, the writer thread sleeps
         // with nothing to do.
@@ -504,7 +575,7 @@ mod tests {
             Journal::open(dir.path()).expect("journal").len() == 0
         });
         writer
-            .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
+            .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
             .expect("write");
         // It must learn of the transaction left open, and commit it once it
         // is due.
@@ -521,7 +592,7 @@ mod tests {
                     for i in 0..50 {
                         let key = format!("{t}-{i}");
                         let fresh = writer
-                            .write_now(move |tx| tx.put_step_output_json("p", &key, "true"))
+                            .write_now(move |tx| tx.put_checkpoint("p", &key, "true"))
                             .expect("write");
                         assert!(fresh);
                     }
@@ -536,11 +607,67 @@ mod tests {
         });
     }
 
+    fn steps_done(store: &Store) -> u64 {
+        use redb::ReadableDatabase;
+        let txn = store.db.begin_read().expect("read");
+        let counts = txn
+            .open_table(super::super::tables::STEP_COUNTS)
+            .expect("counts");
+        counts.get("p").expect("get").map_or(0, |c| c.value())
+    }
+
+    /// A checkpoint recorded in the journal, written to redb later.
+    fn checkpoint_then(writer: &Writer, key: &'static str, output: &'static str) {
+        writer
+            .write_now_then(move |tx| {
+                tx.record_checkpoint("p", key, output);
+                let later: Later =
+                    Box::new(move |tx| tx.put_checkpoint("p", key, output).map(drop));
+                Ok(((), Some(later)))
+            })
+            .expect("write");
+    }
+
+    #[test]
+    fn what_a_checkpoint_left_for_later_comes_before_the_writes_after_it() {
+        let (_dir, store, writer) = open();
+        checkpoint_then(&writer, "k", "\"later\"");
+        writer.write_detached(|tx| tx.put_checkpoint("p", "k", "\"after\"").map(drop));
+        writer.settle();
+        eventually("the write after the checkpoint is what readers see", || {
+            output(&store, "k") == Some(json!("after"))
+        });
+        assert_eq!(
+            steps_done(&store),
+            1,
+            "one step, written twice, counted once"
+        );
+    }
+
+    #[test]
+    fn what_a_checkpoint_left_for_later_is_written_without_a_settle() {
+        let (_dir, store, writer) = open();
+        checkpoint_then(&writer, "k", "1");
+        eventually("readers see the checkpoint", || {
+            output(&store, "k").is_some()
+        });
+    }
+
+    #[test]
+    fn the_journal_is_folded_only_with_what_was_left_for_later() {
+        let (dir, store, writer) = open();
+        checkpoint_then(&writer, "k", "1");
+        drop(writer);
+        eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
+        assert_eq!(Journal::open(dir.path()).expect("journal").len(), 0);
+        assert_eq!(output(&store, "k"), Some(json!(1)));
+    }
+
     #[test]
     fn the_last_handle_dropped_stops_the_writer_with_the_journal_folded() {
         let (dir, store, writer) = open();
         writer
-            .write_now(|tx| tx.put_step_output_json("p", "k", "1"))
+            .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
             .expect("write");
         assert!(Journal::open(dir.path()).expect("journal").len() > 0);
         drop(writer);

@@ -1,0 +1,98 @@
+//! The store across a restart: migration and what the journal gives back.
+
+use std::sync::Arc;
+
+use redb::Database;
+
+use super::journal::{Journal, Op};
+use super::writer::Writer;
+use super::{SCHEMA_VERSION, Store, tables};
+use crate::tui::fixtures;
+
+fn batch(ops: &[Op]) -> String {
+    let mut text = String::new();
+    for op in ops {
+        op.line(&mut text);
+    }
+    text
+}
+
+fn checkpoint(key: &str) -> Op {
+    Op::StepOutput {
+        sid: "p".into(),
+        key: key.into(),
+        json: "1".into(),
+    }
+}
+
+/// A store holding play `p`, closed with its journal folded in.
+fn store_with_play(dir: &std::path::Path) {
+    let store = Arc::new(Store::open(dir).expect("store"));
+    let writer = Writer::start(store.clone()).expect("writer");
+    writer
+        .write_now(|tx| tx.put_play(None, &fixtures::play("p")))
+        .expect("write the play");
+    drop(writer);
+    while Arc::strong_count(&store) > 1 {
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_version_1_store_keeps_its_step_counts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let db = Database::create(dir.path().join(super::DB_FILE)).expect("redb");
+        let txn = db.begin_write().expect("begin");
+        {
+            let mut meta = txn.open_table(tables::META).expect("meta");
+            meta.insert("schema_version", "1").expect("version");
+            let mut play = fixtures::play("p");
+            play.steps_done = 3;
+            let text = serde_json::to_string(&play).expect("json");
+            let mut plays = txn.open_table(tables::PLAYS).expect("plays");
+            plays.insert("p", text.as_str()).expect("play");
+        }
+        txn.commit().expect("commit");
+    }
+    let store = Store::open(dir.path()).expect("the store opens and migrates");
+    assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+    assert_eq!(store.play("p").expect("read").expect("p").steps_done, 3);
+    let listed = store.plays(&Default::default()).expect("list");
+    assert_eq!(listed[0].steps_done, 3);
+}
+
+#[test]
+fn journaled_checkpoints_are_counted_once_each_on_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let mut journal = Journal::open(dir.path()).expect("journal");
+    journal
+        .append(batch(&[checkpoint("a"), checkpoint("b")]))
+        .expect("append");
+    // The same step again, as a replayed run may checkpoint it.
+    journal.append(batch(&[checkpoint("a")])).expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Store::open(dir.path()).expect("the store opens and replays");
+    assert_eq!(store.step_outputs("p").expect("outputs").len(), 2);
+    assert_eq!(store.play("p").expect("read").expect("p").steps_done, 2);
+}
+
+#[test]
+fn a_journal_from_before_step_counts_keeps_its_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let mut play = fixtures::play("p");
+    play.steps_done = 5;
+    let mut journal = Journal::open(dir.path()).expect("journal");
+    journal
+        .append(batch(&[Op::Play(
+            serde_json::to_string(&play).expect("json"),
+        )]))
+        .expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Store::open(dir.path()).expect("the store opens and replays");
+    assert_eq!(store.play("p").expect("read").expect("p").steps_done, 5);
+}
