@@ -503,7 +503,7 @@ fn write_batch(
     for reply in synced {
         reply(Ok(()));
     }
-    current.later = deferred;
+    current.later.extend(deferred);
     Ok(current)
 }
 
@@ -632,8 +632,9 @@ mod tests {
     fn what_a_checkpoint_left_for_later_comes_before_the_writes_after_it() {
         let (_dir, store, writer) = open();
         checkpoint_then(&writer, "k", "\"later\"");
-        writer.write_detached(|tx| tx.put_checkpoint("p", "k", "\"after\"").map(drop));
-        writer.settle();
+        writer
+            .write_now(|tx| tx.put_checkpoint("p", "k", "\"after\""))
+            .expect("write");
         eventually("the write after the checkpoint is what readers see", || {
             output(&store, "k") == Some(json!("after"))
         });
