@@ -72,10 +72,7 @@ impl Tx<'_> {
                 let old = self.play(&play.sid)?;
                 // A journal written before schema 2 counts steps in the
                 // play record; since then that count is always 0.
-                if old
-                    .as_ref()
-                    .is_some_and(|old| old.steps_done < play.steps_done)
-                {
+                if old.as_ref().map_or(0, |old| old.steps_done) < play.steps_done {
                     self.txn
                         .open_table(STEP_COUNTS)
                         .map_err(db)?
