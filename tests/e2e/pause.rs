@@ -386,9 +386,11 @@ def main(log: str, gate: str, pids: str):
     // record may be all there is of it.
     let acked = std::path::PathBuf::from(format!("{}.acked", s(&gate)));
     let pid = env.server_pid().expect("the server's pid");
-    wait_until("two steps are acknowledged", Duration::from_secs(20), || {
-        acked.exists()
-    });
+    wait_until(
+        "two steps are acknowledged",
+        Duration::from_secs(20),
+        || acked.exists(),
+    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
