@@ -9,8 +9,10 @@
 //! OpenRPC marks `x-internal`): from then on a connection is a running
 //! flow's, and it is served by a thread of its own, which writes each
 //! checkpoint itself and answers as soon as the fsync returns. A step is
-//! then one wake-up of that thread and one of the flow, with nothing handed
-//! between threads in between.
+//! then one wake-up of the flow, with nothing handed between threads in
+//! between: after answering, the thread writes the step to redb
+//! ([`Engine::settle`]) and polls for the flow's next request
+//! (`spin.rs`) while the flow runs its next step.
 
 mod methods;
 mod openrpc;

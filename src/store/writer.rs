@@ -15,8 +15,10 @@
 //! holds the data) only when someone must read what was written: a caller
 //! that waits for the commit, a few milliseconds after the first write, or
 //! when the writer falls idle. A step's checkpoint is acknowledged as soon
-//! as its batch is durable in the journal. Now and then a durable redb
-//! commit makes the file itself the truth and the journal starts empty.
+//! as its batch is durable in the journal, and what its journal record
+//! already holds may be written to redb after the answer
+//! ([`Writer::write_now_then`]). Now and then a durable redb commit makes
+//! the file itself the truth and the journal starts empty.
 //!
 //! Invariant: requests leave the queue only while the state is held, so
 //! they are written in the order they were queued, whoever writes them.
@@ -199,7 +201,7 @@ impl Writer {
     }
 
     /// Runs `f` after everything queued before it and returns once its
-    /// batch is durable in the journal ([`Ack::Synced`]). The batch runs on
+    /// batch is durable in the journal (`Ack::Synced`). The batch runs on
     /// this thread unless another writer takes it along in its own (group
     /// commit: callers that queued while an fsync ran share the next one).
     /// Blocks for an fsync: for threads that may block, not async tasks.
