@@ -87,6 +87,10 @@ def _type_key(value):
     return f"<{type(value).__name__}>"
 
 
+# Values that JSON gives back as they were: a step's output of one of these
+# types needs no decoding to be what a replay would return.
+_SAME_REPLAYED = (int, float, str, bool, type(None))
+
 _stamp_second = -1
 _stamp_prefix = ""
 
@@ -395,8 +399,8 @@ class _Run:
         self.canon = _reused_encoder(json, sort_keys=True)
         self.message = json.JSONEncoder(
             separators=(",", ":"), ensure_ascii=False, default=_type_key).encode
-        self.strict = json.JSONEncoder(
-            separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+        self.strict = _reused_encoder(json, sort_keys=False, default=_not_json,
+                                      allow_nan=False)
         self.play_sid = env["HERO_PLAY_SID"]
         self.run = int(env.get("HERO_RUN") or 1)
         # The parts of a replayed span event that are the same for every step.
@@ -428,7 +432,7 @@ class _Run:
         """Sends `text` after everything that waits to go out, in order."""
         text = self.drain() + text
         if self.pending:
-            text = "".join(self.pending) + text
+            text = "".join([m if m.__class__ is str else m() for m in self.pending]) + text
             self.pending.clear()
         if self.sock is None:
             self.connect()
@@ -437,26 +441,26 @@ class _Run:
         except OSError as exc:
             _die(f"lost the connection to the server: {exc}")
 
-    def defer(self, text):
-        """Holds `text` back until the next message goes out; returns it,
-        for `withdraw`.
+    def defer(self, message):
+        """Holds `message` (a function that writes it) back until the next
+        message goes out; returns it, for `withdraw`.
 
         For the start of a quick step: it is news only while the step runs,
         and a step that ends at once reports itself whole with its
         checkpoint. Sending every start would cost the server a wake-up and
-        a write a step.
+        a write a step, and even writing it would cost the flow.
         """
         replayed = self.drain()
         if replayed:
             self.pending.append(replayed)
-        self.pending.append(text)
-        return text
+        self.pending.append(message)
+        return message
 
-    def withdraw(self, text):
+    def withdraw(self, message):
         """Drops a held-back message that has not gone out yet."""
         pending = self.pending
         for i in range(len(pending) - 1, -1, -1):
-            if pending[i] is text:
+            if pending[i] is message:
                 del pending[i]
                 return
 
@@ -608,7 +612,7 @@ class _Run:
         head = (f'"id":"{span["id"]}","play_sid":{self.play_json},"run":{self.run},'
                 f'"parent_id":{parent.id_json},{wire[0]},"kind":"{kind}",')
         tail = f'"inputs":{canon},'
-        start = (
+        start = lambda: (  # noqa: E731 (written only if it is sent)
             f'{self.span_event_head}{{{head}"status":"running","started_at":"{span["started_at"]}",'
             f'"ended_at":null,"duration_ms":0.0,{tail}"output":null,"error":null,{wire[1]},'
             f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n')
@@ -618,11 +622,12 @@ class _Run:
         if info.quick:
             self.defer(start)
         else:
-            self.send(start)
+            self.send(start())
         self.stack.append(_Frame(span, key, version))
         started = time.perf_counter()
         try:
-            text = self.output_text(info, info.fn(*args, **kwargs))
+            result = info.fn(*args, **kwargs)
+            text = self.output_text(info, result)
         except _Paused:
             self.end(span, started, "paused", None)
             raise
@@ -636,7 +641,7 @@ class _Run:
             info.quick = (time.perf_counter() - started) * 1000.0 < _QUICK_MS
         # The value a replay would return, so a step behaves the same live
         # and replayed (tuples become lists, dict keys become strings).
-        output = self.json.loads(text)
+        output = result if type(result) in _SAME_REPLAYED else self.json.loads(text)
         ended = _now()
         duration = (time.perf_counter() - started) * 1000.0
         child = span["child_play_sid"]
@@ -656,6 +661,10 @@ class _Run:
         """`result` as JSON, or the error that a step's return value earns."""
         try:
             text = self.strict(result)
+        except RecursionError:
+            raise TypeError(
+                f"step `{info.name}` returned a value that contains itself: a step's "
+                "output is recorded as JSON for replay") from None
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"step `{info.name}` returned a value that is not JSON-serializable "
@@ -795,7 +804,11 @@ class _Run:
         return self.json.dumps(pinned["child_play_sid"]) if pinned else "null"
 
 
-def _reused_encoder(json, sort_keys):
+def _not_json(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _reused_encoder(json, sort_keys, default=_type_key, allow_nan=True):
     """A compact JSON encoder built once and reused for every value.
 
     `JSONEncoder.encode` builds a new C encoder on every call, which is half
@@ -805,9 +818,10 @@ def _reused_encoder(json, sort_keys):
     make = json.encoder.c_make_encoder
     if make is None:  # an interpreter without CPython's C accelerator
         return json.JSONEncoder(sort_keys=sort_keys, separators=(",", ":"),
-                                ensure_ascii=False, default=_type_key).encode
-    encode = make(None, _type_key, json.encoder.encode_basestring, None, ":", ",",
-                  sort_keys, False, True)
+                                ensure_ascii=False, default=default,
+                                allow_nan=allow_nan).encode
+    encode = make(None, default, json.encoder.encode_basestring, None, ":", ",",
+                  sort_keys, False, allow_nan)
     join = "".join
     return lambda value: join(encode(value, 0))
 

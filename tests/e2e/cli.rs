@@ -267,6 +267,50 @@ fn a_flow_that_raises_fails_with_its_traceback_and_exit_1() {
 }
 
 #[test]
+fn a_step_whose_value_json_cannot_record_fails_at_that_step() {
+    let env = TestEnv::new();
+    let file = path_arg(&flow("outputs.py"));
+    for (kind, needle) in [
+        (
+            "set",
+            "step `a_set` returned a value that is not JSON-serializable",
+        ),
+        (
+            "itself",
+            "step `itself` returned a value that contains itself",
+        ),
+        (
+            "declared",
+            "step `declared` must return a dict with the fields declared in outputs=: missing total",
+        ),
+    ] {
+        let input = json!({ "kind": kind }).to_string();
+        let out = env.run([
+            "play", "start", &file, "--input", &input, "--wait", "--json",
+        ]);
+        out.expect_code(1);
+        let play = out.json();
+        assert_eq!(play["status"], "failed", "{kind}: {out}");
+        assert!(
+            play["error"].as_str().is_some_and(|e| e.contains(needle)),
+            "{kind}: the error names the step and the problem: {play}"
+        );
+        assert_eq!(play["steps_done"], 0, "{kind}: nothing was checkpointed");
+    }
+    // A tuple is recorded as a list, and the flow sees the list it would
+    // see replayed.
+    let input = json!({"kind": "pair"}).to_string();
+    let out = env.run([
+        "play", "start", &file, "--input", &input, "--wait", "--json",
+    ]);
+    out.expect_code(0);
+    assert_eq!(
+        out.json()["output_data"],
+        json!({"is_list": true, "value": [1, "a"]})
+    );
+}
+
+#[test]
 fn a_flow_over_its_timeout_is_timed_out_with_exit_124_and_its_processes_gone() {
     let env = TestEnv::new();
     let pid_file = env.scratch("sleeper.pids");
