@@ -43,6 +43,7 @@ pub struct Server {
     manifest: Manifest,
     paths: Paths,
     shutdown: Notify,
+    flows: spin::Flows,
 }
 
 /// Resolves the interpreter to its real executable once: on machines where
@@ -100,6 +101,7 @@ pub async fn serve(
         manifest,
         paths,
         shutdown: Notify::new(),
+        flows: spin::Flows::new(),
     });
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
@@ -235,6 +237,7 @@ impl Server {
         stream.set_nonblocking(false)?;
         let mut out = stream.try_clone()?;
         let mut reader = std::io::BufReader::new(std::io::Cursor::new(read_ahead).chain(stream));
+        let _connected = self.flows.enter();
         let mut spinner = spin::Spinner::new();
         let mut line = first;
         loop {
@@ -246,7 +249,7 @@ impl Server {
             self.engine.settle();
             line.clear();
             if reader.buffer().is_empty() {
-                spinner.wait(out.as_fd());
+                spinner.wait(out.as_fd(), &self.flows);
             }
             let read = reader
                 .by_ref()
