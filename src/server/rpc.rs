@@ -74,12 +74,29 @@ impl From<EngineError> for RpcError {
     }
 }
 
+/// An answer line, written straight from its parts: a running flow waits
+/// for one after every step.
 pub fn response(id: Value, outcome: Result<Value, RpcError>) -> String {
-    let body = match outcome {
-        Ok(result) => serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(error) => serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error}),
+    #[derive(Serialize)]
+    struct Response<'a> {
+        jsonrpc: &'static str,
+        id: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<&'a Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a RpcError>,
+    }
+    let (result, error) = match &outcome {
+        Ok(result) => (Some(result), None),
+        Err(error) => (None, Some(error)),
     };
-    body.to_string()
+    serde_json::to_string(&Response {
+        jsonrpc: "2.0",
+        id: &id,
+        result,
+        error,
+    })
+    .expect("a response always serializes")
 }
 
 pub fn notification(method: &str, params: &impl Serialize) -> String {
@@ -121,4 +138,23 @@ pub fn parse(line: &str) -> Result<Request<'_>, Box<(Value, RpcError)>> {
         )));
     }
     Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_answer_is_the_line_the_sdk_matches_byte_for_byte() {
+        assert_eq!(
+            response(json!(7), Ok(json!({"ok": true}))),
+            r#"{"jsonrpc":"2.0","id":7,"result":{"ok":true}}"#
+        );
+        assert_eq!(
+            response(Value::Null, Err(RpcError::new(NOT_FOUND, "no play"))),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"no play"}}"#
+        );
+    }
 }
