@@ -223,11 +223,12 @@ impl Engine {
         span: Option<SpanRecord>,
     ) -> Result<()> {
         let owned = sid.to_owned();
-        let stored_span = span.clone();
         // Progress is news only to a dashboard or a `play wait` on a
         // terminal; a running play's event needs none of `publish`'s care
         // for settled plays.
         let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
+        let published = watchers.as_ref().and(span.clone());
+        let stored_span = span;
         self.inner.writer.write_now_then(move |tx| {
             if let Err(refused) = check_run(&owned, run, tx.play_state(&owned)?) {
                 return Ok((Err(refused), None));
@@ -256,7 +257,7 @@ impl Engine {
             });
             Ok((Ok(()), Some(later)))
         })??;
-        if let Some(span) = span {
+        if let Some(span) = published {
             self.publish_span(&span);
         }
         Ok(())

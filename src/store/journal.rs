@@ -289,10 +289,11 @@ impl Journal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn batch(ops: &[Op]) -> String {
+    /// The record lines of `ops`, as a writer's batch holds them.
+    pub(in crate::store) fn batch(ops: &[Op]) -> String {
         let mut text = String::new();
         for op in ops {
             op.line(&mut text);

@@ -4,18 +4,11 @@ use std::sync::Arc;
 
 use redb::Database;
 
+use super::journal::tests::batch;
 use super::journal::{Journal, Op};
 use super::writer::Writer;
 use super::{SCHEMA_VERSION, Store, tables};
 use crate::tui::fixtures;
-
-fn batch(ops: &[Op]) -> String {
-    let mut text = String::new();
-    for op in ops {
-        op.line(&mut text);
-    }
-    text
-}
 
 fn checkpoint(key: &str) -> Op {
     Op::StepOutput {

@@ -55,15 +55,6 @@ impl Tx<'_> {
         }
     }
 
-    /// The same transaction with nothing recorded for the journal: for the
-    /// writes whose record the journal already holds.
-    pub fn unjournaled(&self) -> Tx<'_> {
-        Tx {
-            txn: self.txn,
-            journal: None,
-        }
-    }
-
     /// Applies one journal record again, as the write that made it did.
     pub(super) fn apply(&self, op: Op) -> Result<()> {
         match op {
@@ -103,9 +94,8 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// Whether `sid` is a play in state `status` whose current run is `run`,
-    /// read without decoding the rest of the play (a checkpoint asks this
-    /// before every step is acknowledged).
+    /// A play's status and current run, read without decoding the rest of
+    /// it (a checkpoint asks before every step is acknowledged).
     pub fn play_state(&self, sid: &str) -> Result<Option<(PlayStatus, u32)>> {
         #[derive(serde::Deserialize)]
         struct State {
@@ -184,7 +174,8 @@ impl Tx<'_> {
 
     /// Records a checkpoint for the journal without writing it: for a
     /// writer that acknowledges once the journal is durable and writes the
-    /// checkpoint after, with [`Tx::put_checkpoint`] on [`Tx::unjournaled`].
+    /// checkpoint after, with [`Tx::put_checkpoint`] in what it leaves for
+    /// later (which runs unjournaled: see `Writer::write_now_then`).
     pub fn record_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) {
         self.record(Op::StepOutput {
             sid: play_sid.to_owned(),
