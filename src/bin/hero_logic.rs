@@ -35,7 +35,7 @@ fn handle_info_flag(manifest: &manifest::Manifest) -> bool {
     if std::env::args().nth(1).as_deref() != Some("--info") {
         return false;
     }
-    println!(
+    hero_logic::outln!(
         "{}",
         serde_json::to_string_pretty(&manifest.info_json()).expect("the manifest serializes")
     );

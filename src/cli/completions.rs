@@ -8,6 +8,10 @@ use super::Cli;
 
 pub fn print(shell: Shell) -> anyhow::Result<i32> {
     let mut command = Cli::command();
-    clap_complete::generate(shell, &mut command, "hero_logic", &mut std::io::stdout());
+    // Generated whole first: clap_complete panics on a failed write, and
+    // stdout may be a pipe its reader has left.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "hero_logic", &mut script);
+    crate::out!("{}", String::from_utf8_lossy(&script));
     Ok(0)
 }

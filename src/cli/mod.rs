@@ -4,6 +4,19 @@
 //! resolved folders and output mode every command works with. stdout is
 //! data (sids, JSON, tables), stderr is talk (progress, warnings, hints).
 
+/// `print!` for a command's output; [`write_out`] says why.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` for a command's output; [`write_out`] says why.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::cli::write_out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod completions;
 mod play;
 mod progress;
@@ -19,6 +32,20 @@ use crate::client::{self, Client};
 use crate::config::Paths;
 
 pub use render::{UserError, print_error};
+
+/// Writes to stdout. A reader that has gone away (`hero_logic play list |
+/// head`) ends the command quietly and successfully, as it ends `cat`,
+/// where `println!` would panic.
+pub fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -153,7 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             command: SdkCommand::Path,
         } => {
             let path = crate::sdk::install(&ctx.paths.data_dir)?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
             Ok(0)
         }
         Command::Completions { shell } => completions::print(shell),

@@ -128,7 +128,7 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             } else if plays.is_empty() {
                 eprintln!("no plays yet (hint: `hero_logic play start FILE.py`)");
             } else {
-                println!("{}", plays_table(&plays));
+                outln!("{}", plays_table(&plays));
             }
             Ok(0)
         }
@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             if ctx.json {
                 print_json(&play);
             } else {
-                println!("{} {}", play.sid, status_text(play.status));
+                outln!("{} {}", play.sid, status_text(play.status));
             }
             Ok(0)
         }
@@ -177,7 +177,7 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             if ctx.json {
                 print_json(&play);
             } else {
-                println!("{}", play.sid);
+                outln!("{}", play.sid);
             }
             Ok(0)
         }
@@ -238,7 +238,7 @@ fn start(
         if ctx.json {
             print_json(&play);
         } else {
-            println!("{}", play.sid);
+            outln!("{}", play.sid);
         }
         return Ok(0);
     }
@@ -252,9 +252,9 @@ fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
     if ctx.json {
         print_json(play);
     } else {
-        println!("{} {} {}", play.sid, status_text(play.status), play.name);
+        outln!("{} {} {}", play.sid, status_text(play.status), play.name);
         match play.status {
-            PlayStatus::Success => println!("{}", pretty(&play.output_data)),
+            PlayStatus::Success => outln!("{}", pretty(&play.output_data)),
             PlayStatus::AwaitingResume => {
                 for r in &play.pending_resumes {
                     match r.name.strip_prefix(crate::engine::CHILD_PAUSE_PREFIX) {
@@ -304,21 +304,21 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     let workflow_name = workflow
         .as_ref()
         .map_or(play.workflow_sid.as_str(), |w| w.workflow.name.as_str());
-    println!(
+    outln!(
         "{} {}  {}",
         style(&play.name).bold(),
         play.sid,
         status_text(play.status)
     );
-    println!("workflow  {workflow_name}@{}", play.workflow_version_sid);
+    outln!("workflow  {workflow_name}@{}", play.workflow_version_sid);
     if let Some(newer) = &play.newer_version_sid {
-        println!(
+        outln!(
             "          {} a newer version {newer} exists; this play stays on its pinned version (`hero_logic play restart {} --latest` runs the new one)",
             style("note:").yellow().bold(),
             play.sid
         );
     }
-    println!(
+    outln!(
         "created   {}   duration {}   runs {}   steps {}",
         play.created_at,
         play_duration(&play),
@@ -326,20 +326,20 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
         play.steps_done
     );
     if play.total_cost_usd > 0.0 {
-        println!("cost      ${:.4}", play.total_cost_usd);
+        outln!("cost      ${:.4}", play.total_cost_usd);
     }
     if let Some(parent) = &play.parent_play_sid {
-        println!("parent    {parent}");
+        outln!("parent    {parent}");
     }
-    println!("input     {}", play.input_data);
+    outln!("input     {}", play.input_data);
     if !play.output_data.is_null() {
-        println!("output    {}", play.output_data);
+        outln!("output    {}", play.output_data);
     }
     if let Some(error) = &play.error {
-        println!("error     {}", style(error).red());
+        outln!("error     {}", style(error).red());
     }
     for r in &play.pending_resumes {
-        println!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
+        outln!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
     }
     let spans = client
         .play_spans(sid, Some(play.runs))
@@ -347,7 +347,7 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     let mut expand =
         |span: &Span| -> Option<termtree::Tree<String>> { child_tree(&mut client, span, 0) };
     for tree in span_tree(&spans, &mut expand) {
-        print!("{tree}");
+        out!("{tree}");
     }
     Ok(0)
 }
@@ -376,11 +376,11 @@ fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
             .map_err(|e| client_error(e, &ctx.paths))?;
         for line in &lines {
             if ctx.json {
-                println!("{}", serde_json::to_string(line)?);
+                outln!("{}", serde_json::to_string(line)?);
             } else if line.stream == crate::model::LogStream::Stderr {
-                println!("{}", style(&line.line).red());
+                outln!("{}", style(&line.line).red());
             } else {
-                println!("{}", line.line);
+                outln!("{}", line.line);
             }
         }
         if let Some(last) = lines.last() {

@@ -242,7 +242,7 @@ pub fn span_tree(
 }
 
 pub fn print_json(value: &impl serde::Serialize) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).expect("model types serialize")
     );

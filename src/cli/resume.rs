@@ -51,7 +51,7 @@ pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             age(&r.asked_at),
         ]);
     }
-    println!("{table}");
+    outln!("{table}");
     Ok(0)
 }
 
@@ -71,7 +71,7 @@ pub fn resume(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<i32> {
             if ctx.json {
                 print_json(&ack);
             } else {
-                println!("resumed {id} of play {} at {}", args.sid, ack.resumed_at);
+                outln!("resumed {id} of play {} at {}", args.sid, ack.resumed_at);
             }
             Ok(0)
         }

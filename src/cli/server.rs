@@ -101,7 +101,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     if ctx.json {
         print_json(&report);
     } else if running {
-        println!(
+        outln!(
             "running  pid {}  up {}\nsocket   {}\ndata     {}",
             report["pid"],
             crate::format::duration(report["uptime_s"].as_f64().unwrap_or(0.0)),
@@ -109,7 +109,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             report["data_dir"].as_str().unwrap_or_default(),
         );
     } else {
-        println!("not running\nsocket   {}", ctx.paths.socket.display());
+        outln!("not running\nsocket   {}", ctx.paths.socket.display());
     }
     Ok(if running { 0 } else { 3 })
 }
@@ -117,7 +117,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
 /// `hero_logic server`: banner, sockets, then serve until stopped.
 pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
     let manifest = manifest::validate_service_toml()?;
-    print!(
+    out!(
         "{}",
         manifest.banner(&ctx.paths.socket, &ctx.paths.data_dir, std::process::id())
     );
@@ -156,9 +156,9 @@ pub fn info(_ctx: &Ctx, command: InfoCommand) -> anyhow::Result<i32> {
         InfoCommand::Check => {
             let issues = manifest::validate_service_toml()?.check();
             for issue in &issues {
-                println!("{issue}");
+                outln!("{issue}");
             }
-            println!("{} issues", issues.len());
+            outln!("{} issues", issues.len());
             Ok(if issues.is_empty() { 0 } else { 1 })
         }
     }

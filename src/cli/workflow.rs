@@ -42,9 +42,11 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
             if ctx.json {
                 print_json(&saved.workflow);
             } else {
-                println!(
+                outln!(
                     "saved workflow {} ({}) at version {}",
-                    saved.workflow.name, saved.workflow.sid, saved.workflow.current_version_sid
+                    saved.workflow.name,
+                    saved.workflow.sid,
+                    saved.workflow.current_version_sid
                 );
             }
             Ok(0)
@@ -70,7 +72,7 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
                     age(&w.updated_at),
                 ]);
             }
-            println!("{table}");
+            outln!("{table}");
             Ok(0)
         }
         WorkflowCommand::Show { name } => {
@@ -83,20 +85,20 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
                 return Ok(0);
             }
             let w = &detail.workflow;
-            println!("{} ({})", style(&w.name).bold(), w.sid);
+            outln!("{} ({})", style(&w.name).bold(), w.sid);
             if !w.description.is_empty() {
-                println!("{}", w.description);
+                outln!("{}", w.description);
             }
-            println!("inputs   {}", fields(&w.inputs));
-            println!("outputs  {}", fields(&w.outputs));
-            println!("versions");
+            outln!("inputs   {}", fields(&w.inputs));
+            outln!("outputs  {}", fields(&w.outputs));
+            outln!("versions");
             for v in detail.versions.iter().rev() {
                 let current = if v.sid == w.current_version_sid {
                     "  (current)"
                 } else {
                     ""
                 };
-                println!("  {}  {}{current}", v.sid, age(&v.created_at));
+                outln!("  {}  {}{current}", v.sid, age(&v.created_at));
             }
             Ok(0)
         }
@@ -156,7 +158,7 @@ fn print_warnings(file: &Path, warnings: &[LintWarning], to_stderr: bool) {
         if to_stderr {
             eprintln!("{text}");
         } else {
-            println!("{text}");
+            outln!("{text}");
         }
     }
 }

@@ -1177,6 +1177,31 @@ fn sdk_path_points_at_the_sdk_shipped_in_the_binary() {
 }
 
 #[test]
+fn a_reader_that_goes_away_ends_a_command_quietly() {
+    let env = TestEnv::new();
+    for args in [
+        vec!["--info"],
+        vec!["completions", "bash"],
+        vec!["workflow", "list", "--json"],
+    ] {
+        // A pipe whose reader is gone before the command writes a byte:
+        // every write to it fails, as `| head` makes the writes after its
+        // first lines fail.
+        let (reader, writer) = nix::unistd::pipe().expect("a pipe");
+        drop(reader);
+        let out = env
+            .std_cmd()
+            .args(&args)
+            .stdout(std::process::Stdio::from(writer))
+            .output()
+            .expect("hero_logic runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn committed_completions_are_up_to_date() {
     let env = TestEnv::new();
     let mut stale = Vec::new();
