@@ -315,7 +315,9 @@ impl Server {
                     p.output.get().to_owned(),
                     span,
                 )?;
-                Ok(json!({"ok": true}))
+                // Whether the flow may wait for its next checkpoint's answer
+                // without sleeping: while it has a core to itself.
+                Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
             }
             "pause" => {
                 let p: Pause = params(raw)?;

@@ -55,6 +55,10 @@ fn resumes() -> Value {
 fn ok() -> Value {
     json!({"type": "object", "properties": {"ok": {"type": "boolean"}}})
 }
+fn checkpointed() -> Value {
+    json!({"type": "object", "properties": {
+        "ok": {"type": "boolean"}, "spin": {"type": "boolean"}}})
+}
 fn source() -> Value {
     json!({"type": "object", "properties": {
         "version_sid": {"type": "string"}, "source": {"type": "string"}, "file_name": {"type": "string"}}})
@@ -275,7 +279,7 @@ pub const METHODS: &[Method] = &[
             ("output", true, any),
             ("span", false, object),
         ],
-        result: ok,
+        result: checkpointed,
         internal: true,
     },
     Method {

@@ -149,8 +149,8 @@ mod tests {
     #[test]
     fn a_checkpoint_answer_is_the_line_the_sdk_matches_byte_for_byte() {
         assert_eq!(
-            response(json!(7), Ok(json!({"ok": true}))),
-            r#"{"jsonrpc":"2.0","id":7,"result":{"ok":true}}"#
+            response(json!(7), Ok(json!({"ok": true, "spin": true}))),
+            r#"{"jsonrpc":"2.0","id":7,"result":{"ok":true,"spin":true}}"#
         );
         assert_eq!(
             response(Value::Null, Err(RpcError::new(NOT_FOUND, "no play"))),

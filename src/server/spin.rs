@@ -45,9 +45,10 @@ impl Flows {
         Connected(self)
     }
 
-    /// Whether a connection's thread may poll: while every flow connected
-    /// has two cores, one for it and one for its connection.
-    fn may_poll(&self) -> bool {
+    /// Whether a connection's thread may poll, and a flow spin for its
+    /// checkpoint's answer: while every flow connected has two cores, one
+    /// for it and one for its connection.
+    pub fn may_poll(&self) -> bool {
         self.live.load(Ordering::Relaxed) * 2 <= self.cores
     }
 }

@@ -311,6 +311,75 @@ fn a_step_whose_value_json_cannot_record_fails_at_that_step() {
 }
 
 #[test]
+fn a_lone_flow_polls_for_its_checkpoints_answers_and_flows_that_share_the_cores_do_not() {
+    let env = TestEnv::new();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let polled = |env: &TestEnv| {
+        let out = env.run([
+            "play",
+            "start",
+            &path_arg(&flow("polled.py")),
+            "--input",
+            r#"{"n": 50}"#,
+            "--wait",
+            "--json",
+        ]);
+        out.expect_code(0);
+        out.json()["output_data"]["polled"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("the flow counts: {out}"))
+    };
+    // Alone, the flow has a core of its own whenever there are two: it
+    // polls at least for the answers that come within the poll's limit.
+    let alone = polled(&env);
+    if cores >= 2 {
+        assert!(
+            alone > 0,
+            "a lone flow on {cores} cores polled for none of 50 answers"
+        );
+    } else {
+        assert_eq!(alone, 0, "one core: nobody polls");
+    }
+    // With as many other flows running as half the cores, none may poll.
+    let others = cores / 2;
+    if others + 1 > 8 {
+        return; // more flows than the server runs at once by default
+    }
+    let pid_files: Vec<_> = (0..others)
+        .map(|i| env.scratch(&format!("sleeper{i}.pids")))
+        .collect();
+    let sids: Vec<String> = pid_files
+        .iter()
+        .map(|pid_file| {
+            let input = json!({"pid_file": path_arg(pid_file), "seconds": 30.0}).to_string();
+            let sid = env.ok([
+                "play",
+                "start",
+                &path_arg(&flow("sleeper.py")),
+                "--input",
+                &input,
+            ]);
+            sid.trim().to_owned()
+        })
+        .collect();
+    wait_until(
+        "every sleeper is connected, its root span running",
+        Duration::from_secs(20),
+        || {
+            sids.iter().all(|sid| {
+                env.rpc("play_spans", json!({"play_sid": sid}))
+                    .as_array()
+                    .is_some_and(|spans| spans.iter().any(|s| s["status"] == "running"))
+            })
+        },
+    );
+    assert_eq!(polled(&env), 0, "{others} other flows run on {cores} cores");
+    for sid in &sids {
+        env.ok(["play", "cancel", sid, "--yes"]);
+    }
+}
+
+#[test]
 fn a_flow_over_its_timeout_is_timed_out_with_exit_124_and_its_processes_gone() {
     let env = TestEnv::new();
     let pid_file = env.scratch("sleeper.pids");
