@@ -43,6 +43,19 @@ fn sleeper_pids(pid_file: &std::path::Path) -> Vec<u32> {
 }
 
 /// Whether `text` holds `number` as a whole number, not inside another.
+/// Starts a play of `sleeper.py` that sleeps 30 s, and returns its sid.
+fn start_sleeper(env: &TestEnv, pid_file: &std::path::Path) -> String {
+    let input = json!({"pid_file": path_arg(pid_file), "seconds": 30.0}).to_string();
+    let stdout = env.ok([
+        "play",
+        "start",
+        &path_arg(&flow("sleeper.py")),
+        "--input",
+        &input,
+    ]);
+    stdout.trim().to_owned()
+}
+
 fn mentions_number(text: &str, number: u64) -> bool {
     text.split(|c: char| !c.is_ascii_digit())
         .any(|word| word == number.to_string())
@@ -350,17 +363,7 @@ fn a_lone_flow_polls_for_its_checkpoints_answers_and_flows_that_share_the_cores_
         .collect();
     let sids: Vec<String> = pid_files
         .iter()
-        .map(|pid_file| {
-            let input = json!({"pid_file": path_arg(pid_file), "seconds": 30.0}).to_string();
-            let sid = env.ok([
-                "play",
-                "start",
-                &path_arg(&flow("sleeper.py")),
-                "--input",
-                &input,
-            ]);
-            sid.trim().to_owned()
-        })
+        .map(|pid_file| start_sleeper(&env, pid_file))
         .collect();
     wait_until(
         "every sleeper is connected, its root span running",
@@ -414,15 +417,7 @@ fn a_flow_over_its_timeout_is_timed_out_with_exit_124_and_its_processes_gone() {
 fn play_cancel_cancels_the_play_and_kills_its_process_group() {
     let env = TestEnv::new();
     let pid_file = env.scratch("sleeper.pids");
-    let input = json!({"pid_file": path_arg(&pid_file), "seconds": 30.0}).to_string();
-    let stdout = env.ok([
-        "play",
-        "start",
-        &path_arg(&flow("sleeper.py")),
-        "--input",
-        &input,
-    ]);
-    let sid = stdout.trim().to_owned();
+    let sid = start_sleeper(&env, &pid_file);
 
     wait_until(
         "the flow is running and has written its pids",
