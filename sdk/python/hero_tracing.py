@@ -581,12 +581,12 @@ class _Run:
                 return line
             inbox += chunk
 
-    def request_text(self, method, params):
+    def request_text(self, method, params, checkpoint=False):
         """`request` with params already written as JSON text."""
         self.request_id += 1
         self.send(f'{{"jsonrpc":"2.0","id":{self.request_id},"method":"{method}",'
                   f'"params":{params}}}\n')
-        return self.answer(method, method == "step_output")
+        return self.answer(method, checkpoint)
 
     def checkpoint(self, key, output, span):
         """Stores a step's output durably; returns once the server has it."""
@@ -715,7 +715,7 @@ class _Run:
             f'"started_at":"{span["started_at"]}","ended_at":"{ended}",'
             f'"duration_ms":{duration!r},{tail}"output":{text},"error":null,{wire[1]},'
             f'"step_key":"{key}","child_play_sid":{child},'
-            f'"cost_usd":{float(span["cost_usd"])!r}}}}}')
+            f'"cost_usd":{float(span["cost_usd"])!r}}}}}', checkpoint=True)
         self.steps[key] = output
         return output
 

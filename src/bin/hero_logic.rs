@@ -24,7 +24,6 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let code = match cli::run(args) {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => cli::print_error(&e),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
@@ -40,11 +39,4 @@ fn handle_info_flag(manifest: &manifest::Manifest) -> bool {
         serde_json::to_string_pretty(&manifest.info_json()).expect("the manifest serializes")
     );
     true
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -42,7 +42,6 @@ fn sleeper_pids(pid_file: &std::path::Path) -> Vec<u32> {
         .collect()
 }
 
-/// Whether `text` holds `number` as a whole number, not inside another.
 /// Starts a play of `sleeper.py` that sleeps 30 s, and returns its sid.
 fn start_sleeper(env: &TestEnv, pid_file: &std::path::Path) -> String {
     let input = json!({"pid_file": path_arg(pid_file), "seconds": 30.0}).to_string();
@@ -56,6 +55,7 @@ fn start_sleeper(env: &TestEnv, pid_file: &std::path::Path) -> String {
     stdout.trim().to_owned()
 }
 
+/// Whether `text` holds `number` as a whole number, not inside another.
 fn mentions_number(text: &str, number: u64) -> bool {
     text.split(|c: char| !c.is_ascii_digit())
         .any(|word| word == number.to_string())
