@@ -45,6 +45,7 @@ fn play() -> Play {
         newer_version_sid: None,
         steps_done: 0,
         run_pgid: None,
+        working_dir: None,
     }
 }
 

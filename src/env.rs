@@ -13,6 +13,8 @@ pub const DATA_DIR: &str = "HERO_LOGIC_DATA_DIR";
 pub const PYTHON: &str = "HERO_LOGIC_PYTHON";
 pub const NO_AUTOSTART: &str = "HERO_LOGIC_NO_AUTOSTART";
 pub const MAX_RUNS: &str = "HERO_LOGIC_MAX_RUNS";
+pub const RUN_RETRIES: &str = "HERO_LOGIC_RUN_RETRIES";
+pub const LOG_LIMIT: &str = "HERO_LOGIC_LOG_LIMIT";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
@@ -27,6 +29,8 @@ pub const READ: &[&str] = &[
     PYTHON,
     NO_AUTOSTART,
     MAX_RUNS,
+    RUN_RETRIES,
+    LOG_LIMIT,
     BUILD_NR_VAR,
     XDG_RUNTIME_DIR,
     XDG_DATA_HOME,
@@ -81,6 +85,19 @@ pub fn max_runs() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(8)
+}
+
+/// How many times a run killed by a signal (the OOM killer, a user's
+/// `kill -9`) or cut off from its server is run again from its checkpoints.
+pub fn run_retries() -> u32 {
+    var(RUN_RETRIES).and_then(|v| v.parse().ok()).unwrap_or(3)
+}
+
+/// Bytes of logs kept per run; what a run prints past them is dropped.
+pub fn log_limit() -> u64 {
+    var(LOG_LIMIT)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16 << 20)
 }
 
 pub fn no_color() -> bool {

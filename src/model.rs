@@ -126,6 +126,10 @@ pub struct Play {
     /// left out (lists), so a summary can still say how far a play got.
     #[serde(default)]
     pub steps_done: u64,
+    /// The folder every run of the play runs in, so that a flow's relative
+    /// paths mean what its user meant; none: the data folder.
+    #[serde(default)]
+    pub working_dir: Option<String>,
 }
 
 impl Play {

@@ -946,7 +946,7 @@ def _run_file(path):
     try:
         rt.steps = _load_json_object(rt.json, os.environ.get("HERO_REPLAY_STEP_OUTPUTS_FILE"))
         rt.answers = _load_json_object(rt.json, os.environ.get("HERO_REPLAY_RESUMES_FILE"))
-        inputs = rt.json.loads(os.environ.get("HERO_INPUT_JSON") or "{}")
+        inputs = _load_input(rt.json, os.environ.get("HERO_INPUT_FILE"))
         if not isinstance(inputs, dict):
             raise TypeError(f"the play's input must be a JSON object, not {inputs!r}")
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
@@ -971,7 +971,7 @@ def _warm():
 
     The server keeps one started, with the modules a run needs already
     imported, and hands it the next run as one JSON line on stdin
-    (`{"env": {...}, "file": PATH}`): the run then starts without paying for
+    (`{"env": {...}, "file": PATH, "cwd": FOLDER}`): the run then starts without paying for
     the interpreter's start. End of input without a line means the server
     no longer needs it.
     """
@@ -985,12 +985,22 @@ def _warm():
         return 0
     spec = json.loads(line)
     os.environ.update(spec["env"])
+    os.chdir(spec["cwd"])
     # A run has no input: what is left of stdin belongs to nobody.
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     sys.stdin = open(0, closefd=False)
     return _run_file(spec["file"])
+
+
+def _load_input(json, path):
+    """The play's input, from the file the runner wrote: a file, not the
+    environment, since the environment's size is limited by the kernel."""
+    if not path:
+        return {}
+    with open(path, "rb") as file:
+        return json.loads(file.read())
 
 
 def _load_json_object(json, path):

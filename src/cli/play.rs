@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
+use anyhow::Context;
 use clap::Subcommand;
 use console::style;
 use serde_json::Value;
@@ -232,6 +233,10 @@ fn start(
             name,
             prefill_resumes,
             timeout_s: timeout,
+            working_dir: Some(
+                std::env::current_dir()
+                    .context("cannot read the current folder, which the play would run in")?,
+            ),
         })
         .map_err(|e| client_error(e, &ctx.paths))?;
     if !wait {

@@ -14,6 +14,8 @@ pub struct StartRequest {
     pub name: Option<String>,
     pub prefill_resumes: JsonMap,
     pub timeout_s: Option<f64>,
+    /// The folder every run of the play runs in: the caller's own.
+    pub working_dir: Option<std::path::PathBuf>,
 }
 
 impl Client {
@@ -54,6 +56,9 @@ impl Client {
         }
         if let Some(t) = request.timeout_s {
             params["timeout_s"] = json!(t);
+        }
+        if let Some(dir) = &request.working_dir {
+            params["working_dir"] = json!(dir);
         }
         self.call("play_start", params)
     }

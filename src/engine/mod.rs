@@ -74,6 +74,10 @@ pub struct Config {
     /// The interpreter's real executable, resolved at server start.
     pub python: PathBuf,
     pub max_runs: usize,
+    /// Times a run that died by a signal is run again (`HERO_LOGIC_RUN_RETRIES`).
+    pub run_retries: u32,
+    /// Bytes of logs kept per run (`HERO_LOGIC_LOG_LIMIT`).
+    pub log_limit: u64,
 }
 
 /// A handle on the running engine; clones share it.

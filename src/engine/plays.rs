@@ -32,6 +32,10 @@ pub struct StartPlay {
     pub parent_span_id: Option<String>,
     #[serde(default)]
     pub parent_play_sid: Option<String>,
+    /// An absolute path to an existing folder; a child play without one
+    /// inherits its parent's.
+    #[serde(default)]
+    pub working_dir: Option<String>,
     /// Pins a version other than the workflow's current one (restart).
     #[serde(skip)]
     pub version_sid: Option<String>,
@@ -80,6 +84,23 @@ fn check_input(workflow: &Workflow, input: &Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A play's working folder must be one a run can enter: checked when the
+/// play starts, so that a typo is refused before anything is stored.
+fn checked_working_dir(dir: String) -> Result<String> {
+    let path = std::path::Path::new(&dir);
+    if !path.is_absolute() {
+        return Err(EngineError::InvalidParams(format!(
+            "working_dir must be an absolute path, not `{dir}`"
+        )));
+    }
+    if !path.is_dir() {
+        return Err(EngineError::InvalidParams(format!(
+            "working_dir `{dir}` is not a folder the server can enter"
+        )));
+    }
+    Ok(dir)
 }
 
 impl Engine {
@@ -142,8 +163,10 @@ impl Engine {
                 EngineError::InvalidParams(format!("prefill pattern `{pattern}`: {e}"))
             })?;
         }
+        let mut working_dir = request.working_dir.map(checked_working_dir).transpose()?;
         if let Some(parent) = &request.parent_play_sid {
-            self.play_snapshot(parent)?;
+            let parent = self.play_snapshot(parent)?;
+            working_dir = working_dir.or(parent.working_dir);
         }
         let play = Play {
             sid: new_sid(),
@@ -172,6 +195,7 @@ impl Engine {
             steps_done: 0,
             answered_resumes: Vec::new(),
             run_pgid: None,
+            working_dir,
         };
         let stored = play.clone();
         self.inner
@@ -315,6 +339,7 @@ impl Engine {
             timeout_s: old.timeout_s,
             parent_span_id: None,
             parent_play_sid: None,
+            working_dir: old.working_dir,
             version_sid: (!latest).then_some(old.workflow_version_sid),
         })
         .await

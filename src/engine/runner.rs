@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::lifecycle::Outcome;
@@ -23,6 +23,59 @@ use crate::sdk;
 
 /// How many trailing stderr lines a failure message quotes.
 const STDERR_TAIL: usize = 20;
+
+/// The longest log line kept as one: a longer one is kept in pieces this
+/// long, so that no single record grows with what a flow prints.
+const LOG_CHUNK: usize = 16 * 1024;
+
+/// One run's log lines: their numbering, and the bytes it may still log.
+struct LogBudget {
+    seq: AtomicU64,
+    left: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// The next line a flow printed, without its line end, at most
+/// [`LOG_CHUNK`] bytes of it, with bytes that are not UTF-8 replaced; `None`
+/// at the end of the stream (or when it cannot be read any more).
+async fn read_log_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<String> {
+    let mut line = Vec::new();
+    loop {
+        let available = match reader.fill_buf().await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::debug!("a flow's output cannot be read: {e}");
+                return None;
+            }
+        };
+        if available.is_empty() {
+            if line.is_empty() {
+                return None;
+            }
+            break;
+        }
+        let room = LOG_CHUNK - line.len();
+        let window = &available[..available.len().min(room)];
+        if let Some(end) = window.iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&window[..end]);
+            reader.consume(end + 1);
+            break;
+        }
+        let taken = window.len();
+        line.extend_from_slice(window);
+        reader.consume(taken);
+        if line.len() == LOG_CHUNK {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Some(match String::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
 
 /// Everything a run's process needs, prepared before it starts.
 #[derive(Debug)]
@@ -134,7 +187,8 @@ pub async fn hand_over(mut spare: RunChild, spec: &RunSpec) -> Option<RunChild> 
         .iter()
         .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
         .collect();
-    let mut line = serde_json::json!({"env": env, "file": spec.script}).to_string();
+    let mut line =
+        serde_json::json!({"env": env, "file": spec.script, "cwd": spec.cwd}).to_string();
     line.push('\n');
     let mut stdin = spare.child.stdin.take()?;
     stdin.write_all(line.as_bytes()).await.ok()?;
@@ -213,12 +267,24 @@ pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
     let dir = run_dir(data_dir, sid);
     let _ = std::fs::remove_file(dir.join(format!("steps-{run}.json")));
     let _ = std::fs::remove_file(dir.join(format!("resumes-{run}.json")));
+    let _ = std::fs::remove_file(dir.join(format!("input-{run}.json")));
     let _ = std::fs::remove_dir(&dir);
 }
 
+/// Writes a run's file whole or not at all, readable by its owner only: it
+/// may hold the play's input, outputs and answers.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    drop(file);
     std::fs::rename(&tmp, path)
 }
 
@@ -242,6 +308,27 @@ impl Engine {
         std::fs::create_dir_all(&dir).map_err(io)?;
         let steps = dir.join(format!("steps-{}.json", play.runs));
         let resumes = dir.join(format!("resumes-{}.json", play.runs));
+        // The input travels in a file: in the environment, a large one
+        // would not fit the kernel's limit on a process's arguments.
+        let input = dir.join(format!("input-{}.json", play.runs));
+        write_atomic(
+            &input,
+            &serde_json::to_string(&play.input_data).expect("json"),
+        )
+        .map_err(io)?;
+        let cwd = match &play.working_dir {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_dir() {
+                    return Err(super::EngineError::WrongState(format!(
+                        "the play's working folder {} is gone (hint: recreate it, or `hero_logic play restart` from another folder)",
+                        dir.display()
+                    )));
+                }
+                dir
+            }
+            None => config.data_dir.clone(),
+        };
         let outputs = self.store().step_outputs(&play.sid)?;
         write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
         write_atomic(
@@ -252,7 +339,7 @@ impl Engine {
         Ok(RunSpec {
             python: config.python.clone(),
             script,
-            cwd: config.data_dir.clone(),
+            cwd,
             pythonpath: pythonpath(&config.data_dir),
             env: vec![
                 ("HERO_PLAY_SID", play.sid.clone()),
@@ -262,10 +349,7 @@ impl Engine {
                     config.socket_path.display().to_string(),
                 ),
                 ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
-                (
-                    "HERO_INPUT_JSON",
-                    serde_json::to_string(&play.input_data).expect("json"),
-                ),
+                ("HERO_INPUT_FILE", input.display().to_string()),
                 ("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()),
                 ("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()),
             ],
@@ -274,6 +358,10 @@ impl Engine {
 
     /// Streams the process's stdout and stderr into the play's log; the
     /// returned task ends with the last lines of stderr, for error messages.
+    /// Whatever the flow prints is read to its end, so that a flow never
+    /// blocks on a full pipe nor meets a closed one: bytes that are not
+    /// UTF-8 are replaced, and what is past the run's log limit is counted
+    /// and dropped, with one line at the end saying how much.
     pub(super) fn capture_logs(
         &self,
         child: &mut RunChild,
@@ -286,7 +374,11 @@ impl Engine {
             .ok()
             .flatten()
             .map_or(1, |seq| seq + 1);
-        let seq = Arc::new(AtomicU64::new(next_seq));
+        let budget = Arc::new(LogBudget {
+            seq: AtomicU64::new(next_seq),
+            left: AtomicU64::new(self.inner.config.log_limit),
+            dropped: AtomicU64::new(0),
+        });
         let stdout = child.child.stdout.take();
         let stderr = child.child.stderr.take();
         let engine = self.clone();
@@ -294,35 +386,62 @@ impl Engine {
         tokio::spawn(async move {
             let out = async {
                 if let Some(stdout) = stdout {
-                    let mut lines = BufReader::new(stdout).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        engine.log(&sid, run, &seq, LogStream::Stdout, line);
+                    let mut reader = BufReader::new(stdout);
+                    while let Some(line) = read_log_line(&mut reader).await {
+                        engine.log(&sid, run, &budget, LogStream::Stdout, line);
                     }
                 }
             };
             let err = async {
                 let mut tail = std::collections::VecDeque::new();
                 if let Some(stderr) = stderr {
-                    let mut lines = BufReader::new(stderr).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
+                    let mut reader = BufReader::new(stderr);
+                    while let Some(line) = read_log_line(&mut reader).await {
                         if tail.len() == STDERR_TAIL {
                             tail.pop_front();
                         }
                         tail.push_back(line.clone());
-                        engine.log(&sid, run, &seq, LogStream::Stderr, line);
+                        engine.log(&sid, run, &budget, LogStream::Stderr, line);
                     }
                 }
                 Vec::from(tail).join("\n")
             };
             let ((), tail) = tokio::join!(out, err);
+            let dropped = budget.dropped.load(Ordering::Relaxed);
+            if dropped > 0 {
+                let marker = format!(
+                    "[hero_logic: {dropped} more bytes of logs dropped: over this run's limit of {} bytes (HERO_LOGIC_LOG_LIMIT)]",
+                    engine.inner.config.log_limit
+                );
+                engine.write_log(&sid, run, &budget, LogStream::Stderr, marker);
+            }
             tail
         })
     }
 
-    fn log(&self, sid: &str, run: u32, seq: &AtomicU64, stream: LogStream, line: String) {
+    /// Keeps a line while the run's budget lasts, and counts it otherwise.
+    fn log(&self, sid: &str, run: u32, budget: &LogBudget, stream: LogStream, line: String) {
+        let cost = line.len() as u64 + 1;
+        let kept = budget
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(cost)
+            })
+            .is_ok();
+        if kept {
+            self.write_log(sid, run, budget, stream, line);
+        } else {
+            // Once one line is over, every later one is too: a short line
+            // after a long one must not slip in and hide that logs are cut.
+            budget.left.store(0, Ordering::Relaxed);
+            budget.dropped.fetch_add(cost, Ordering::Relaxed);
+        }
+    }
+
+    fn write_log(&self, sid: &str, run: u32, budget: &LogBudget, stream: LogStream, line: String) {
         let entry = LogLine {
             run,
-            seq: seq.fetch_add(1, Ordering::Relaxed),
+            seq: budget.seq.fetch_add(1, Ordering::Relaxed),
             stream,
             line,
             at: now(),

@@ -93,6 +93,8 @@ pub async fn serve(
         socket_path: paths.socket.clone(),
         python: resolve_python(&python),
         max_runs,
+        run_retries: crate::env::run_retries(),
+        log_limit: crate::env::log_limit(),
     };
     crate::sdk::precompile(&config.python, &paths.data_dir);
     let engine = Engine::start(store, config)?;

@@ -40,6 +40,7 @@ pub fn play(sid: &str) -> Play {
         newer_version_sid: None,
         steps_done: 0,
         run_pgid: None,
+        working_dir: None,
     }
 }
 

@@ -216,6 +216,7 @@ fn call(client: &mut Client, effect: &Effect) -> Result<Data, ClientError> {
             play: client.play_start(&StartRequest {
                 workflow: workflow_sid.clone(),
                 input_data: input_data.clone(),
+                working_dir: std::env::current_dir().ok(),
                 ..StartRequest::default()
             })?,
             restarted_from: None,

@@ -4,5 +4,6 @@
 mod cli;
 mod common;
 mod pause;
+mod runs;
 mod subflow;
 mod tui;

@@ -1,0 +1,272 @@
+//! End-to-end tests of what a run gets and gives (issue 11): its input in a
+//! file whatever its size, its working folder, and logs that are any bytes
+//! and bounded.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::common::{Outcome, TestEnv};
+
+fn write_flow(env: &TestEnv, name: &str, source: &str) -> String {
+    let path = env.scratch(name);
+    std::fs::write(&path, source).expect("the flow file");
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
+
+/// `hero_logic ARGS...` run from `cwd`.
+fn run_in(env: &TestEnv, cwd: &Path, args: &[&str]) -> Outcome {
+    let mut cmd = env.cmd();
+    cmd.current_dir(cwd).args(args);
+    env.output(
+        &mut cmd,
+        format!("hero_logic {} (in {})", args.join(" "), cwd.display()),
+    )
+}
+
+const ECHO_SIZE: &str = r#"
+from hero_tracing import flow
+
+@flow
+def main(blob: str):
+    return {"size": len(blob), "tail": blob[-8:]}
+"#;
+
+#[test]
+fn large_inputs_started_at_once_all_reach_their_runs() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "echo_size.py", ECHO_SIZE);
+    env.ok(["workflow", "save", &flow]);
+    env.start();
+    // Each over the kernel's 128 KiB limit on one environment string (or
+    // one argument: so they go over the socket, as any client's would).
+    let blobs: Vec<String> = (0..4)
+        .map(|i| format!("{}{i:08}", "x".repeat(200_000)))
+        .collect();
+    let sids: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = blobs
+            .iter()
+            .map(|blob| {
+                let env = &env;
+                scope.spawn(move || {
+                    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "play_start",
+                        "params": {"workflow_sid": "echo_size", "input_data": {"blob": blob}}});
+                    let reply = env.wire(&request.to_string());
+                    reply["result"]["sid"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("no play started: {}", reply["error"]))
+                        .to_owned()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a starter"))
+            .collect()
+    });
+    for (i, sid) in sids.iter().enumerate() {
+        let outcome = env.run(["play", "wait", sid, "--json"]);
+        let play = outcome.json();
+        assert_eq!(play["status"], "success", "{}", play["error"]);
+        assert_eq!(
+            play["output_data"],
+            json!({"size": 200_008, "tail": format!("{i:08}")})
+        );
+    }
+}
+
+const NOT_UTF8: &str = r#"
+import sys
+from hero_tracing import flow
+
+@flow
+def after() -> str:
+    return "went on"
+
+@flow
+def main():
+    for _ in range(3):
+        sys.stdout.buffer.write(b"bad \xff\xfe bytes\n")
+        sys.stdout.flush()
+        sys.stderr.buffer.write(b"err \xc3\x28 bytes\n")
+        sys.stderr.flush()
+    print("plain line")
+    return after()
+"#;
+
+#[test]
+fn bytes_that_are_not_utf8_are_logged_and_never_fatal() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "not_utf8.py", NOT_UTF8);
+    let play = env.json(["play", "start", &flow, "--wait", "--json"]);
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"], "went on");
+    let logs = env.rpc("play_logs", json!({"play_sid": play["sid"]}));
+    let lines: Vec<&str> = logs
+        .as_array()
+        .expect("log lines")
+        .iter()
+        .map(|l| l["line"].as_str().expect("a line"))
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "bad \u{fffd}\u{fffd} bytes")
+            .count(),
+        3,
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "err \u{fffd}( bytes")
+            .count(),
+        3,
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"plain line"), "{lines:?}");
+}
+
+const READS_RELATIVE: &str = r#"
+from hero_tracing import flow
+
+@flow
+def first_read() -> str:
+    with open("data.txt") as f:
+        return f.read()
+
+@flow
+def main():
+    before = first_read()
+    flow.pause("go")
+    with open("data.txt") as f:
+        after = f.read()
+    return {"before": before, "after": after}
+"#;
+
+#[test]
+fn every_run_of_a_play_runs_in_the_folder_it_was_started_from() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "reads.py", READS_RELATIVE);
+    let home = env.scratch("project");
+    let elsewhere = env.scratch("elsewhere");
+    for (dir, text) in [(&home, "mine"), (&elsewhere, "not mine")] {
+        std::fs::create_dir_all(dir).expect("a folder");
+        std::fs::write(dir.join("data.txt"), text).expect("data.txt");
+    }
+    let started = run_in(&env, &home, &["play", "start", &flow, "--wait", "--json"]);
+    started.expect_code(75);
+    let play = started.json();
+    let sid = play["sid"].as_str().expect("a sid");
+    assert_eq!(
+        play["working_dir"],
+        Value::String(home.to_str().expect("UTF-8").to_owned())
+    );
+    let pause = &play["pending_resumes"][0]["id"];
+    run_in(
+        &env,
+        &elsewhere,
+        &["resume", sid, pause.as_str().expect("an id"), "{}"],
+    )
+    .expect_code(0);
+    let done = run_in(&env, &elsewhere, &["play", "wait", sid, "--json"]);
+    done.expect_code(0);
+    assert_eq!(
+        done.json()["output_data"],
+        json!({"before": "mine", "after": "mine"})
+    );
+}
+
+#[test]
+fn a_working_folder_that_is_not_one_is_refused_and_nothing_is_stored() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "echo_size.py", ECHO_SIZE);
+    env.ok(["workflow", "save", &flow]);
+    let before = env.json(["play", "list", "--json"]);
+    for dir in ["relative/dir", "/no/such/folder/anywhere"] {
+        let out = env.run([
+            "rpc",
+            "play_start",
+            &json!({"workflow_sid": "echo_size", "input_data": {"blob": "b"}, "working_dir": dir})
+                .to_string(),
+        ]);
+        out.expect_code(1);
+        assert!(out.stderr.contains("working_dir"), "{out}");
+    }
+    assert_eq!(env.json(["play", "list", "--json"]), before);
+}
+
+const PRINTS: &str = r#"
+from hero_tracing import flow
+
+@flow
+def main(lines: int, long: int):
+    for i in range(lines):
+        print(f"line {i:04} " + "." * 40)
+    print("L" * long)
+    return "printed"
+"#;
+
+fn log_lines(env: &TestEnv, sid: &Value) -> Vec<String> {
+    env.rpc("play_logs", json!({"play_sid": sid}))
+        .as_array()
+        .expect("log lines")
+        .iter()
+        .map(|l| l["line"].as_str().expect("a line").to_owned())
+        .collect()
+}
+
+#[test]
+fn a_run_keeps_logs_up_to_its_limit_and_says_how_much_it_dropped() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "prints.py", PRINTS);
+    let mut cmd = env.cmd();
+    cmd.env("HERO_LOGIC_LOG_LIMIT", "2000").arg("start");
+    env.output(&mut cmd, "hero_logic start".into())
+        .expect_code(0);
+    let play = env.json([
+        "play",
+        "start",
+        &flow,
+        "--input",
+        r#"{"lines": 100, "long": 0}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    let lines = log_lines(&env, &play["sid"]);
+    let (markers, kept): (Vec<_>, Vec<_>) =
+        lines.iter().partition(|l| l.starts_with("[hero_logic:"));
+    // Each printed line is 50 bytes and a line end: 39 fit in 2,000 bytes.
+    assert_eq!(kept.len(), 39, "{lines:?}");
+    assert_eq!(kept[38], &format!("line 0038 {}", ".".repeat(40)));
+    assert_eq!(markers.len(), 1, "{lines:?}");
+    // 61 lines of 51 bytes and the empty last line's 1 byte.
+    assert!(
+        markers[0].contains(&format!("{} more bytes", 61 * 51 + 1)),
+        "{markers:?}"
+    );
+}
+
+#[test]
+fn a_very_long_line_is_kept_in_pieces() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "prints.py", PRINTS);
+    let play = env.json([
+        "play",
+        "start",
+        &flow,
+        "--input",
+        r#"{"lines": 0, "long": 40000}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    let lines = log_lines(&env, &play["sid"]);
+    let sizes: Vec<usize> = lines.iter().map(String::len).collect();
+    assert_eq!(
+        sizes,
+        [16 * 1024, 16 * 1024, 40_000 - 32 * 1024],
+        "{sizes:?}"
+    );
+}
