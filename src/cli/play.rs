@@ -371,13 +371,16 @@ fn child_tree(client: &mut Client, span: &Span, depth: usize) -> Option<termtree
     Some(node)
 }
 
+/// Lines asked for at a time: a run that printed a lot is read in pages.
+const LOG_PAGE: usize = 1_000;
+
 fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
     let mut client = ctx.client()?;
     let mut after = None;
     let mut settled = !follow;
     loop {
         let lines = client
-            .play_logs(sid, after)
+            .play_logs(sid, after, LOG_PAGE)
             .map_err(|e| client_error(e, &ctx.paths))?;
         for line in &lines {
             if ctx.json {
@@ -390,6 +393,9 @@ fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
         }
         if let Some(last) = lines.last() {
             after = Some(last.seq);
+        }
+        if lines.len() == LOG_PAGE {
+            continue;
         }
         if settled {
             return Ok(0);

@@ -90,8 +90,17 @@ impl Client {
         self.call("play_spans", json!({"play_sid": sid, "run": run}))
     }
 
-    pub fn play_logs(&mut self, sid: &str, after: Option<u64>) -> Result<Vec<LogLine>> {
-        self.call("play_logs", json!({"play_sid": sid, "after": after}))
+    /// One page of a play's log lines after `after`: at most `limit`.
+    pub fn play_logs(
+        &mut self,
+        sid: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogLine>> {
+        self.call(
+            "play_logs",
+            json!({"play_sid": sid, "after": after, "limit": limit}),
+        )
     }
 
     pub fn play_cancel(&mut self, sid: &str) -> Result<Play> {

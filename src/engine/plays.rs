@@ -16,6 +16,9 @@ use crate::model::{
 };
 use crate::store::PlayFilter;
 
+/// The most log lines one `play_logs` answers: a page.
+pub const MAX_LOG_PAGE: usize = 10_000;
+
 /// What `play_start` and `play_run_async` ask for.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct StartPlay {
@@ -303,18 +306,23 @@ impl Engine {
         Ok(spans)
     }
 
+    /// A page of a play's log lines after `after`: `limit` of them, at most
+    /// [`MAX_LOG_PAGE`].
     pub fn play_logs(
         &self,
         sid: &str,
         run: Option<u32>,
         after: Option<u64>,
+        limit: Option<usize>,
     ) -> Result<Vec<LogLine>> {
-        self.play_snapshot(sid)?;
-        let mut lines = self.store().logs(sid, run)?;
-        if let Some(after) = after {
-            lines.retain(|l| l.seq > after);
+        let limit = limit.unwrap_or(MAX_LOG_PAGE);
+        if !(1..=MAX_LOG_PAGE).contains(&limit) {
+            return Err(EngineError::InvalidParams(format!(
+                "limit must be from 1 to {MAX_LOG_PAGE} lines, not {limit}"
+            )));
         }
-        Ok(lines)
+        self.play_snapshot(sid)?;
+        Ok(self.store().logs(sid, run, after, limit)?)
     }
 
     pub fn play_pending_resumes(&self, sid: &str) -> Result<Vec<ResumeRequest>> {

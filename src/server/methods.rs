@@ -99,6 +99,8 @@ struct PlayLogs {
     run: Option<u32>,
     #[serde(default)]
     after: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -257,7 +259,7 @@ impl Server {
             }
             "play_logs" => {
                 let p: PlayLogs = params(raw)?;
-                to_value(engine.play_logs(&p.play_sid, p.run, p.after)?)
+                to_value(engine.play_logs(&p.play_sid, p.run, p.after, p.limit)?)
             }
             "play_cancel" => to_value(
                 engine

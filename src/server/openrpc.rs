@@ -194,11 +194,12 @@ pub const METHODS: &[Method] = &[
     },
     Method {
         name: "play_logs",
-        summary: "Captured stdout and stderr lines",
+        summary: "A page of captured stdout and stderr lines, after the seq `after`: `limit` of them (1 to 10,000, default 10,000)",
         params: &[
             ("play_sid", true, string),
             ("run", false, integer),
             ("after", false, integer),
+            ("limit", false, integer),
         ],
         result: logs,
         internal: false,

@@ -150,15 +150,30 @@ impl Store {
     }
 
     /// Log lines in order; of one run, or of every run.
-    pub fn logs(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<LogLine>> {
+    /// One page of a play's log: at most `limit` lines after `after` (a
+    /// `seq`), in order. A page, so that a run that printed a lot is read
+    /// back without holding all of it.
+    pub fn logs(
+        &self,
+        play_sid: &str,
+        run: Option<u32>,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogLine>> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(LOGS).map_err(db)?;
         let lo = (play_sid, run.unwrap_or(0), 0);
         let hi = (play_sid, run.unwrap_or(u32::MAX), u64::MAX);
         let mut out = Vec::new();
         for entry in table.range(lo..=hi).map_err(db)? {
-            let (_, value) = entry.map_err(db)?;
+            let (key, value) = entry.map_err(db)?;
+            if after.is_some_and(|after| key.value().2 <= after) {
+                continue;
+            }
             out.push(decode(value.value())?);
+            if out.len() == limit {
+                break;
+            }
         }
         Ok(out)
     }

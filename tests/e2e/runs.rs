@@ -270,3 +270,40 @@ fn a_very_long_line_is_kept_in_pieces() {
         "{sizes:?}"
     );
 }
+
+#[test]
+fn logs_are_read_back_in_pages_and_play_logs_prints_them_all() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "prints.py", PRINTS);
+    let play = env.json([
+        "play",
+        "start",
+        &flow,
+        "--input",
+        r#"{"lines": 2500, "long": 0}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    let page = env.rpc(
+        "play_logs",
+        json!({"play_sid": play["sid"], "after": 100, "limit": 10}),
+    );
+    let page = page.as_array().expect("a page");
+    assert_eq!(page.len(), 10);
+    assert_eq!(page[0]["seq"], 101);
+    let sid = play["sid"].as_str().expect("a sid");
+    let printed = env.ok(["play", "logs", sid]);
+    let printed: Vec<&str> = printed.lines().collect();
+    assert_eq!(printed.len(), 2501, "every line, in pages of 1,000");
+    assert_eq!(printed[2499], format!("line 2499 {}", ".".repeat(40)));
+    for limit in [0, 10_001] {
+        let out = env.run([
+            "rpc",
+            "play_logs",
+            &json!({"play_sid": sid, "limit": limit}).to_string(),
+        ]);
+        out.expect_code(1);
+        assert!(out.stderr.contains("limit"), "{out}");
+    }
+}
