@@ -46,6 +46,8 @@ fn play() -> Play {
         steps_done: 0,
         run_pgid: None,
         working_dir: None,
+        run_retries: 0,
+        retried_at: None,
     }
 }
 

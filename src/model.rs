@@ -130,6 +130,13 @@ pub struct Play {
     /// paths mean what its user meant; none: the data folder.
     #[serde(default)]
     pub working_dir: Option<String>,
+    /// Runs started again, since the last pause, because the one before
+    /// died by a signal.
+    #[serde(default)]
+    pub run_retries: u32,
+    /// When `play_retry` last ran the play again.
+    #[serde(default)]
+    pub retried_at: Option<String>,
 }
 
 impl Play {

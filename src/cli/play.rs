@@ -81,6 +81,15 @@ pub enum PlayCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Run a failed, timed-out or cancelled play again, same sid, from its
+    /// checkpoints: finished steps are not run again.
+    Retry {
+        /// The play's sid.
+        sid: String,
+        /// Wait until the play ends or pauses; exit with its status.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Start a fresh play with the same input.
     Restart {
         /// The play's sid.
@@ -169,6 +178,23 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
                 outln!("{} {}", play.sid, status_text(play.status));
             }
             Ok(0)
+        }
+        PlayCommand::Retry { sid, wait } => {
+            let mut client = ctx.client()?;
+            let play = client
+                .play_retry(&sid)
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            if !wait {
+                if ctx.json {
+                    print_json(&play);
+                } else {
+                    outln!("{}", play.sid);
+                }
+                return Ok(0);
+            }
+            let play = progress::wait(&mut client, &play.sid, 0)
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            report(ctx, &play)
         }
         PlayCommand::Restart { sid, latest } => {
             let play = ctx

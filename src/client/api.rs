@@ -103,6 +103,10 @@ impl Client {
         )
     }
 
+    pub fn play_retry(&mut self, sid: &str) -> Result<Play> {
+        self.call("play_retry", json!({ "play_sid": sid }))
+    }
+
     pub fn play_cancel(&mut self, sid: &str) -> Result<Play> {
         self.call("play_cancel", json!({ "play_sid": sid }))
     }

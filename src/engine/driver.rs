@@ -228,7 +228,11 @@ impl Engine {
         let stderr_tail = capture.await.unwrap_or_default();
         lock(&self.inner.running).remove(&sid);
         let report = lock(&self.inner.reports).remove(&(sid, run));
-        runner::outcome(exit, report, &stderr_tail)
+        let outcome = runner::outcome(exit, report, &stderr_tail, self.inner.config.run_retries);
+        if let Outcome::Died { error, .. } = &outcome {
+            tracing::warn!("play {}, run {run}: {error}", play.sid);
+        }
+        outcome
     }
 }
 

@@ -41,6 +41,11 @@ pub enum Event {
     TimedOut {
         at: String,
     },
+    /// `play_retry`: run a play that ended badly again, from its
+    /// checkpoints.
+    Retry {
+        at: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +54,13 @@ pub enum Outcome {
     Failed(String),
     /// Exit 75: the script stopped at a pause.
     Paused,
+    /// The process was killed by a signal (the OOM killer, a user's
+    /// `kill -9`): not the flow's failure, so the run is tried again from
+    /// its checkpoints while `retries` allows.
+    Died {
+        error: String,
+        retries: u32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +186,21 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                     next.status = PlayStatus::Failed;
                     next.error = Some(error);
                 }
+                Outcome::Died { retries, .. } if play.run_retries < retries => {
+                    next.run_retries += 1;
+                    effects.push(Effect::StartRun);
+                }
+                Outcome::Died { error, retries } => {
+                    next.status = PlayStatus::Failed;
+                    next.error = Some(format!(
+                        "{error}, and so did the {retries} runs tried again after it (HERO_LOGIC_RUN_RETRIES={retries}); `hero_logic play retry {}` runs it again from its checkpoints",
+                        play.sid
+                    ));
+                }
                 Outcome::Paused if !next.pending_resumes.is_empty() => {
+                    // A run that reached its pause got somewhere: a later
+                    // death is a new one.
+                    next.run_retries = 0;
                     next.status = PlayStatus::AwaitingResume;
                 }
                 Outcome::Paused if play.status == PlayStatus::Running => {
@@ -207,6 +233,24 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                 Effect::CancelChildren,
                 Effect::NotifyParent,
             ]);
+        }
+        Event::Retry { at } => {
+            if !matches!(
+                play.status,
+                PlayStatus::Failed | PlayStatus::TimedOut | PlayStatus::Cancelled
+            ) {
+                return Err(refuse(
+                    play,
+                    "only a failed, timed-out or cancelled play can be retried",
+                ));
+            }
+            next.status = PlayStatus::Pending;
+            next.error = None;
+            next.ended_at = None;
+            next.output_data = Value::Null;
+            next.run_retries = 0;
+            next.retried_at = Some(at);
+            effects.push(Effect::StartRun);
         }
         Event::TimedOut { at } => {
             if play.is_terminal() {
@@ -357,6 +401,92 @@ mod tests {
         )
         .unwrap();
         assert_eq!(late.play.status, PlayStatus::Cancelled);
+    }
+
+    fn died(p: &Play) -> Transition {
+        apply(
+            p,
+            Event::RunEnded {
+                run: p.runs,
+                outcome: Outcome::Died {
+                    error: "the flow process was killed by SIGKILL".into(),
+                    retries: 2,
+                },
+                at: "t".into(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_run_killed_by_a_signal_is_run_again_until_the_retries_are_spent() {
+        let mut p = play(PlayStatus::Running);
+        for tried in 1..=2 {
+            let t = died(&p);
+            assert_eq!(t.play.status, PlayStatus::Running);
+            assert_eq!(t.effects, vec![Effect::StartRun]);
+            assert_eq!(t.play.run_retries, tried);
+            p = apply(&t.play, Event::RunStarted { at: "t".into() })
+                .unwrap()
+                .play;
+        }
+        let t = died(&p);
+        assert_eq!(t.play.status, PlayStatus::Failed);
+        assert_eq!(t.effects, vec![Effect::NotifyParent]);
+        let error = t.play.error.as_deref().unwrap();
+        assert!(
+            error.contains("SIGKILL") && error.contains("play retry p1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_run_that_reaches_a_pause_earns_its_retries_back() {
+        let mut p = play(PlayStatus::Running);
+        p.run_retries = 2;
+        p.pending_resumes.push(request("a"));
+        let t = apply(
+            &p,
+            Event::RunEnded {
+                run: 1,
+                outcome: Outcome::Paused,
+                at: "t".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(t.play.status, PlayStatus::AwaitingResume);
+        assert_eq!(t.play.run_retries, 0);
+    }
+
+    #[test]
+    fn retry_runs_a_play_that_ended_badly_again_and_nothing_else() {
+        for status in [
+            PlayStatus::Failed,
+            PlayStatus::TimedOut,
+            PlayStatus::Cancelled,
+        ] {
+            let mut p = play(status);
+            p.error = Some("boom".into());
+            p.ended_at = Some("t".into());
+            p.run_retries = 3;
+            let t = apply(&p, Event::Retry { at: "t3".into() }).unwrap();
+            assert_eq!(t.play.status, PlayStatus::Pending);
+            assert_eq!(t.effects, vec![Effect::StartRun]);
+            assert_eq!((t.play.error, t.play.ended_at), (None, None));
+            assert_eq!(t.play.run_retries, 0);
+            assert_eq!(t.play.runs, 1, "the run count goes on");
+        }
+        for status in [
+            PlayStatus::Pending,
+            PlayStatus::Running,
+            PlayStatus::AwaitingResume,
+            PlayStatus::Success,
+        ] {
+            assert!(matches!(
+                apply(&play(status), Event::Retry { at: "t".into() }),
+                Err(Refusal::WrongState { .. })
+            ));
+        }
     }
 
     #[test]

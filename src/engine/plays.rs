@@ -199,6 +199,8 @@ impl Engine {
             answered_resumes: Vec::new(),
             run_pgid: None,
             working_dir,
+            run_retries: 0,
+            retried_at: None,
         };
         let stored = play.clone();
         self.inner
@@ -332,6 +334,13 @@ impl Engine {
     pub async fn play_cancel(&self, sid: &str) -> Result<Play> {
         self.transition(sid, |_| Event::Cancel { at: now() })
             .await?;
+        self.play_get(sid)
+    }
+
+    /// Runs a play that failed, timed out or was cancelled again, same sid,
+    /// from its checkpoints: no step that finished runs again.
+    pub async fn play_retry(&self, sid: &str) -> Result<Play> {
+        self.transition(sid, |_| Event::Retry { at: now() }).await?;
         self.play_get(sid)
     }
 

@@ -207,10 +207,12 @@ pub fn kill_leftover(pgid: i32) {
 }
 
 /// Turns the exit status and what the SDK reported into the run's outcome.
+/// A run killed by a signal is tried again up to `retries` times.
 pub fn outcome(
     exit: std::io::Result<ExitStatus>,
     report: Option<RunReport>,
     stderr_tail: &str,
+    retries: u32,
 ) -> Outcome {
     let status = match exit {
         Ok(s) => s,
@@ -233,10 +235,10 @@ pub fn outcome(
                 .signal()
                 .and_then(|s| Signal::try_from(s).ok())
                 .map_or_else(|| "a signal".to_owned(), |s| s.as_str().to_owned());
-            Outcome::Failed(with_tail(
-                format!("the flow process was killed by {signal}"),
-                stderr_tail,
-            ))
+            Outcome::Died {
+                error: format!("the flow process was killed by {signal}"),
+                retries,
+            }
         }
     }
 }

@@ -274,6 +274,7 @@ impl Server {
             "play_pending_resumes" => {
                 to_value(engine.play_pending_resumes(&params::<PlaySid>(raw)?.play_sid)?)
             }
+            "play_retry" => to_value(engine.play_retry(&params::<PlaySid>(raw)?.play_sid).await?),
             "play_restart" => {
                 let p: PlayRestart = params(raw)?;
                 let latest = match p.version.as_deref() {

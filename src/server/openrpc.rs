@@ -230,6 +230,13 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "play_retry",
+        summary: "Run a failed, timed-out or cancelled play again, same sid, from its checkpoints",
+        params: &[("play_sid", true, string)],
+        result: play,
+        internal: false,
+    },
+    Method {
         name: "play_restart",
         summary: "A fresh play with the same input, on the pinned or the latest version",
         params: &[

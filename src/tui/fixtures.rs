@@ -41,6 +41,8 @@ pub fn play(sid: &str) -> Play {
         steps_done: 0,
         run_pgid: None,
         working_dir: None,
+        run_retries: 0,
+        retried_at: None,
     }
 }
 

@@ -307,3 +307,121 @@ fn logs_are_read_back_in_pages_and_play_logs_prints_them_all() {
         assert!(out.stderr.contains("limit"), "{out}");
     }
 }
+
+/// Half-way through, the first `kills` runs wait to be killed, after the
+/// step before has been checkpointed: each run notes its pid in `pids`, and
+/// in `waits` that it waits.
+const KILLED: &str = r#"
+import os, time
+from hero_tracing import flow
+
+@flow
+def step(i: int, ledger: str) -> int:
+    with open(ledger, "a") as f:
+        f.write(f"{i}\n")
+    return i
+
+def note(path, text):
+    with open(path, "a") as f:
+        f.write(f"{text}\n")
+
+@flow
+def main(ledger: str, pids: str, waits: str, n: int, kills: int):
+    note(pids, os.getpid())
+    for i in range(n):
+        step(i=i, ledger=ledger)
+        if i == n // 2:
+            with open(pids) as f:
+                runs = len(f.readlines())
+            if runs <= kills:
+                note(waits, runs)
+                time.sleep(120)
+    return "done"
+"#;
+
+fn lines_of(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Starts the flow that waits to be killed and kills its first `kills`
+/// runs with SIGKILL, each once it waits; returns the play's sid.
+fn start_and_kill(env: &TestEnv, kills: usize) -> String {
+    let flow = write_flow(env, "killed.py", KILLED);
+    let (ledger, pids, waits) = (
+        env.scratch("ledger"),
+        env.scratch("pids"),
+        env.scratch("waits"),
+    );
+    let input = json!({"ledger": ledger, "pids": pids, "waits": waits, "n": 10, "kills": kills});
+    let sid = env
+        .ok(["play", "start", &flow, "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    for k in 1..=kills {
+        crate::common::wait_until(
+            &format!("run {k} waits to be killed"),
+            std::time::Duration::from_secs(30),
+            || lines_of(&waits).len() == k,
+        );
+        let pid = lines_of(&pids)[k - 1].clone();
+        let killed = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success(), "kill -9 {pid}");
+    }
+    sid
+}
+
+fn assert_each_step_ran_once(env: &TestEnv) {
+    let ledger = lines_of(&env.scratch("ledger"));
+    let expected: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    assert_eq!(ledger, expected, "no step ran twice, none was skipped");
+}
+
+#[test]
+fn a_run_killed_by_a_signal_is_run_again_from_its_checkpoints() {
+    let env = TestEnv::new();
+    let sid = start_and_kill(&env, 2);
+    let done = env.run(["play", "wait", &sid, "--json"]);
+    done.expect_code(0);
+    let play = done.json();
+    assert_eq!(play["output_data"], "done");
+    assert_eq!(play["runs"], 3);
+    assert_eq!(play["run_retries"], 2);
+    assert_each_step_ran_once(&env);
+}
+
+#[test]
+fn a_play_whose_runs_keep_dying_fails_naming_the_signal_and_retry_continues_it() {
+    let env = TestEnv::new();
+    let mut cmd = env.cmd();
+    cmd.env("HERO_LOGIC_RUN_RETRIES", "1").arg("start");
+    env.output(&mut cmd, "hero_logic start".into())
+        .expect_code(0);
+    let sid = start_and_kill(&env, 2);
+    let failed = env.run(["play", "wait", &sid, "--json"]);
+    failed.expect_code(1);
+    let error = failed.json()["error"]
+        .as_str()
+        .expect("an error")
+        .to_owned();
+    assert!(error.contains("SIGKILL"), "{error}");
+    assert!(
+        error.contains(&format!("hero_logic play retry {sid}")),
+        "{error}"
+    );
+    let retried = env.run(["play", "retry", &sid, "--wait", "--json"]);
+    retried.expect_code(0);
+    let play = retried.json();
+    assert_eq!(play["sid"], sid.as_str(), "the same play goes on");
+    assert_eq!(play["output_data"], "done");
+    assert_each_step_ran_once(&env);
+    let again = env.run(["play", "retry", &sid]);
+    again.expect_code(1);
+    assert!(again.stderr.contains("success"), "{again}");
+}
