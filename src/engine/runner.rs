@@ -7,7 +7,6 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::sys::signal::{Signal, killpg};
@@ -28,11 +27,43 @@ const STDERR_TAIL: usize = 20;
 /// long, so that no single record grows with what a flow prints.
 const LOG_CHUNK: usize = 16 * 1024;
 
-/// One run's log lines: their numbering, and the bytes it may still log.
+/// Log lines waiting to be written, at most; a flow printing faster waits.
+const LOG_QUEUE: usize = 4096;
+
+/// Log lines written in one batch, at most.
+const LOG_BATCH: usize = 512;
+
+/// The bytes of logs a run may still keep, and those it printed past them.
 struct LogBudget {
-    seq: AtomicU64,
     left: AtomicU64,
     dropped: AtomicU64,
+}
+
+impl LogBudget {
+    /// Queues a line while the budget lasts, and counts it otherwise.
+    async fn offer(
+        &self,
+        queue: &tokio::sync::mpsc::Sender<(LogStream, String)>,
+        stream: LogStream,
+        line: String,
+    ) {
+        let cost = line.len() as u64 + 1;
+        let kept = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(cost)
+            })
+            .is_ok();
+        if kept {
+            // The store's side ends only after this side has.
+            let _ = queue.send((stream, line)).await;
+        } else {
+            // Once one line is over, every later one is too: a short line
+            // after a long one must not slip in and hide that logs are cut.
+            self.left.store(0, Ordering::Relaxed);
+            self.dropped.fetch_add(cost, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The next line a flow printed, without its line end, at most
@@ -361,9 +392,11 @@ impl Engine {
     /// Streams the process's stdout and stderr into the play's log; the
     /// returned task ends with the last lines of stderr, for error messages.
     /// Whatever the flow prints is read to its end, so that a flow never
-    /// blocks on a full pipe nor meets a closed one: bytes that are not
-    /// UTF-8 are replaced, and what is past the run's log limit is counted
-    /// and dropped, with one line at the end saying how much.
+    /// meets a closed pipe: bytes that are not UTF-8 are replaced, and what
+    /// is past the run's log limit is counted and dropped, with one line at
+    /// the end saying how much. Lines reach the store through a bounded
+    /// queue, written in batches: a flow that prints faster than the store
+    /// writes waits on its pipe instead of filling the server's memory.
     pub(super) fn capture_logs(
         &self,
         child: &mut RunChild,
@@ -376,21 +409,25 @@ impl Engine {
             .ok()
             .flatten()
             .map_or(1, |seq| seq + 1);
-        let budget = Arc::new(LogBudget {
-            seq: AtomicU64::new(next_seq),
+        let budget = LogBudget {
             left: AtomicU64::new(self.inner.config.log_limit),
             dropped: AtomicU64::new(0),
-        });
+        };
+        let (lines, queued) = tokio::sync::mpsc::channel(LOG_QUEUE);
         let stdout = child.child.stdout.take();
         let stderr = child.child.stderr.take();
-        let engine = self.clone();
-        let sid = sid.to_owned();
+        let store_lines =
+            tokio::spawn(
+                self.clone()
+                    .store_logs(sid.to_owned(), run, next_seq, queued),
+            );
+        let limit = self.inner.config.log_limit;
         tokio::spawn(async move {
             let out = async {
                 if let Some(stdout) = stdout {
                     let mut reader = BufReader::new(stdout);
                     while let Some(line) = read_log_line(&mut reader).await {
-                        engine.log(&sid, run, &budget, LogStream::Stdout, line);
+                        budget.offer(&lines, LogStream::Stdout, line).await;
                     }
                 }
             };
@@ -403,7 +440,7 @@ impl Engine {
                             tail.pop_front();
                         }
                         tail.push_back(line.clone());
-                        engine.log(&sid, run, &budget, LogStream::Stderr, line);
+                        budget.offer(&lines, LogStream::Stderr, line).await;
                     }
                 }
                 Vec::from(tail).join("\n")
@@ -412,45 +449,54 @@ impl Engine {
             let dropped = budget.dropped.load(Ordering::Relaxed);
             if dropped > 0 {
                 let marker = format!(
-                    "[hero_logic: {dropped} more bytes of logs dropped: over this run's limit of {} bytes (HERO_LOGIC_LOG_LIMIT)]",
-                    engine.inner.config.log_limit
+                    "[hero_logic: {dropped} more bytes of logs dropped: over this run's limit of {limit} bytes (HERO_LOGIC_LOG_LIMIT)]"
                 );
-                engine.write_log(&sid, run, &budget, LogStream::Stderr, marker);
+                let _ = lines.send((LogStream::Stderr, marker)).await;
             }
+            drop(lines);
+            let _ = store_lines.await;
             tail
         })
     }
 
-    /// Keeps a line while the run's budget lasts, and counts it otherwise.
-    fn log(&self, sid: &str, run: u32, budget: &LogBudget, stream: LogStream, line: String) {
-        let cost = line.len() as u64 + 1;
-        let kept = budget
-            .left
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(cost)
-            })
-            .is_ok();
-        if kept {
-            self.write_log(sid, run, budget, stream, line);
-        } else {
-            // Once one line is over, every later one is too: a short line
-            // after a long one must not slip in and hide that logs are cut.
-            budget.left.store(0, Ordering::Relaxed);
-            budget.dropped.fetch_add(cost, Ordering::Relaxed);
+    /// Writes a run's queued log lines, as many as are waiting at a time in
+    /// one batch, numbered on from `seq`.
+    async fn store_logs(
+        self,
+        sid: String,
+        run: u32,
+        mut seq: u64,
+        mut queued: tokio::sync::mpsc::Receiver<(LogStream, String)>,
+    ) {
+        let mut batch = Vec::with_capacity(LOG_BATCH);
+        while queued.recv_many(&mut batch, LOG_BATCH).await > 0 {
+            let at = now();
+            let entries: Vec<LogLine> = batch
+                .drain(..)
+                .map(|(stream, line)| {
+                    seq += 1;
+                    LogLine {
+                        run,
+                        seq: seq - 1,
+                        stream,
+                        line,
+                        at: at.clone(),
+                    }
+                })
+                .collect();
+            let play_sid = sid.clone();
+            let written = self
+                .inner
+                .writer
+                .write(false, move |tx| {
+                    entries
+                        .iter()
+                        .try_for_each(|entry| tx.put_log(&play_sid, entry))
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::warn!("cannot keep log lines of play {sid}: {e}");
+            }
         }
-    }
-
-    fn write_log(&self, sid: &str, run: u32, budget: &LogBudget, stream: LogStream, line: String) {
-        let entry = LogLine {
-            run,
-            seq: budget.seq.fetch_add(1, Ordering::Relaxed),
-            stream,
-            line,
-            at: now(),
-        };
-        let sid = sid.to_owned();
-        self.inner
-            .writer
-            .write_detached(move |tx| tx.put_log(&sid, &entry));
     }
 }

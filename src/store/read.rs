@@ -152,7 +152,8 @@ impl Store {
     /// Log lines in order; of one run, or of every run.
     /// One page of a play's log: at most `limit` lines after `after` (a
     /// `seq`), in order. A page, so that a run that printed a lot is read
-    /// back without holding all of it.
+    /// back without holding all of it; each run's lines are entered at the
+    /// first `seq` past `after`, so a late page costs no more than the first.
     pub fn logs(
         &self,
         play_sid: &str,
@@ -162,17 +163,29 @@ impl Store {
     ) -> Result<Vec<LogLine>> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(LOGS).map_err(db)?;
-        let lo = (play_sid, run.unwrap_or(0), 0);
-        let hi = (play_sid, run.unwrap_or(u32::MAX), u64::MAX);
+        let first_seq = after.map_or(0, |after| after.saturating_add(1));
+        let last_run = run.unwrap_or(u32::MAX);
+        let mut next_run = run.unwrap_or(0);
         let mut out = Vec::new();
-        for entry in table.range(lo..=hi).map_err(db)? {
-            let (key, value) = entry.map_err(db)?;
-            if after.is_some_and(|after| key.value().2 <= after) {
-                continue;
-            }
-            out.push(decode(value.value())?);
-            if out.len() == limit {
+        while out.len() < limit {
+            // The next run that logged anything, from `next_run` on.
+            let Some(found) = table
+                .range((play_sid, next_run, 0)..=(play_sid, last_run, u64::MAX))
+                .map_err(db)?
+                .next()
+            else {
                 break;
+            };
+            let this_run = found.map_err(db)?.0.value().1;
+            let lines = table
+                .range((play_sid, this_run, first_seq)..=(play_sid, this_run, u64::MAX))
+                .map_err(db)?;
+            for entry in lines.take(limit - out.len()) {
+                out.push(decode(entry.map_err(db)?.1.value())?);
+            }
+            match this_run.checked_add(1) {
+                Some(run) if run <= last_run => next_run = run,
+                _ => break,
             }
         }
         Ok(out)

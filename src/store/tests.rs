@@ -89,3 +89,45 @@ fn a_journal_from_before_step_counts_keeps_its_count() {
     let store = Store::open(dir.path()).expect("the store opens and replays");
     assert_eq!(store.play("p").expect("read").expect("p").steps_done, 5);
 }
+
+#[test]
+fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
+    use crate::model::{LogLine, LogStream};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(Store::open(dir.path()).expect("store"));
+    let writer = Writer::start(store.clone()).expect("writer");
+    let lines = [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (4, 6)];
+    writer
+        .write_now(move |tx| {
+            lines.iter().try_for_each(|&(run, seq)| {
+                let line = LogLine {
+                    run,
+                    seq,
+                    stream: LogStream::Stdout,
+                    line: format!("line {seq}"),
+                    at: "t".into(),
+                };
+                tx.put_log("p", &line)
+            })
+        })
+        .expect("write the lines");
+    // Closing the writer commits what it holds open.
+    drop(writer);
+    while Arc::strong_count(&store) > 1 {
+        std::thread::yield_now();
+    }
+    let seqs = |run, after, limit| -> Vec<u64> {
+        store
+            .logs("p", run, after, limit)
+            .expect("a page")
+            .iter()
+            .map(|l| l.seq)
+            .collect()
+    };
+    assert_eq!(seqs(None, None, 100), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(None, Some(2), 3), [3, 4, 5]);
+    assert_eq!(seqs(None, Some(5), 3), [6]);
+    assert_eq!(seqs(None, Some(6), 3), Vec::<u64>::new());
+    assert_eq!(seqs(Some(2), None, 100), [4, 5]);
+    assert_eq!(seqs(Some(3), None, 100), Vec::<u64>::new());
+}
