@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod crash;
 mod pause;
 mod runs;
 mod subflow;
