@@ -23,9 +23,12 @@ pub enum PlayCommand {
         /// The input of `main`, as a JSON object.
         #[arg(long, default_value = "{}")]
         input: String,
-        /// A name for the play [default: the workflow's].
+        /// A name for the play [default: the workflow's]; with FILE.py, the workflow's name too.
         #[arg(long)]
         name: Option<String>,
+        /// With FILE.py: save it even when the name belongs to a workflow saved from another file.
+        #[arg(long)]
+        replace: bool,
         /// Answer pauses named NAME (a glob) with JSON, without stopping.
         #[arg(long = "prefill", value_name = "NAME=JSON")]
         prefill: Vec<String>,
@@ -99,7 +102,17 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             prefill,
             timeout,
             wait,
-        } => start(ctx, &workflow, &input, name, &prefill, timeout, wait),
+            replace,
+        } => start(
+            ctx,
+            &workflow,
+            &input,
+            name,
+            &prefill,
+            timeout,
+            wait,
+            replace,
+        ),
         PlayCommand::List {
             status,
             workflow,
@@ -211,6 +224,7 @@ fn start(
     prefill: &[String],
     timeout: Option<f64>,
     wait: bool,
+    replace: bool,
 ) -> anyhow::Result<i32> {
     let input_data: Value = serde_json::from_str(input).map_err(|e| {
         UserError::usage(format!("--input is not JSON: {e}")).hint(
@@ -220,7 +234,9 @@ fn start(
     let prefill_resumes = parse_prefill(prefill)?;
     let path = Path::new(workflow);
     let workflow = if workflow.ends_with(".py") || path.is_file() {
-        super::workflow::save(ctx, path, None)?.workflow.sid
+        super::workflow::save(ctx, path, name.as_deref(), replace)?
+            .workflow
+            .sid
     } else {
         workflow.to_owned()
     };

@@ -54,12 +54,17 @@ struct VersionSid {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WorkflowSave {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     source: String,
     #[serde(default)]
     file_name: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    source_path: Option<String>,
+    #[serde(default)]
+    replace: bool,
 }
 
 #[derive(Deserialize)]
@@ -200,7 +205,14 @@ impl Server {
                 let p: WorkflowSave = params(raw)?;
                 to_value(
                     engine
-                        .workflow_save(&p.name, p.source, p.file_name, p.description)
+                        .workflow_save(crate::engine::SaveWorkflow {
+                            name: p.name,
+                            source: p.source,
+                            file_name: p.file_name,
+                            description: p.description,
+                            source_path: p.source_path,
+                            replace: p.replace,
+                        })
                         .await?,
                 )
             }

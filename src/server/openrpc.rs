@@ -25,6 +25,9 @@ fn string() -> Value {
 fn integer() -> Value {
     json!({"type": "integer", "minimum": 0})
 }
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
 fn number() -> Value {
     json!({"type": "number"})
 }
@@ -102,10 +105,12 @@ pub const METHODS: &[Method] = &[
         name: "workflow_save",
         summary: "Save a flow script as a new version of a workflow",
         params: &[
-            ("name", true, string),
+            ("name", false, string),
             ("source", true, string),
             ("file_name", false, string),
             ("description", false, string),
+            ("source_path", false, string),
+            ("replace", false, boolean),
         ],
         result: workflow,
         internal: false,
@@ -323,7 +328,7 @@ fn schemas() -> Value {
             "current_version_sid": {"type": "string"},
             "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
-            "created_at": ts, "updated_at": ts}},
+            "created_at": ts, "updated_at": ts, "source_path": {"type": "string"}}},
         "FlowField": {"type": "object", "properties": {
             "name": {"type": "string"},
             "type": {"enum": ["str", "int", "float", "bool", "list", "dict", "any"]},

@@ -6,3 +6,4 @@ mod common;
 mod pause;
 mod subflow;
 mod tui;
+mod newuser;

