@@ -1261,7 +1261,8 @@ def _inspect(path):
                         and isinstance(keyword.value.value, str):
                     name = keyword.value.value
     description = (ast.get_docstring(module.tree) or "").strip()
-    return {"ok": True, "name": name, "description": description.partition("\n")[0],
+    return {"ok": True, "name": name, "any_keyword": args.kwarg is not None,
+            "description": description.partition("\n")[0],
             "inputs": inputs, "outputs": outputs, "warnings": module.warnings()}
 
 

@@ -45,6 +45,9 @@ struct Analysis {
     /// `@flow(name=...)` on `main`.
     #[serde(default)]
     name: Option<String>,
+    /// `main(**kwargs)` takes any input key.
+    #[serde(default)]
+    any_keyword: bool,
     description: String,
     inputs: Vec<FlowField>,
     outputs: Vec<FlowField>,
@@ -104,11 +107,15 @@ impl Engine {
             .map(|f| f.to_string_lossy().into_owned());
         let source_hash = sha1_hex(&[&source]);
         let scratch_name = given_file.clone().unwrap_or_else(|| "flow.py".to_owned());
-        // An analysis stored before the SDK reported `name` is done again.
-        let analysis = match self.store().analysis(&source_hash)? {
-            Some(known) if known.get("name").is_some() => serde_json::from_value(known)
-                .map_err(|e| EngineError::Internal(format!("stored analysis: {e}")))?,
-            _ => self.inspect(&source, &scratch_name).await?,
+        // An analysis stored before the SDK reported `name` and
+        // `any_keyword` is done again.
+        let (analysis, fresh) = match self.store().analysis(&source_hash)? {
+            Some(known) if known.get("any_keyword").is_some() => (
+                serde_json::from_value(known)
+                    .map_err(|e| EngineError::Internal(format!("stored analysis: {e}")))?,
+                false,
+            ),
+            _ => (self.inspect(&source, &scratch_name).await?, true),
         };
         let stem = given_file.as_deref().and_then(|f| {
             std::path::Path::new(f)
@@ -159,6 +166,8 @@ impl Engine {
                         file_name,
                         created_at: at.clone(),
                     })?;
+                }
+                if fresh {
                     tx.put_analysis(
                         &source_hash,
                         &serde_json::to_value(&saved_analysis).expect("json"),

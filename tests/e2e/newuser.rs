@@ -148,3 +148,68 @@ fn every_example_has_its_own_name() {
         .expect("a list of workflows");
     assert_eq!(list.len(), 6);
 }
+
+// ---------------------------------------------------------------------------
+// 1. An unknown input key is refused before anything is stored.
+
+#[test]
+fn an_unknown_input_is_refused_with_main_inputs_and_the_closest_name() {
+    let env = TestEnv::new();
+    let hello = s(&repo_path("examples/hello/flow.py"));
+    let out = env.run(["play", "start", &hello, "--input", r#"{"nam": "Ada"}"#]);
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("error: input_data has `nam`, not an input of workflow `hello`'s main"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: did you mean `name` for `nam`? main takes name?: str"),
+        "{out}"
+    );
+    assert_eq!(env.json(["play", "list", "--json"]), json!([]), "no play");
+
+    // By name, the whole store is left as it was.
+    let flow = write_flow(&env, "a", "counter.py", None, "count");
+    env.ok(["workflow", "save", &s(&flow)]);
+    env.stop();
+    let before = env.store_dump();
+    let out = env.run([
+        "play",
+        "start",
+        "counter",
+        "--input",
+        r#"{"count": 2, "zzz": 1}"#,
+    ]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("`zzz`")
+            && out.stderr.contains("main takes count?: int, label?: str")
+            && !out.stderr.contains("did you mean"),
+        "no guess when nothing is close:\n{out}"
+    );
+    env.stop();
+    assert_eq!(before, env.store_dump(), "a refused start stores nothing");
+}
+
+#[test]
+fn a_main_with_keyword_arguments_takes_any_input() {
+    let env = TestEnv::new();
+    let path = env.scratch("open.py");
+    std::fs::write(
+        &path,
+        "from hero_tracing import flow\n\n\n@flow\ndef main(**given):\n    return given\n",
+    )
+    .expect("a flow file");
+    let play = env.json([
+        "play",
+        "start",
+        &s(&path),
+        "--input",
+        r#"{"anything": 1}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["output_data"], json!({"anything": 1}), "{play}");
+}
