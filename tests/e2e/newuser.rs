@@ -213,3 +213,29 @@ fn a_main_with_keyword_arguments_takes_any_input() {
     ]);
     assert_eq!(play["output_data"], json!({"anything": 1}), "{play}");
 }
+
+// ---------------------------------------------------------------------------
+// 5. An autostarted server is announced once.
+
+#[test]
+fn an_autostarted_server_is_announced_once_on_stderr() {
+    let env = TestEnv::new();
+    let first = env.run(["play", "list", "--json"]);
+    first.expect_code(0);
+    let pid = env.server_pid().expect("a server runs");
+    let line = format!(
+        "started hero_logic server (pid {pid}) on {}",
+        env.socket().display()
+    );
+    assert_eq!(
+        first.stderr.matches(&line).count(),
+        1,
+        "the first command announces the server once:\n{first}"
+    );
+    assert_eq!(first.stdout.trim(), "[]", "stdout stays data:\n{first}");
+    let second = env.run(["play", "list", "--json"]);
+    assert!(
+        !second.stderr.contains("started hero_logic server"),
+        "{second}"
+    );
+}
