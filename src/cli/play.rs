@@ -47,7 +47,7 @@ pub enum PlayCommand {
         /// Only plays of this workflow (name or sid).
         #[arg(long)]
         workflow: Option<String>,
-        /// At most this many plays.
+        /// At most this many plays (0: all).
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Hide child plays spawned by other plays.
@@ -129,19 +129,34 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
                     })
                 })
                 .transpose()?;
-            let mut plays = ctx
-                .client()?
-                .play_list(status, workflow.as_deref(), Some(limit))
+            let mut client = ctx.client()?;
+            // One more than asked tells whether the list was cut.
+            let asked = (limit > 0).then(|| limit.saturating_add(1));
+            let mut plays = client
+                .play_list(status, workflow.as_deref(), asked)
                 .map_err(|e| client_error(e, &ctx.paths))?;
+            let cut = limit > 0 && plays.len() > limit;
+            plays.truncate(if cut { limit } else { plays.len() });
             if no_children {
                 plays.retain(|p| p.parent_play_sid.is_none());
             }
             if ctx.json {
                 print_json(&plays);
-            } else if plays.is_empty() {
+                return Ok(0);
+            }
+            if plays.is_empty() && !cut {
                 eprintln!("no plays yet (hint: `hero_logic play start FILE.py`)");
-            } else {
-                outln!("{}", plays_table(&plays));
+                return Ok(0);
+            }
+            outln!("{}", plays_table(&plays));
+            if cut {
+                let total = client
+                    .play_count(status, workflow.as_deref())
+                    .map_err(|e| client_error(e, &ctx.paths))?;
+                eprintln!(
+                    "{} of {total} shown (--limit N for more)",
+                    plays.len()
+                );
             }
             Ok(0)
         }

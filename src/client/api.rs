@@ -87,6 +87,13 @@ impl Client {
         )
     }
 
+    pub fn play_count(&mut self, status: Option<PlayStatus>, workflow: Option<&str>) -> Result<u64> {
+        self.call(
+            "play_count",
+            json!({"status": status, "workflow": workflow}),
+        )
+    }
+
     pub fn play_wait(&mut self, sid: &str, timeout_ms: u64) -> Result<Play> {
         self.call(
             "play_wait",

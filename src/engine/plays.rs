@@ -301,6 +301,15 @@ impl Engine {
         Ok(plays)
     }
 
+    /// How many plays `play_list` would return without a limit, so a cut
+    /// list can say how much it left out.
+    pub fn play_count(&self, mut filter: PlayFilter) -> Result<u64> {
+        if let Some(w) = filter.workflow_sid.take() {
+            filter.workflow_sid = Some(self.workflow(&w)?.sid);
+        }
+        Ok(self.store().count_plays(&filter)?)
+    }
+
     /// Returns once the play is terminal or awaiting a resume, or when the
     /// time is up (`timeout_ms == 0`: no limit). Wakes on the change itself.
     pub async fn play_wait(&self, sid: &str, timeout_ms: u64) -> Result<Play> {

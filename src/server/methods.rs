@@ -75,6 +75,32 @@ struct PlayWait {
     timeout_ms: u64,
 }
 
+/// `play_count`: `play_list`'s filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayCount {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    workflow: Option<String>,
+}
+
+fn parse_status(status: Option<&str>) -> Result<Option<PlayStatus>, RpcError> {
+    status
+        .map(|s| {
+            PlayStatus::parse(s).ok_or_else(|| {
+                RpcError::new(
+                    INVALID_PARAMS,
+                    format!(
+                        "unknown status `{s}`: one of {}",
+                        PlayStatus::ALL.map(|s| s.as_str()).join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlayList {
@@ -238,6 +264,15 @@ impl Server {
                 Ok(Value::String(engine.play_start(request).await?.sid))
             }
             "play_get" => to_value(engine.play_get(&params::<PlaySid>(raw)?.play_sid)?),
+            "play_count" => {
+                let p: PlayCount = params(raw)?;
+                let filter = PlayFilter {
+                    status: parse_status(p.status.as_deref())?,
+                    workflow_sid: p.workflow,
+                    ..PlayFilter::default()
+                };
+                to_value(engine.play_count(filter)?)
+            }
             "play_list" => {
                 let p: PlayList = params(raw)?;
                 let status = match p.status.as_deref() {

@@ -189,6 +189,13 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "play_count",
+        summary: "How many plays play_list would return without a limit",
+        params: &[("status", false, status), ("workflow", false, string)],
+        result: integer,
+        internal: false,
+    },
+    Method {
         name: "play_spans",
         summary: "The spans of a play, of one run or all",
         params: &[("play_sid", true, string), ("run", false, integer)],

@@ -239,3 +239,43 @@ fn an_autostarted_server_is_announced_once_on_stderr() {
         "{second}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 3. A cut `play list` says so.
+
+#[test]
+fn a_cut_play_list_says_how_many_it_left_out() {
+    let env = TestEnv::new();
+    let one = write_flow(&env, "a", "one.py", None, "count");
+    let two = write_flow(&env, "b", "two.py", None, "count");
+    for _ in 0..4 {
+        env.ok(["play", "start", &s(&one)]);
+    }
+    env.ok(["play", "start", &s(&two)]);
+
+    let out = env.run(["play", "list", "--limit", "3"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("3 of 5 shown (--limit N for more)"),
+        "{out}"
+    );
+    assert_eq!(out.stdout.trim().lines().count(), 4, "a header and 3 rows:\n{out}");
+
+    let out = env.run(["play", "list", "--limit", "2", "--workflow", "one"]);
+    assert!(out.stderr.contains("2 of 4 shown"), "{out}");
+
+    let out = env.run(["play", "list", "--limit", "3", "--json"]);
+    out.expect_code(0);
+    assert_eq!(out.json().as_array().expect("an array").len(), 3);
+    assert!(!out.stderr.contains("shown"), "never with --json:\n{out}");
+
+    for args in [
+        vec!["play", "list"],
+        vec!["play", "list", "--limit", "5"],
+        vec!["play", "list", "--limit", "0"],
+    ] {
+        let out = env.run(&args);
+        assert!(!out.stderr.contains("shown"), "nothing was cut:\n{out}");
+        assert_eq!(out.stdout.trim().lines().count(), 6, "{out}");
+    }
+}
