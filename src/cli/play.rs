@@ -279,7 +279,7 @@ fn start(
 }
 
 /// Prints a settled (or timed-out wait's) play and returns its exit code.
-fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
+pub(super) fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
     if ctx.json {
         print_json(play);
     } else {

@@ -5,10 +5,116 @@
 //! and the autostart notice.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, repo_path};
+use crate::common::{BIN, TestEnv, flow, repo_path};
+
+/// How long a pane may take to show what a key asked for.
+const SCREEN_WITHIN: Duration = Duration::from_secs(30);
+
+/// `hero_logic ARGS` in a private tmux server's detached pane, with the
+/// test's folders in its environment and no autostart; the shell prints
+/// `exited N` once it ends. Dropping it kills that tmux server.
+struct Pane {
+    socket: PathBuf,
+}
+
+impl Pane {
+    fn start(env: &TestEnv, args: &[&str], extra_env: &[&str]) -> Pane {
+        let pane = Pane {
+            socket: env.scratch("tmux.sock"),
+        };
+        let folder = |var: &str, path: &Path| format!("{var}={}", path.display());
+        let mut command: Vec<String> = [
+            "new-session",
+            "-d",
+            "-s",
+            "hl",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-e",
+            &folder("HERO_SOCKET_DIR", &env.socket_dir),
+            "-e",
+            &folder("HERO_LOGIC_DATA_DIR", &env.data_dir),
+            "-e",
+            "HERO_LOGIC_NO_AUTOSTART=1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        for var in extra_env {
+            command.extend(["-e".to_owned(), (*var).to_owned()]);
+        }
+        command.extend(
+            ["sh", "-c", r#""$0" "$@"; echo "exited $?""#, BIN]
+                .iter()
+                .map(|a| a.to_string()),
+        );
+        command.extend(args.iter().map(|a| a.to_string()));
+        command.extend(
+            [";", "set-option", "-t", "hl", "remain-on-exit", "on"]
+                .iter()
+                .map(|a| a.to_string()),
+        );
+        let refs: Vec<&str> = command.iter().map(String::as_str).collect();
+        let out = pane.run(&refs);
+        assert!(
+            out.status.success(),
+            "tmux could not start {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pane
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed (apt-get install tmux)")
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "hl"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
+    }
+
+    /// The pane with its whole history.
+    fn text(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "hl"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the pane shows every one of `texts`; returns it.
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let deadline = Instant::now() + SCREEN_WITHIN;
+        loop {
+            let screen = self.text();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the pane did not show {texts:?} within {SCREEN_WITHIN:?}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
 
 /// A flow of one step, its main named by `@flow(name=...)` when `name` is
 /// given, written to `dir/file` under the test's folder.
@@ -278,4 +384,87 @@ fn a_cut_play_list_says_how_many_it_left_out() {
         assert!(!out.stderr.contains("shown"), "nothing was cut:\n{out}");
         assert_eq!(out.stdout.trim().lines().count(), 6, "{out}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// 2. `resume SID` follows the play through its questions.
+
+/// Starts `file` with `input` and returns its sid once it waits.
+fn paused(env: &TestEnv, file: &Path, input: Value) -> String {
+    let sid = env
+        .ok(["play", "start", &s(file), "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    env.run(["play", "wait", &sid]).expect_code(75);
+    sid
+}
+
+#[test]
+fn resume_follows_the_play_through_every_question_to_its_end() {
+    let env = TestEnv::new();
+    let tally = env.scratch("tally.txt");
+    let sid = paused(
+        &env,
+        &repo_path("examples/multi_pause/flow.py"),
+        json!({"tally": s(&tally)}),
+    );
+    let pane = Pane::start(&env, &["resume", &sid], &[]);
+    pane.wait_for(&["Who is this for?"]);
+    pane.send(&["Ada", "Enter"]);
+    pane.wait_for(&["name = \"Ada\"", "Which size?"]);
+    pane.send(&["Down"]);
+    pane.send(&["Down"]);
+    pane.send(&["Enter"]);
+    pane.wait_for(&["size = \"large\"", "How many?"]);
+    pane.send(&["3", "Enter"]);
+    let screen = pane.wait_for(&["exited 0"]);
+    assert!(
+        screen.contains(&format!("{sid} ✔ success multi_pause")),
+        "the final status is printed:\n{screen}"
+    );
+    let play = env.json(["play", "show", &sid, "--json"]);
+    assert_eq!(
+        play["output_data"],
+        json!({"name": "Ada", "size": "large", "count": 3}),
+        "{play}"
+    );
+    let lines = std::fs::read_to_string(&tally).expect("the tally");
+    assert_eq!(lines.lines().count(), 4, "each step once:\n{lines}");
+}
+
+#[test]
+fn resume_once_answers_what_is_open_and_leaves() {
+    let env = TestEnv::new();
+    let tally = env.scratch("tally.txt");
+    let sid = paused(
+        &env,
+        &repo_path("examples/multi_pause/flow.py"),
+        json!({"tally": s(&tally)}),
+    );
+    let pane = Pane::start(&env, &["resume", &sid, "--once"], &[]);
+    pane.wait_for(&["Who is this for?"]);
+    pane.send(&["Ada", "Enter"]);
+    let screen = pane.wait_for(&["exited 0"]);
+    assert!(!screen.contains("Which size?"), "{screen}");
+    env.run(["play", "wait", &sid]).expect_code(75);
+    let open = env.json(["pending", &sid, "--json"]);
+    assert_eq!(open[0]["name"], "size", "{open}");
+}
+
+#[test]
+fn resume_ends_at_a_machine_pause_with_how_to_answer_it() {
+    let env = TestEnv::new();
+    let sid = paused(&env, &flow("then_machine.py"), json!({}));
+    let pane = Pane::start(&env, &["resume", &sid], &[]);
+    pane.wait_for(&["Who signs?"]);
+    pane.send(&["Bo", "Enter"]);
+    let screen = pane.wait_for(&["exited 75"]);
+    let open = env.json(["pending", &sid, "--json"]);
+    let id = open[0]["id"].as_str().expect("an id");
+    assert!(
+        screen.contains(&format!(
+            "receipt waits for a machine answer (webhook, signal): hero_logic resume {sid} {id} JSON"
+        )),
+        "{screen}"
+    );
 }
