@@ -23,7 +23,15 @@ struct Pane {
 }
 
 impl Pane {
+    /// `hero_logic ARGS` in the pane.
     fn start(env: &TestEnv, args: &[&str], extra_env: &[&str]) -> Pane {
+        let mut command = vec!["sh", "-c", r#""$0" "$@"; echo "exited $?""#, BIN];
+        command.extend_from_slice(args);
+        Pane::program(env, &command, extra_env)
+    }
+
+    /// Any program in the pane, e.g. an interactive shell.
+    fn program(env: &TestEnv, program: &[&str], extra_env: &[&str]) -> Pane {
         let pane = Pane {
             socket: env.scratch("tmux.sock"),
         };
@@ -50,12 +58,7 @@ impl Pane {
         for var in extra_env {
             command.extend(["-e".to_owned(), (*var).to_owned()]);
         }
-        command.extend(
-            ["sh", "-c", r#""$0" "$@"; echo "exited $?""#, BIN]
-                .iter()
-                .map(|a| a.to_string()),
-        );
-        command.extend(args.iter().map(|a| a.to_string()));
+        command.extend(program.iter().map(|a| a.to_string()));
         command.extend(
             [";", "set-option", "-t", "hl", "remain-on-exit", "on"]
                 .iter()
@@ -65,7 +68,7 @@ impl Pane {
         let out = pane.run(&refs);
         assert!(
             out.status.success(),
-            "tmux could not start {args:?}: {}",
+            "tmux could not start {program:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         pane
@@ -467,4 +470,138 @@ fn resume_ends_at_a_machine_pause_with_how_to_answer_it() {
         )),
         "{screen}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// 4. Completions from the running server.
+
+/// What `shell` gets for the last of `words` (the word being completed).
+fn candidates(env: &TestEnv, shell: &str, words: &[&str]) -> Vec<String> {
+    let mut cmd = env.cmd();
+    cmd.env("COMPLETE", shell)
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .env("_CLAP_IFS", "\n")
+        .arg("--")
+        .args(words);
+    let out = env.output(&mut cmd, format!("COMPLETE={shell} hero_logic -- {words:?}"));
+    out.expect_code(0);
+    out.stdout.lines().map(str::to_owned).collect()
+}
+
+/// Two plays: `hello` ended, `then_machine` (newer) waits on a question.
+/// Returns (older, newer, the newer's pause id).
+fn two_plays(env: &TestEnv) -> (String, String, String) {
+    let hello = s(&repo_path("examples/hello/flow.py"));
+    let older = env.ok(["play", "start", &hello, "--wait"]);
+    let older = older.split_whitespace().next().expect("a sid").to_owned();
+    let newer = paused(env, &flow("then_machine.py"), json!({}));
+    let open = env.json(["pending", &newer, "--json"]);
+    let id = open[0]["id"].as_str().expect("an id").to_owned();
+    (older, newer, id)
+}
+
+#[test]
+fn completions_offer_sids_workflows_pauses_and_statuses_from_the_server() {
+    let env = TestEnv::new();
+    // No server: flags only, quietly, and none is started.
+    let offered = candidates(&env, "bash", &["hero_logic", "play", "show", ""]);
+    assert!(offered.iter().all(|c| c.starts_with('-')), "{offered:?}");
+    assert!(!env.socket().exists() && env.server_pid().is_none(), "no autostart");
+
+    let (older, newer, id) = two_plays(&env);
+    let offered = candidates(&env, "zsh", &["hero_logic", "play", "show", ""]);
+    assert_eq!(
+        offered[..2],
+        [
+            format!("{newer}:then_machine awaiting_resume"),
+            format!("{older}:hello success")
+        ],
+        "newest first, with workflow and status"
+    );
+    let offered = candidates(&env, "bash", &["hero_logic", "play", "show", ""]);
+    assert_eq!(offered[..2], [newer.clone(), older.clone()]);
+
+    let offered = candidates(&env, "zsh", &["hero_logic", "resume", ""]);
+    assert_eq!(
+        offered[0],
+        format!("{newer}:then_machine awaiting_resume"),
+        "{offered:?}"
+    );
+    assert!(!offered.iter().any(|c| c.starts_with(&older)), "only plays that wait");
+    let offered = candidates(&env, "zsh", &["hero_logic", "resume", &newer, ""]);
+    assert_eq!(offered[0], format!("{id}:who: Who signs?"), "{offered:?}");
+
+    for words in [
+        vec!["hero_logic", "workflow", "show", ""],
+        vec!["hero_logic", "play", "list", "--workflow", ""],
+        vec!["hero_logic", "play", "start", "h"],
+    ] {
+        let offered = candidates(&env, "bash", &words);
+        assert!(offered.contains(&"hello".to_owned()), "{words:?}: {offered:?}");
+    }
+    let offered = candidates(&env, "bash", &["hero_logic", "play", "list", "--status", ""]);
+    assert_eq!(
+        offered,
+        [
+            "pending",
+            "running",
+            "awaiting_resume",
+            "success",
+            "failed",
+            "cancelled",
+            "timed_out"
+        ]
+    );
+}
+
+/// An interactive `shell` in a pane with `hero_logic` on its PATH and the
+/// completions sourced; waits for `ready` (what its prompt shows).
+fn shell_pane(env: &TestEnv, shell: &[&str], setup: &str, ready: &str) -> Pane {
+    let bin_dir = Path::new(BIN).parent().expect("the binary's folder");
+    let pane = Pane::program(env, shell, &["PS1=READY> "]);
+    let setup = format!("export PATH={}:$PATH && {setup}", bin_dir.display());
+    pane.send(&["-l", &setup]);
+    pane.send(&["Enter"]);
+    pane.send(&["-l", "echo sourced"]);
+    pane.send(&["Enter"]);
+    pane.wait_for(&[ready, "sourced"]);
+    pane
+}
+
+#[test]
+fn bash_completes_play_sids_through_the_server() {
+    let env = TestEnv::new();
+    let (older, newer, _) = two_plays(&env);
+    let pane = shell_pane(
+        &env,
+        &["bash", "--norc", "--noprofile", "-i"],
+        "source <(hero_logic completions bash)",
+        "READY>",
+    );
+    pane.send(&["-l", "hero_logic play show "]);
+    pane.send(&["Tab"]);
+    pane.send(&["Tab"]);
+    pane.wait_for(&[&newer, &older]);
+}
+
+#[test]
+fn zsh_completes_play_sids_with_their_workflow_and_status() {
+    if Command::new("zsh").arg("--version").output().is_err() {
+        eprintln!("skipped: zsh is not installed (apt-get install zsh)");
+        return;
+    }
+    let env = TestEnv::new();
+    let (older, newer, _) = two_plays(&env);
+    let pane = shell_pane(
+        &env,
+        &["zsh", "-f", "-i"],
+        "autoload -U compinit && compinit -u && source <(hero_logic completions zsh)",
+        "READY>",
+    );
+    pane.send(&["-l", "hero_logic play show "]);
+    pane.send(&["Tab"]);
+    pane.wait_for(&[
+        &format!("{newer}  -- then_machine awaiting_resume"),
+        &format!("{older}  -- hello success"),
+    ]);
 }
