@@ -52,11 +52,11 @@ pub fn print(shell: Shell) -> anyhow::Result<i32> {
         Shell::Elvish => &Elvish,
         Shell::PowerShell => &Powershell,
         other => {
-            return Err(super::UserError::usage(format!(
-                "no completions for {other}"
-            ))
-            .hint("one of bash, zsh, fish, elvish, powershell")
-            .into());
+            return Err(
+                super::UserError::usage(format!("no completions for {other}"))
+                    .hint("one of bash, zsh, fish, elvish, powershell")
+                    .into(),
+            );
         }
     };
     // Written whole first: stdout may be a pipe its reader has left.
@@ -183,10 +183,7 @@ fn statuses() -> Vec<CompletionCandidate> {
 /// word after `resume` (the engine passes a completer only the word it
 /// completes, and the shell passes the whole line after `--`).
 fn pause_ids() -> Vec<CompletionCandidate> {
-    let words: Vec<String> = std::env::args()
-        .skip_while(|w| w != "--")
-        .skip(2)
-        .collect();
+    let words: Vec<String> = std::env::args().skip_while(|w| w != "--").skip(2).collect();
     let Some(sid) = words
         .iter()
         .skip_while(|w| *w != "resume")

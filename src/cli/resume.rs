@@ -122,8 +122,8 @@ fn interactive(ctx: &Ctx, sid: &str, once: bool) -> anyhow::Result<i32> {
     loop {
         if play.pending_resumes.is_empty() {
             if !once && !play.status.is_settled() {
-                play = progress::wait(&mut client, sid, 0)
-                    .map_err(|e| client_error(e, &ctx.paths))?;
+                play =
+                    progress::wait(&mut client, sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
                 continue;
             }
             if !asked {

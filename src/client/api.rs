@@ -87,7 +87,11 @@ impl Client {
         )
     }
 
-    pub fn play_count(&mut self, status: Option<PlayStatus>, workflow: Option<&str>) -> Result<u64> {
+    pub fn play_count(
+        &mut self,
+        status: Option<PlayStatus>,
+        workflow: Option<&str>,
+    ) -> Result<u64> {
         self.call(
             "play_count",
             json!({"status": status, "workflow": workflow}),

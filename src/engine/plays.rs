@@ -11,8 +11,8 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result};
 use crate::ids::new_sid;
 use crate::model::{
-    FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, Workflow,
-    WorkflowVersion, now,
+    FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus,
+    Workflow, WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
 

@@ -3,7 +3,7 @@
 
 mod cli;
 mod common;
+mod newuser;
 mod pause;
 mod subflow;
 mod tui;
-mod newuser;

@@ -368,7 +368,11 @@ fn a_cut_play_list_says_how_many_it_left_out() {
         out.stderr.contains("3 of 5 shown (--limit N for more)"),
         "{out}"
     );
-    assert_eq!(out.stdout.trim().lines().count(), 4, "a header and 3 rows:\n{out}");
+    assert_eq!(
+        out.stdout.trim().lines().count(),
+        4,
+        "a header and 3 rows:\n{out}"
+    );
 
     let out = env.run(["play", "list", "--limit", "2", "--workflow", "one"]);
     assert!(out.stderr.contains("2 of 4 shown"), "{out}");
@@ -483,7 +487,10 @@ fn candidates(env: &TestEnv, shell: &str, words: &[&str]) -> Vec<String> {
         .env("_CLAP_IFS", "\n")
         .arg("--")
         .args(words);
-    let out = env.output(&mut cmd, format!("COMPLETE={shell} hero_logic -- {words:?}"));
+    let out = env.output(
+        &mut cmd,
+        format!("COMPLETE={shell} hero_logic -- {words:?}"),
+    );
     out.expect_code(0);
     out.stdout.lines().map(str::to_owned).collect()
 }
@@ -506,7 +513,10 @@ fn completions_offer_sids_workflows_pauses_and_statuses_from_the_server() {
     // No server: flags only, quietly, and none is started.
     let offered = candidates(&env, "bash", &["hero_logic", "play", "show", ""]);
     assert!(offered.iter().all(|c| c.starts_with('-')), "{offered:?}");
-    assert!(!env.socket().exists() && env.server_pid().is_none(), "no autostart");
+    assert!(
+        !env.socket().exists() && env.server_pid().is_none(),
+        "no autostart"
+    );
 
     let (older, newer, id) = two_plays(&env);
     let offered = candidates(&env, "zsh", &["hero_logic", "play", "show", ""]);
@@ -527,7 +537,10 @@ fn completions_offer_sids_workflows_pauses_and_statuses_from_the_server() {
         format!("{newer}:then_machine awaiting_resume"),
         "{offered:?}"
     );
-    assert!(!offered.iter().any(|c| c.starts_with(&older)), "only plays that wait");
+    assert!(
+        !offered.iter().any(|c| c.starts_with(&older)),
+        "only plays that wait"
+    );
     let offered = candidates(&env, "zsh", &["hero_logic", "resume", &newer, ""]);
     assert_eq!(offered[0], format!("{id}:who: Who signs?"), "{offered:?}");
 
@@ -537,9 +550,16 @@ fn completions_offer_sids_workflows_pauses_and_statuses_from_the_server() {
         vec!["hero_logic", "play", "start", "h"],
     ] {
         let offered = candidates(&env, "bash", &words);
-        assert!(offered.contains(&"hello".to_owned()), "{words:?}: {offered:?}");
+        assert!(
+            offered.contains(&"hello".to_owned()),
+            "{words:?}: {offered:?}"
+        );
     }
-    let offered = candidates(&env, "bash", &["hero_logic", "play", "list", "--status", ""]);
+    let offered = candidates(
+        &env,
+        "bash",
+        &["hero_logic", "play", "list", "--status", ""],
+    );
     assert_eq!(
         offered,
         [
