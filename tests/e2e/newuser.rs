@@ -357,10 +357,11 @@ fn a_cut_play_list_says_how_many_it_left_out() {
     let env = TestEnv::new();
     let one = write_flow(&env, "a", "one.py", None, "count");
     let two = write_flow(&env, "b", "two.py", None, "count");
+    let mut sids = Vec::new();
     for _ in 0..4 {
-        env.ok(["play", "start", &s(&one)]);
+        sids.push(env.ok(["play", "start", &s(&one)]).trim().to_owned());
     }
-    env.ok(["play", "start", &s(&two)]);
+    sids.push(env.ok(["play", "start", &s(&two)]).trim().to_owned());
 
     let out = env.run(["play", "list", "--limit", "3"]);
     out.expect_code(0);
@@ -376,6 +377,23 @@ fn a_cut_play_list_says_how_many_it_left_out() {
 
     let out = env.run(["play", "list", "--limit", "2", "--workflow", "one"]);
     assert!(out.stderr.contains("2 of 4 shown"), "{out}");
+
+    for sid in &sids {
+        env.run(["play", "wait", sid]).expect_code(0);
+    }
+    let out = env.run(["play", "list", "--limit", "1", "--status", "success"]);
+    assert!(out.stderr.contains("1 of 5 shown"), "{out}");
+    let out = env.run([
+        "play",
+        "list",
+        "--limit",
+        "1",
+        "--status",
+        "success",
+        "--workflow",
+        "one",
+    ]);
+    assert!(out.stderr.contains("1 of 4 shown"), "{out}");
 
     let out = env.run(["play", "list", "--limit", "3", "--json"]);
     out.expect_code(0);
