@@ -23,6 +23,10 @@ pub struct Workflow {
     pub outputs: Vec<FlowField>,
     pub created_at: String,
     pub updated_at: String,
+    /// The absolute path of the file it was saved from, so that another
+    /// file with the same stem is refused instead of becoming a version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_path: Option<String>,
 }
 
 /// One immutable saved source; its sid is derived from the content.

@@ -16,7 +16,7 @@ def create_record(ledger: str, item: str) -> dict:
     return {"record": item}
 
 
-@flow
+@flow(name="approve")
 def main(ledger: str, item: str = "order-1"):
     created = create_record(ledger=ledger, item=item)
     approved = ask_user.confirm("approve", prompt=f"Approve {created['record']}?")

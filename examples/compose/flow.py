@@ -8,7 +8,7 @@ child waits for its question to be answered.
 from hero_tracing import flow
 
 
-@flow
+@flow(name="compose")
 def main(order: str, items: list):
     packed = flow.invoke("pack", items=items)
     shipped = flow.invoke("ship", spawn=True, order=order, grams=packed["grams"])

@@ -7,6 +7,6 @@ def weigh(items: list) -> int:
     return 250 * len(items)
 
 
-@flow
+@flow(name="pack")
 def main(items: list):
     return {"boxes": 1 + len(items) // 3, "grams": weigh(items=items)}

@@ -11,7 +11,7 @@ def label(order: str, carrier: str) -> str:
     return f"{carrier.upper()}-{order}"
 
 
-@flow
+@flow(name="ship")
 def main(order: str, grams: int):
     carrier = ask_user.choice("carrier", ["post", "courier"], prompt=f"Ship {order} ({grams} g) by?")
     return {"carrier": carrier, "label": label(order=order, carrier=carrier)}

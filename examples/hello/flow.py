@@ -24,7 +24,7 @@ def count_letters(name: str) -> dict:
     return {"letters": letters, "vowels": vowels}
 
 
-@flow
+@flow(name="hello")
 def main(name: str = "world"):
     greeting = greet(name)
     counts = count_letters(name)

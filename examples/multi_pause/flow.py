@@ -14,7 +14,7 @@ def record(tally: str, what: str) -> str:
     return what
 
 
-@flow
+@flow(name="multi_pause")
 def main(tally: str):
     record(tally=tally, what="start")
     name = ask_user.text("name", prompt="Who is this for?")

@@ -1260,13 +1260,19 @@ def _inspect(path):
               for arg, default in zip(positional + args.kwonlyargs,
                                       defaults + args.kw_defaults)]
     outputs = []
+    # `@flow(name="...")` on main names the workflow (SPEC §6).
+    name = None
     for decorator in main.decorator_list:
         if isinstance(decorator, ast.Call) and module.is_flow(decorator.func):
             for keyword in decorator.keywords:
                 if keyword.arg == "outputs":
                     outputs = _output_fields(ast, keyword.value)
+                elif keyword.arg == "name" and isinstance(keyword.value, ast.Constant) \
+                        and isinstance(keyword.value.value, str):
+                    name = keyword.value.value
     description = (ast.get_docstring(module.tree) or "").strip()
-    return {"ok": True, "description": description.partition("\n")[0],
+    return {"ok": True, "name": name, "any_keyword": args.kwarg is not None,
+            "description": description.partition("\n")[0],
             "inputs": inputs, "outputs": outputs, "warnings": module.warnings()}
 
 

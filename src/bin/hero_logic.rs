@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     if handle_info_flag(&manifest) {
         return ExitCode::SUCCESS;
     }
+    cli::complete_from_env();
     let args = Cli::parse();
     let code = match cli::run(args) {
         Ok(code) => code,

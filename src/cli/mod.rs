@@ -31,6 +31,7 @@ use clap::{Parser, Subcommand};
 use crate::client::{self, Client};
 use crate::config::Paths;
 
+pub use completions::complete_from_env;
 pub use render::{UserError, print_error};
 
 /// Writes to stdout. A reader that has gone away (`hero_logic play list |

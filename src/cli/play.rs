@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use console::style;
 use serde_json::Value;
 
@@ -18,25 +18,7 @@ use crate::model::{JsonMap, Play, PlayStatus, Span, SpanKind};
 #[derive(Debug, Subcommand)]
 pub enum PlayCommand {
     /// Start a play of a workflow, or of a FILE.py (saved first).
-    Start {
-        /// A workflow's name or sid, or a Python file to save as a workflow.
-        workflow: String,
-        /// The input of `main`, as a JSON object.
-        #[arg(long, default_value = "{}")]
-        input: String,
-        /// A name for the play [default: the workflow's].
-        #[arg(long)]
-        name: Option<String>,
-        /// Answer pauses named NAME (a glob) with JSON, without stopping.
-        #[arg(long = "prefill", value_name = "NAME=JSON")]
-        prefill: Vec<String>,
-        /// Kill a run that takes longer than this many seconds (`timed_out`).
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<f64>,
-        /// Wait until the play ends or pauses; exit with its status.
-        #[arg(long)]
-        wait: bool,
-    },
+    Start(StartArgs),
     /// List plays, newest first.
     List {
         /// Only plays with this status.
@@ -45,7 +27,7 @@ pub enum PlayCommand {
         /// Only plays of this workflow (name or sid).
         #[arg(long)]
         workflow: Option<String>,
-        /// At most this many plays.
+        /// At most this many plays (0: all).
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Hide child plays spawned by other plays.
@@ -100,16 +82,34 @@ pub enum PlayCommand {
     },
 }
 
+/// `play start`'s arguments.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// A workflow's name or sid, or a Python file to save as a workflow.
+    workflow: String,
+    /// The input of `main`, as a JSON object.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// A name for the play [default: the workflow's]; with FILE.py, the workflow's name too.
+    #[arg(long)]
+    name: Option<String>,
+    /// With FILE.py: save it even when the name belongs to a workflow saved from another file.
+    #[arg(long)]
+    replace: bool,
+    /// Answer pauses named NAME (a glob) with JSON, without stopping.
+    #[arg(long = "prefill", value_name = "NAME=JSON")]
+    prefill: Vec<String>,
+    /// Kill a run that takes longer than this many seconds (`timed_out`).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// Wait until the play ends or pauses; exit with its status.
+    #[arg(long)]
+    wait: bool,
+}
+
 pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
     match command {
-        PlayCommand::Start {
-            workflow,
-            input,
-            name,
-            prefill,
-            timeout,
-            wait,
-        } => start(ctx, &workflow, &input, name, &prefill, timeout, wait),
+        PlayCommand::Start(args) => start(ctx, args),
         PlayCommand::List {
             status,
             workflow,
@@ -126,19 +126,31 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
                     })
                 })
                 .transpose()?;
-            let mut plays = ctx
-                .client()?
-                .play_list(status, workflow.as_deref(), Some(limit))
+            let mut client = ctx.client()?;
+            // One more than asked tells whether the list was cut.
+            let asked = (limit > 0).then(|| limit.saturating_add(1));
+            let mut plays = client
+                .play_list(status, workflow.as_deref(), asked)
                 .map_err(|e| client_error(e, &ctx.paths))?;
+            let cut = limit > 0 && plays.len() > limit;
+            plays.truncate(if cut { limit } else { plays.len() });
             if no_children {
                 plays.retain(|p| p.parent_play_sid.is_none());
             }
             if ctx.json {
                 print_json(&plays);
-            } else if plays.is_empty() {
+                return Ok(0);
+            }
+            if plays.is_empty() && !cut {
                 eprintln!("no plays yet (hint: `hero_logic play start FILE.py`)");
-            } else {
-                outln!("{}", plays_table(&plays));
+                return Ok(0);
+            }
+            outln!("{}", plays_table(&plays));
+            if cut {
+                let total = client
+                    .play_count(status, workflow.as_deref())
+                    .map_err(|e| client_error(e, &ctx.paths))?;
+                eprintln!("{} of {total} shown (--limit N for more)", plays.len());
             }
             Ok(0)
         }
@@ -230,24 +242,28 @@ fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
     Ok(map)
 }
 
-fn start(
-    ctx: &Ctx,
-    workflow: &str,
-    input: &str,
-    name: Option<String>,
-    prefill: &[String],
-    timeout: Option<f64>,
-    wait: bool,
-) -> anyhow::Result<i32> {
-    let input_data: Value = serde_json::from_str(input).map_err(|e| {
+fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
+    let StartArgs {
+        workflow,
+        input,
+        name,
+        replace,
+        prefill,
+        timeout,
+        wait,
+    } = args;
+    let workflow = workflow.as_str();
+    let input_data: Value = serde_json::from_str(&input).map_err(|e| {
         UserError::usage(format!("--input is not JSON: {e}")).hint(
             r#"the input is a JSON object of main's arguments, e.g. --input '{"name": "Ada"}'"#,
         )
     })?;
-    let prefill_resumes = parse_prefill(prefill)?;
+    let prefill_resumes = parse_prefill(&prefill)?;
     let path = Path::new(workflow);
     let workflow = if workflow.ends_with(".py") || path.is_file() {
-        super::workflow::save(ctx, path, None)?.workflow.sid
+        super::workflow::save(ctx, path, name.as_deref(), replace)?
+            .workflow
+            .sid
     } else {
         workflow.to_owned()
     };
@@ -279,7 +295,7 @@ fn start(
 }
 
 /// Prints a settled (or timed-out wait's) play and returns its exit code.
-fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
+pub(super) fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
     if ctx.json {
         print_json(play);
     } else {

@@ -1,4 +1,9 @@
 //! `hero_logic pending SID` and `hero_logic resume SID [ID JSON]`.
+//!
+//! `resume SID` on a terminal follows the play: it asks each open question,
+//! waits for the play's next state, asks the next ones, and ends with the
+//! play's final status and `play wait`'s exit code, so a flow of several
+//! questions is answered in one sitting. `--once` answers what is open now.
 
 use std::io::IsTerminal;
 
@@ -7,9 +12,10 @@ use comfy_table::{Table, presets};
 use console::style;
 use serde_json::Value;
 
-use super::Ctx;
 use super::render::{UserError, age, client_error, print_json};
-use crate::model::ResumeRequest;
+use super::{Ctx, progress};
+use crate::client::Client;
+use crate::model::{PlayStatus, ResumeRequest};
 use crate::prompt;
 
 #[derive(Debug, Args)]
@@ -20,6 +26,10 @@ pub struct ResumeArgs {
     id: Option<String>,
     /// The answer, as JSON: `true`, `42`, `'"text"'`, `'{"tx": "abc"}'`.
     payload: Option<String>,
+    /// Without ID: answer the open pauses and leave, instead of following
+    /// the play to its next questions and its end.
+    #[arg(long, conflicts_with = "id")]
+    once: bool,
 }
 
 pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
@@ -80,7 +90,7 @@ pub fn resume(ctx: &Ctx, args: ResumeArgs) -> anyhow::Result<i32> {
         )
         .hint("or run `hero_logic resume SID` on a terminal to be asked")
         .into()),
-        (None, _) => interactive(ctx, &args.sid),
+        (None, _) => interactive(ctx, &args.sid, args.once),
     }
 }
 
@@ -100,38 +110,88 @@ fn scripted_form(sid: &str, pending: &[ResumeRequest]) -> String {
         .join("\n")
 }
 
-/// Asks one prompt per open pause that has a form, and sends each answer.
-fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
+/// Asks one prompt per open pause that has a form and sends each answer;
+/// unless `once`, then waits for the play's next state and goes on until
+/// the play ends or waits on something no prompt can answer.
+fn interactive(ctx: &Ctx, sid: &str, once: bool) -> anyhow::Result<i32> {
     let mut client = ctx.client()?;
-    let pending = client
-        .play_pending_resumes(sid)
+    let mut play = client
+        .play_get(sid)
         .map_err(|e| client_error(e, &ctx.paths))?;
-    if pending.is_empty() {
-        eprintln!("play {sid} has no open pauses");
-        return Ok(0);
+    let mut asked = false;
+    loop {
+        if play.pending_resumes.is_empty() {
+            if !once && !play.status.is_settled() {
+                play =
+                    progress::wait(&mut client, sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
+                continue;
+            }
+            if !asked {
+                eprintln!("play {sid} has no open pauses");
+            }
+            if once || !asked {
+                return Ok(0);
+            }
+            return super::play::report(ctx, &play);
+        }
+        let pending = std::mem::take(&mut play.pending_resumes);
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(UserError::new("no terminal to ask on")
+                .hint(format!(
+                    "answer from a script:\n{}",
+                    scripted_form(sid, &pending)
+                ))
+                .into());
+        }
+        asked = true;
+        let left = answer_all(&mut client, ctx, sid, &pending)?;
+        if once {
+            return Ok(0);
+        }
+        if left > 0 {
+            // The play waits on what no prompt here answers: leave it so.
+            return Ok(PlayStatus::AwaitingResume.exit_code());
+        }
+        play = progress::wait(&mut client, sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
     }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(UserError::new("no terminal to ask on")
-            .hint(format!(
-                "answer from a script:\n{}",
-                scripted_form(sid, &pending)
-            ))
-            .into());
-    }
-    for request in &pending {
+}
+
+/// Asks and answers each pause that has a form; returns how many were left
+/// open (a machine's pause, a child's, or one the person skipped), each with
+/// the line that says how it gets its answer.
+fn answer_all(
+    client: &mut Client,
+    ctx: &Ctx,
+    sid: &str,
+    pending: &[ResumeRequest],
+) -> anyhow::Result<usize> {
+    let mut left = 0;
+    for request in pending {
         if request.ui.is_null() {
-            eprintln!(
-                "{} {} waits for a machine answer (webhook, signal): hero_logic resume {sid} {} JSON",
-                style("skip").dim(),
-                request.name,
-                request.id
-            );
+            left += 1;
+            match request.name.strip_prefix(crate::engine::CHILD_PAUSE_PREFIX) {
+                Some(child) => eprintln!(
+                    "{} waiting on child play {child}; it goes on by itself when the child ends (`hero_logic resume {child}` answers its questions)",
+                    style("⏸").yellow()
+                ),
+                None => eprintln!(
+                    "{} {} waits for a machine answer (webhook, signal): hero_logic resume {sid} {} JSON",
+                    style("⏸").yellow(),
+                    request.name,
+                    request.id
+                ),
+            }
             continue;
         }
         let answer = match prompt::ask(request) {
             Ok(answer) => answer,
             Err(prompt::PromptError::Cancelled) => {
-                eprintln!("{} {} left unanswered", style("skip").dim(), request.name);
+                left += 1;
+                eprintln!(
+                    "{} {} left unanswered (`hero_logic resume {sid}` asks again)",
+                    style("skip").dim(),
+                    request.name
+                );
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -146,5 +206,5 @@ fn interactive(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             ack.resumed_at
         );
     }
-    Ok(0)
+    Ok(left)
 }

@@ -8,6 +8,7 @@ use console::style;
 
 use super::Ctx;
 use super::render::{UserError, age, client_error, print_json};
+use crate::client::SaveRequest;
 use crate::engine::SavedWorkflow;
 use crate::model::{FlowField, LintWarning};
 
@@ -17,9 +18,12 @@ pub enum WorkflowCommand {
     Save {
         /// The Python file; its `@flow def main(...)` is the root flow.
         file: PathBuf,
-        /// The workflow's name [default: the file's stem].
+        /// The workflow's name [default: `@flow(name=...)` on main, else the file's stem].
         #[arg(long)]
         name: Option<String>,
+        /// Save it even when the name belongs to a workflow saved from another file.
+        #[arg(long)]
+        replace: bool,
     },
     /// List the saved workflows.
     List,
@@ -37,8 +41,12 @@ pub enum WorkflowCommand {
 
 pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
     match command {
-        WorkflowCommand::Save { file, name } => {
-            let saved = save(ctx, &file, name.as_deref())?;
+        WorkflowCommand::Save {
+            file,
+            name,
+            replace,
+        } => {
+            let saved = save(ctx, &file, name.as_deref(), replace)?;
             if ctx.json {
                 print_json(&saved.workflow);
             } else {
@@ -125,19 +133,29 @@ fn read_source(file: &Path) -> anyhow::Result<String> {
         .map_err(|e| UserError::new(format!("cannot read {}: {e}", file.display())).into())
 }
 
-/// Saves a file as a workflow (named after its stem unless told) and prints
-/// the lint's warnings to stderr.
-pub fn save(ctx: &Ctx, file: &Path, name: Option<&str>) -> anyhow::Result<SavedWorkflow> {
+/// Saves a file as a workflow and prints the lint's warnings to stderr. The
+/// server names it when `name` is absent, and refuses a taken name whose
+/// workflow came from another file unless `replace`.
+pub fn save(
+    ctx: &Ctx,
+    file: &Path,
+    name: Option<&str>,
+    replace: bool,
+) -> anyhow::Result<SavedWorkflow> {
     let source = read_source(file)?;
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = name.unwrap_or(&stem);
     let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned());
+    let source_path = std::fs::canonicalize(file)
+        .map_err(|e| UserError::new(format!("cannot read {}: {e}", file.display())))?;
+    let source_path = source_path.to_string_lossy();
     let saved = ctx
         .client()?
-        .workflow_save(name, &source, file_name.as_deref())
+        .workflow_save(&SaveRequest {
+            name,
+            source: &source,
+            file_name: file_name.as_deref(),
+            source_path: Some(&source_path),
+            replace,
+        })
         .map_err(|e| client_error(e, &ctx.paths))?;
     print_warnings(file, &saved.warnings, true);
     Ok(saved)

@@ -18,21 +18,34 @@ pub struct StartRequest {
     pub working_dir: Option<std::path::PathBuf>,
 }
 
+/// What `workflow_save` sends; the server names the workflow when `name`
+/// is absent (`@flow(name=...)` on main, else the file's stem).
+#[derive(Debug, Clone, Default)]
+pub struct SaveRequest<'a> {
+    pub name: Option<&'a str>,
+    pub source: &'a str,
+    pub file_name: Option<&'a str>,
+    pub source_path: Option<&'a str>,
+    pub replace: bool,
+}
+
 impl Client {
     pub fn info(&mut self) -> Result<Value> {
         self.call_value("info", json!({}))
     }
 
-    pub fn workflow_save(
-        &mut self,
-        name: &str,
-        source: &str,
-        file_name: Option<&str>,
-    ) -> Result<SavedWorkflow> {
-        self.call(
-            "workflow_save",
-            json!({"name": name, "source": source, "file_name": file_name}),
-        )
+    pub fn workflow_save(&mut self, save: &SaveRequest<'_>) -> Result<SavedWorkflow> {
+        let mut params = json!({"source": save.source, "file_name": save.file_name});
+        if let Some(name) = save.name {
+            params["name"] = json!(name);
+        }
+        if let Some(path) = save.source_path {
+            params["source_path"] = json!(path);
+        }
+        if save.replace {
+            params["replace"] = json!(true);
+        }
+        self.call("workflow_save", params)
     }
 
     pub fn workflow_get(&mut self, sid_or_name: &str) -> Result<WorkflowDetail> {
@@ -76,6 +89,17 @@ impl Client {
         self.call(
             "play_list",
             json!({"status": status, "workflow": workflow, "limit": limit}),
+        )
+    }
+
+    pub fn play_count(
+        &mut self,
+        status: Option<PlayStatus>,
+        workflow: Option<&str>,
+    ) -> Result<u64> {
+        self.call(
+            "play_count",
+            json!({"status": status, "workflow": workflow}),
         )
     }
 

@@ -13,15 +13,31 @@ use crate::env;
 const START_DEADLINE: Duration = Duration::from_secs(15);
 
 /// Connects, starting a background server first unless
-/// `HERO_LOGIC_NO_AUTOSTART=1`.
+/// `HERO_LOGIC_NO_AUTOSTART=1`. A server it starts is announced once on
+/// stderr, so a user knows something now runs in the background.
 pub fn connect_or_start(paths: &Paths) -> Result<Client> {
     match Client::connect(&paths.socket) {
         Err(ClientError::NotRunning { .. }) if !env::no_autostart() => {
             start_server(paths)?;
-            Client::connect(&paths.socket)
+            let mut client = Client::connect(&paths.socket)?;
+            announce(&mut client, paths);
+            Ok(client)
         }
         other => other,
     }
+}
+
+/// `started hero_logic server (pid N) on SOCKET`, with how to stop it.
+fn announce(client: &mut Client, paths: &Paths) {
+    let pid = client
+        .info()
+        .ok()
+        .and_then(|info| info["pid"].as_u64())
+        .map_or_else(|| "?".to_owned(), |pid| pid.to_string());
+    eprintln!(
+        "started hero_logic server (pid {pid}) on {}; `hero_logic stop` stops it",
+        paths.socket.display()
+    );
 }
 
 /// Starts `hero_logic server` in the background, in its own process group

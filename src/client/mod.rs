@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::model::PlayEvent;
 
-pub use api::StartRequest;
+pub use api::{SaveRequest, StartRequest};
 pub use autostart::{connect_or_start, start_server};
 
 #[derive(Debug, thiserror::Error)]

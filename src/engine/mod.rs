@@ -29,7 +29,7 @@ pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
 pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport, SpanRecord};
-pub use workflows::SavedWorkflow;
+pub use workflows::{SaveWorkflow, SavedWorkflow};
 
 /// What went wrong, in terms the server maps one-to-one to error codes.
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,8 @@ use super::lifecycle::Event;
 use super::{Engine, EngineError, Result};
 use crate::ids::new_sid;
 use crate::model::{
-    JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, Workflow,
-    WorkflowVersion, now,
+    FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus,
+    Workflow, WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
 
@@ -59,12 +59,34 @@ pub struct VersionRef {
 }
 
 /// Checks `input_data` against `main`'s signature before anything is stored.
-fn check_input(workflow: &Workflow, input: &Value) -> Result<()> {
+/// `known` says whether `main` takes the key; it is asked only of a key
+/// that is not among `workflow.inputs`.
+fn check_input(
+    workflow: &Workflow,
+    input: &Value,
+    known: impl FnOnce() -> Result<Option<MainSignature>>,
+) -> Result<()> {
     let Some(object) = input.as_object() else {
         return Err(EngineError::InvalidParams(
             "input_data must be a JSON object of main's arguments".into(),
         ));
     };
+    let unknown: Vec<&String> = object
+        .keys()
+        .filter(|k| !workflow.inputs.iter().any(|f| &f.name == *k))
+        .collect();
+    if !unknown.is_empty()
+        && let Some(signature) = known()?
+        && !signature.any_keyword
+    {
+        let unknown: Vec<&String> = unknown
+            .into_iter()
+            .filter(|k| !signature.inputs.iter().any(|f| &f.name == *k))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(unknown_inputs(&workflow.name, &unknown, &signature.inputs));
+        }
+    }
     for field in &workflow.inputs {
         match object.get(&field.name) {
             None if field.required => {
@@ -106,7 +128,74 @@ fn checked_working_dir(dir: String) -> Result<String> {
     Ok(dir)
 }
 
+/// `main`'s parameters as the SDK read them from one version's source.
+#[derive(Debug, Deserialize)]
+struct MainSignature {
+    inputs: Vec<FlowField>,
+    /// `main(**kwargs)` takes any key.
+    #[serde(default)]
+    any_keyword: bool,
+}
+
+/// The refusal of keys `main` does not take, with its inputs and the
+/// closest name to each key (a misspelling is the usual cause).
+fn unknown_inputs(workflow: &str, unknown: &[&String], inputs: &[FlowField]) -> EngineError {
+    let names = unknown
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let signature = if inputs.is_empty() {
+        "main takes no inputs".to_owned()
+    } else {
+        let fields = inputs
+            .iter()
+            .map(|f| {
+                let optional = if f.required { "" } else { "?" };
+                format!("{}{optional}: {}", f.name, f.ty.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("main takes {fields}")
+    };
+    let guesses: Vec<String> = unknown
+        .iter()
+        .filter_map(|k| {
+            inputs
+                .iter()
+                .map(|f| (strsim::jaro_winkler(k, &f.name), &f.name))
+                .filter(|(score, _)| *score >= 0.7)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, name)| format!("did you mean `{name}` for `{k}`?"))
+        })
+        .collect();
+    let guesses = if guesses.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", guesses.join(" "))
+    };
+    EngineError::InvalidParams(format!(
+        "input_data has {names}, not an input of workflow `{workflow}`'s main (hint: {guesses}{signature})"
+    ))
+}
+
 impl Engine {
+    /// `main`'s signature in a version's stored analysis; `None` when the
+    /// analysis predates the SDK's report of `**kwargs`, so nothing is refused.
+    fn main_signature(&self, version_sid: &str) -> Result<Option<MainSignature>> {
+        let version = self.version(version_sid)?;
+        let hash = crate::ids::sha1_hex(&[&version.source]);
+        let Some(analysis) = self.store().analysis(&hash)? else {
+            return Ok(None);
+        };
+        if analysis.get("any_keyword").is_none() {
+            return Ok(None);
+        }
+        serde_json::from_value(analysis)
+            .map(Some)
+            .map_err(|e| EngineError::Internal(format!("stored analysis: {e}")))
+    }
+
     /// A play as stored, without its step outputs.
     pub(super) fn play_snapshot(&self, sid: &str) -> Result<Play> {
         self.store()
@@ -153,7 +242,11 @@ impl Engine {
         let input = request
             .input_data
             .unwrap_or_else(|| Value::Object(Default::default()));
-        check_input(&workflow, &input)?;
+        let version_sid = request
+            .version_sid
+            .clone()
+            .unwrap_or_else(|| workflow.current_version_sid.clone());
+        check_input(&workflow, &input, || self.main_signature(&version_sid))?;
         if let Some(t) = request.timeout_s
             && !(t > 0.0 && t.is_finite())
         {
@@ -175,9 +268,7 @@ impl Engine {
             sid: new_sid(),
             name: request.name.unwrap_or_else(|| workflow.name.clone()),
             workflow_sid: workflow.sid.clone(),
-            workflow_version_sid: request
-                .version_sid
-                .unwrap_or_else(|| workflow.current_version_sid.clone()),
+            workflow_version_sid: version_sid,
             status: PlayStatus::Pending,
             input_data: input,
             output_data: Value::Null,
@@ -237,6 +328,15 @@ impl Engine {
             play.answered_resumes.clear();
         }
         Ok(plays)
+    }
+
+    /// How many plays `play_list` would return without a limit, so a cut
+    /// list can say how much it left out.
+    pub fn play_count(&self, mut filter: PlayFilter) -> Result<u64> {
+        if let Some(w) = filter.workflow_sid.take() {
+            filter.workflow_sid = Some(self.workflow(&w)?.sid);
+        }
+        Ok(self.store().count_plays(&filter)?)
     }
 
     /// Returns once the play is terminal or awaiting a resume, or when the

@@ -4,6 +4,10 @@
 //! is done by the SDK with Python's own `ast`, never by running the script.
 //! It is stored by the source's hash, so saving a known source costs no
 //! interpreter start.
+//!
+//! A workflow remembers the file it was saved from: a save from another
+//! file under a taken name is refused unless asked to replace, so two
+//! `flow.py` files never silently become versions of one workflow.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,8 +26,28 @@ pub struct SavedWorkflow {
     pub warnings: Vec<LintWarning>,
 }
 
+/// What `workflow_save` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct SaveWorkflow {
+    /// The name; absent, `@flow(name=...)` on `main`, else `file_name`'s stem.
+    pub name: Option<String>,
+    pub source: String,
+    pub file_name: Option<String>,
+    pub description: Option<String>,
+    /// The absolute path of the file, compared with the workflow's own.
+    pub source_path: Option<String>,
+    /// Lets a save from another file become the workflow's next version.
+    pub replace: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Analysis {
+    /// `@flow(name=...)` on `main`.
+    #[serde(default)]
+    name: Option<String>,
+    /// `main(**kwargs)` takes any input key.
+    #[serde(default)]
+    any_keyword: bool,
     description: String,
     inputs: Vec<FlowField>,
     outputs: Vec<FlowField>,
@@ -35,40 +59,78 @@ struct InspectFailure {
     error: String,
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
+fn check_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
         && name.len() <= 128
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidParams(format!(
+            "`{name}` is not a workflow name: use letters, digits, `_`, `-` and `.`"
+        )))
+    }
+}
+
+/// The refusal of a save from another file than the workflow's own; none
+/// when either path is unknown or the caller asked to replace.
+fn other_file(workflow: &Workflow, source_path: Option<&str>, replace: bool) -> Option<String> {
+    let theirs = workflow.source_path.as_deref()?;
+    let ours = source_path?;
+    if replace || theirs == ours {
+        return None;
+    }
+    Some(format!(
+        "workflow `{name}` was saved from {theirs}, not from {ours} (hint: save {ours} under its own name with `--name NAME` or `@flow(name=\"...\")` on its main, or pass `--replace` (RPC: `replace: true`) to make it the next version of `{name}`)",
+        name = workflow.name
+    ))
 }
 
 impl Engine {
-    pub async fn workflow_save(
-        &self,
-        name: &str,
-        source: String,
-        file_name: Option<String>,
-        description: Option<String>,
-    ) -> Result<SavedWorkflow> {
-        if !valid_name(name) {
-            return Err(EngineError::InvalidParams(format!(
-                "`{name}` is not a workflow name: use letters, digits, `_`, `-` and `.`"
-            )));
+    pub async fn workflow_save(&self, request: SaveWorkflow) -> Result<SavedWorkflow> {
+        let SaveWorkflow {
+            name,
+            source,
+            file_name,
+            description,
+            source_path,
+            replace,
+        } = request;
+        if let Some(name) = &name {
+            check_name(name)?;
         }
-        let file_name = file_name
+        let given_file = file_name
             .as_deref()
             .and_then(|f| std::path::Path::new(f).file_name())
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("{name}.py"));
+            .map(|f| f.to_string_lossy().into_owned());
         let source_hash = sha1_hex(&[&source]);
-        let analysis: Analysis = match self.store().analysis(&source_hash)? {
-            Some(known) => serde_json::from_value(known)
-                .map_err(|e| EngineError::Internal(format!("stored analysis: {e}")))?,
-            None => self.inspect(&source, &file_name).await?,
+        let scratch_name = given_file.clone().unwrap_or_else(|| "flow.py".to_owned());
+        // An analysis stored before the SDK reported `name` and
+        // `any_keyword` is done again.
+        let (analysis, fresh) = match self.store().analysis(&source_hash)? {
+            Some(known) if known.get("any_keyword").is_some() => (
+                serde_json::from_value(known)
+                    .map_err(|e| EngineError::Internal(format!("stored analysis: {e}")))?,
+                false,
+            ),
+            _ => (self.inspect(&source, &scratch_name).await?, true),
         };
-        let version_sid = sha1_hex(&[name, &source])[..16].to_owned();
-        let name = name.to_owned();
+        let stem = given_file.as_deref().and_then(|f| {
+            std::path::Path::new(f)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        });
+        let Some(name) = name.or(analysis.name.clone()).or(stem) else {
+            return Err(EngineError::InvalidParams(
+                "a workflow needs a name: give `name`, `@flow(name=...)` on main, or `file_name`"
+                    .into(),
+            ));
+        };
+        check_name(&name)?;
+        let file_name = given_file.unwrap_or_else(|| format!("{name}.py"));
+        let version_sid = sha1_hex(&[&name, &source])[..16].to_owned();
         let saved_analysis = analysis.clone();
         let workflow = self
             .inner
@@ -76,6 +138,12 @@ impl Engine {
             .write(true, move |tx| {
                 let at = now();
                 let existing = tx.workflow_by_name(&name)?;
+                if let Some(conflict) = existing
+                    .as_ref()
+                    .and_then(|w| other_file(w, source_path.as_deref(), replace))
+                {
+                    return Ok(Err(conflict));
+                }
                 let mut workflow = existing.clone().unwrap_or_else(|| Workflow {
                     sid: new_sid(),
                     name: name.clone(),
@@ -85,7 +153,11 @@ impl Engine {
                     outputs: Vec::new(),
                     created_at: at.clone(),
                     updated_at: at.clone(),
+                    source_path: None,
                 });
+                if source_path.is_some() {
+                    workflow.source_path = source_path;
+                }
                 if !tx.version_exists(&version_sid)? {
                     tx.put_version(&WorkflowVersion {
                         sid: version_sid.clone(),
@@ -94,6 +166,8 @@ impl Engine {
                         file_name,
                         created_at: at.clone(),
                     })?;
+                }
+                if fresh {
                     tx.put_analysis(
                         &source_hash,
                         &serde_json::to_value(&saved_analysis).expect("json"),
@@ -107,9 +181,10 @@ impl Engine {
                     workflow.updated_at = at;
                     tx.put_workflow(&workflow)?;
                 }
-                Ok(workflow)
+                Ok(Ok(workflow))
             })
-            .await?;
+            .await?
+            .map_err(EngineError::InvalidParams)?;
         Ok(SavedWorkflow {
             workflow,
             warnings: analysis.warnings,

@@ -54,12 +54,17 @@ struct VersionSid {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WorkflowSave {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     source: String,
     #[serde(default)]
     file_name: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    source_path: Option<String>,
+    #[serde(default)]
+    replace: bool,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +73,32 @@ struct PlayWait {
     play_sid: String,
     #[serde(default)]
     timeout_ms: u64,
+}
+
+/// `play_count`: `play_list`'s filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlayCount {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    workflow: Option<String>,
+}
+
+fn parse_status(status: Option<&str>) -> Result<Option<PlayStatus>, RpcError> {
+    status
+        .map(|s| {
+            PlayStatus::parse(s).ok_or_else(|| {
+                RpcError::new(
+                    INVALID_PARAMS,
+                    format!(
+                        "unknown status `{s}`: one of {}",
+                        PlayStatus::ALL.map(|s| s.as_str()).join(", ")
+                    ),
+                )
+            })
+        })
+        .transpose()
 }
 
 #[derive(Deserialize)]
@@ -202,7 +233,14 @@ impl Server {
                 let p: WorkflowSave = params(raw)?;
                 to_value(
                     engine
-                        .workflow_save(&p.name, p.source, p.file_name, p.description)
+                        .workflow_save(crate::engine::SaveWorkflow {
+                            name: p.name,
+                            source: p.source,
+                            file_name: p.file_name,
+                            description: p.description,
+                            source_path: p.source_path,
+                            replace: p.replace,
+                        })
                         .await?,
                 )
             }
@@ -228,6 +266,15 @@ impl Server {
                 Ok(Value::String(engine.play_start(request).await?.sid))
             }
             "play_get" => to_value(engine.play_get(&params::<PlaySid>(raw)?.play_sid)?),
+            "play_count" => {
+                let p: PlayCount = params(raw)?;
+                let filter = PlayFilter {
+                    status: parse_status(p.status.as_deref())?,
+                    workflow_sid: p.workflow,
+                    ..PlayFilter::default()
+                };
+                to_value(engine.play_count(filter)?)
+            }
             "play_list" => {
                 let p: PlayList = params(raw)?;
                 let status = match p.status.as_deref() {

@@ -25,6 +25,9 @@ fn string() -> Value {
 fn integer() -> Value {
     json!({"type": "integer", "minimum": 0})
 }
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
 fn number() -> Value {
     json!({"type": "number"})
 }
@@ -102,10 +105,12 @@ pub const METHODS: &[Method] = &[
         name: "workflow_save",
         summary: "Save a flow script as a new version of a workflow",
         params: &[
-            ("name", true, string),
+            ("name", false, string),
             ("source", true, string),
             ("file_name", false, string),
             ("description", false, string),
+            ("source_path", false, string),
+            ("replace", false, boolean),
         ],
         result: workflow,
         internal: false,
@@ -183,6 +188,13 @@ pub const METHODS: &[Method] = &[
             ("before", false, string),
         ],
         result: plays,
+        internal: false,
+    },
+    Method {
+        name: "play_count",
+        summary: "How many plays play_list would return without a limit",
+        params: &[("status", false, status), ("workflow", false, string)],
+        result: integer,
         internal: false,
     },
     Method {
@@ -333,7 +345,7 @@ fn schemas() -> Value {
             "current_version_sid": {"type": "string"},
             "inputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
             "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/FlowField"}},
-            "created_at": ts, "updated_at": ts}},
+            "created_at": ts, "updated_at": ts, "source_path": {"type": "string"}}},
         "FlowField": {"type": "object", "properties": {
             "name": {"type": "string"},
             "type": {"enum": ["str", "int", "float", "bool", "list", "dict", "any"]},

@@ -117,6 +117,48 @@ impl Store {
         Ok(out)
     }
 
+    /// How many plays fit `filter`, its `before` and `limit` aside: from
+    /// the indexes' keys alone unless both status and workflow are given.
+    pub fn count_plays(&self, filter: &PlayFilter) -> Result<u64> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let count_keys = |range: redb::Range<'_, (&str, &str), ()>| -> Result<u64> {
+            let mut n = 0;
+            for entry in range {
+                entry.map_err(db)?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        match (filter.status, filter.workflow_sid.as_deref()) {
+            (None, None) => {
+                use redb::ReadableTableMetadata;
+                txn.open_table(PLAYS).map_err(db)?.len().map_err(db)
+            }
+            (Some(status), None) => {
+                let index = txn.open_table(PLAYS_BY_STATUS).map_err(db)?;
+                let s = status.as_str();
+                count_keys(index.range((s, "")..=(s, "\u{10ffff}")).map_err(db)?)
+            }
+            (None, Some(workflow)) => {
+                let index = txn.open_table(PLAYS_BY_WORKFLOW).map_err(db)?;
+                count_keys(
+                    index
+                        .range((workflow, "")..=(workflow, "\u{10ffff}"))
+                        .map_err(db)?,
+                )
+            }
+            (Some(_), Some(_)) => {
+                let all = PlayFilter {
+                    before: None,
+                    limit: 0,
+                    ..filter.clone()
+                };
+                drop(txn);
+                Ok(self.plays(&all)?.len() as u64)
+            }
+        }
+    }
+
     /// The sids of the plays spawned by `parent`.
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
         let txn = self.db.begin_read().map_err(db)?;

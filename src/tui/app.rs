@@ -124,7 +124,7 @@ pub enum Confirm {
 pub enum Overlay {
     Help,
     Confirm(Confirm),
-    Form(StartForm),
+    Form(Box<StartForm>),
 }
 
 /// A line for the footer until the next key.
@@ -794,7 +794,9 @@ impl App {
             None => self.workflow_cursor().map(|i| &self.workflows[i]),
         };
         match workflow.cloned() {
-            Some(workflow) => self.overlay = Some(Overlay::Form(StartForm::new(workflow))),
+            Some(workflow) => {
+                self.overlay = Some(Overlay::Form(Box::new(StartForm::new(workflow))))
+            }
             None => self.complain(strings::NO_WORKFLOW),
         }
         Vec::new()

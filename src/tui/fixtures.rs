@@ -86,6 +86,7 @@ pub fn workflow(name: &str, inputs: Vec<FlowField>) -> Workflow {
         outputs: Vec::new(),
         created_at: "2026-11-01T09:00:00Z".into(),
         updated_at: "2026-11-01T09:00:00Z".into(),
+        source_path: None,
     }
 }
 

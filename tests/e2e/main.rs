@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod crash;
+mod newuser;
 mod pause;
 mod runs;
 mod subflow;
