@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn each_broken_rule_of_a_span_is_named() {
         let c = channel("p1", 2);
-        let cases: Vec<(&str, fn(&mut Span))> = vec![
+        type Breaks = fn(&mut Span);
+        let cases: Vec<(&str, Breaks)> = vec![
             ("p1 run 2", |s| s.play_sid = "other".into()),
             ("p1 run 2", |s| s.run = 1),
             ("another run", |s| s.id = "1.5".into()),

@@ -258,7 +258,8 @@ pub const METHODS: &[Method] = &[
         name: "run_attach",
         summary: "SDK: bind this connection to one run, by the secret token the runner gave it \
                   (HERO_RUN_TOKEN); first on the connection. From then on it carries that run's \
-                  messages only, and the other SDK methods are refused on any connection that did not attach",
+                  messages only (their play_sid and run may be left out; given, they must name it), and \
+                  the other SDK methods are refused on any connection that did not attach",
         params: &[("token", true, string)],
         result: attached,
         internal: true,
