@@ -4,6 +4,8 @@
 //! unchecked does not make its play unreadable, and a pause whose schema
 //! does not compile fails the flow there, naming the pause.
 
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -157,6 +159,37 @@ fn sdk_messages_are_refused_on_a_connection_that_did_not_attach() {
             .wire(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {}}).to_string());
         assert_eq!(refused_code(method, &reply), -32600, "{reply}");
     }
+    // A connection gets a thread of its own only with a run's token: a
+    // hundred strangers that speak SDK messages and stay connected cost none.
+    let pid = env.server_pid().expect("the server's pid");
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("the server's threads")
+            .count()
+    };
+    let before = threads();
+    let strangers: Vec<UnixStream> = (0..100)
+        .map(|i| {
+            let stream = UnixStream::connect(env.socket()).expect("a connection");
+            let mut writer = &stream;
+            let line = json!({"jsonrpc": "2.0", "id": i, "method": "step_output",
+                              "params": {"step_key": "k", "output": 1}});
+            writeln!(writer, "{line}").expect("sent");
+            let mut reply = String::new();
+            BufReader::new(&stream)
+                .read_line(&mut reply)
+                .expect("a reply");
+            assert!(reply.contains("-32600"), "{reply}");
+            stream
+        })
+        .collect();
+    let during = threads();
+    assert!(
+        during < before + 10,
+        "{} threads for 100 connections that did not attach",
+        during - before
+    );
+    drop(strangers);
     // The document lists the attach, marked internal.
     let doc = env.rpc("rpc.discover", json!({}));
     let attach = doc["methods"]
