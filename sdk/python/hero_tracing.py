@@ -10,7 +10,8 @@ This one file owns everything that happens inside a flow's Python process:
 * `flow.pause`, `ask_user`, `flow.invoke` and `flow.cost` (SPEC section 4);
 * the run entry point, `python -m hero_tracing run FILE`, and its side of the
   wire: JSON-RPC 2.0, one JSON object per line, on one Unix-socket connection
-  per run;
+  per run, attached to the run by the token the runner gave it (`run_attach`,
+  SPEC section 4: a run's own channel);
 * static analysis for the server and for users, `python -m hero_tracing
   inspect FILE` and `lint FILE`, done with `ast` alone so that user code is
   never executed.
