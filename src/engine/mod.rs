@@ -31,7 +31,8 @@ pub use channel::{AttachError, Attached, RunChannel};
 pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
-pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport, SpanRecord};
+use sdk_events::SpanRecord;
+pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport};
 pub use workflows::SavedWorkflow;
 
 /// What went wrong, in terms the server maps one-to-one to error codes.
