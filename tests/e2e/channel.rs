@@ -43,8 +43,11 @@ fn a_forging_flow_writes_into_no_other_play_and_stores_nothing_malformed() {
         .ok(["play", "start", &s(&flow("sleeper.py")), "--input", &input])
         .trim()
         .to_owned();
+    // Until its process group and its root span are stored, the sleeper
+    // changes by itself.
     wait_until("the sleeper runs", Duration::from_secs(30), || {
-        pid_file.exists()
+        let (play, spans) = seen(&env, &running_sid);
+        pid_file.exists() && play.get("run_pgid").is_some() && spans[0]["status"] == "running"
     });
     let before = [seen(&env, &done_sid), seen(&env, &running_sid)];
 
