@@ -114,21 +114,32 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
 /// time of the writes that follow the answer (redb, while the flow goes on).
 fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
     use hero_logic::store::{
-        Store,
+        SpanText, Store,
         writer::{Later, Writer},
     };
     let store = std::sync::Arc::new(Store::open(dir).expect("store"));
     let writer = Writer::start(store).expect("writer");
+    let (_, span) = SpanText::decode(
+        serde_json::json!({
+            "id": "1.1", "play_sid": "bench", "run": 1, "parent_id": null, "name": "step",
+            "kind": "step", "status": "success", "started_at": "2026-12-04T18:00:00Z",
+            "ended_at": null, "duration_ms": null, "error": null, "source_file": null,
+            "source_line": null, "step_key": null, "child_play_sid": null,
+        })
+        .to_string(),
+    )
+    .expect("a span");
     let (mut acked, mut settled) = (Duration::ZERO, Duration::ZERO);
     for i in 0..n {
         let key = format!("{i:040}");
+        let span = span.clone();
         let start = Instant::now();
         writer
             .write_now_then(move |tx| {
                 tx.record_checkpoint("bench", &key, "{\"ok\":true}");
                 let later: Later = Box::new(move |tx| {
                     tx.put_checkpoint("bench", &key, "{\"ok\":true}")?;
-                    tx.put_span_json("bench", 1, i as u64, "{\"id\":\"1.1\",\"name\":\"step\"}")
+                    tx.put_span_json("bench", 1, i as u64, &span)
                 });
                 Ok(((), Some(later)))
             })

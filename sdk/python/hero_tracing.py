@@ -10,7 +10,8 @@ This one file owns everything that happens inside a flow's Python process:
 * `flow.pause`, `ask_user`, `flow.invoke` and `flow.cost` (SPEC section 4);
 * the run entry point, `python -m hero_tracing run FILE`, and its side of the
   wire: JSON-RPC 2.0, one JSON object per line, on one Unix-socket connection
-  per run;
+  per run, attached to the run by the token the runner gave it (`run_attach`,
+  SPEC section 4: a run's own channel);
 * static analysis for the server and for users, `python -m hero_tracing
   inspect FILE` and `lint FILE`, done with `ast` alone so that user code is
   never executed.
@@ -407,6 +408,11 @@ class _Run:
                                       allow_nan=False)
         self.play_sid = env["HERO_PLAY_SID"]
         self.run = int(env.get("HERO_RUN") or 1)
+        # The run's secret (SPEC section 4, a run's own channel), taken out of
+        # the environment so that the flow's code and the processes it starts
+        # never see it, and a flow that prints its environment cannot leak it
+        # into the play's logs.
+        self.token = env.pop("HERO_RUN_TOKEN", None)
         # The parts of a replayed span event that are the same for every step.
         play_json = self.play_json = json.dumps(self.play_sid)
         self.span_event_head = (f'{{"jsonrpc":"2.0","method":"span_event","params":'
@@ -474,15 +480,36 @@ class _Run:
                 return
 
     def connect(self):
+        """Connects to the server and attaches the connection to this run.
+
+        The run's token goes first: the server then takes this connection's
+        messages for this play and run only, and refuses them on any
+        connection that did not present it.
+        """
         if not self.socket_path:
             _die("HERO_LOGIC_SOCKET is not set")
+        if not self.token:
+            _die("HERO_RUN_TOKEN is not set: a run gets its token from hero_logic, "
+                 "which starts it (`hero_logic play start FILE`)")
         sock = self.socket.socket(self.socket.AF_UNIX, self.socket.SOCK_STREAM)
         try:
             sock.connect(self.socket_path)
+            sock.sendall(self.message({"jsonrpc": "2.0", "id": 0, "method": "run_attach",
+                                       "params": {"token": self.token}}).encode() + b"\n")
         except OSError as exc:
             _die(f"cannot connect to the server at {self.socket_path}: {exc}")
         self.sock = sock
         self.dontwait = self.socket.MSG_DONTWAIT
+        line = self.read_line("run_attach")
+        try:
+            answer = self.json.loads(line)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or answer.get("id") != 0:
+            _die(f"unreadable answer to `run_attach`: {line[:200]!r}")
+        if answer.get("error") is not None:
+            error = answer["error"]
+            _die((isinstance(error, dict) and error.get("message")) or error)
 
     def drain(self):
         """The replayed steps waiting in the buffer as one message, or ""."""
@@ -499,14 +526,18 @@ class _Run:
         self.send(self.message(
             {"jsonrpc": "2.0", "method": "span_event", "params": params}) + "\n")
 
-    def request(self, method, params):
-        """Sends a request and returns its result; an error ends the process."""
+    def request(self, method, params, refusable=False):
+        """Sends a request and returns its result; an error ends the process.
+
+        With `refusable`, a request the server refuses as malformed (-32602)
+        raises ValueError in the flow instead, where the flow asked it.
+        """
         self.request_id += 1
         self.send(self.message({"jsonrpc": "2.0", "id": self.request_id,
                                 "method": method, "params": params}) + "\n")
-        return self.answer(method)
+        return self.answer(method, refusable=refusable)
 
-    def answer(self, method, checkpoint=False):
+    def answer(self, method, checkpoint=False, refusable=False):
         """Reads the answer to the request just sent; an error ends the process."""
         if checkpoint:
             started = time.perf_counter()
@@ -533,7 +564,10 @@ class _Run:
             _die(f"unreadable answer to `{method}`: {line[:200]!r}")
         if answer.get("error") is not None:
             error = answer["error"]
-            _die((isinstance(error, dict) and error.get("message")) or error)
+            message = (isinstance(error, dict) and error.get("message")) or error
+            if refusable and isinstance(error, dict) and error.get("code") == -32602:
+                raise ValueError(message)
+            _die(message)
         if answer.get("id") != self.request_id:
             _die(f"answer to `{method}` out of order: id {answer.get('id')}, "
                  f"expected {self.request_id}")
@@ -602,7 +636,8 @@ class _Run:
             except (OSError, ValueError):
                 pass
         self.request("run_result", {"play_sid": self.play_sid, "run": self.run,
-                                    "status": status, "output": output, "error": error})
+                                    "status": status, "output": output,
+                                    "error": _clip(error)})
         return {"success": 0, "failed": 1, "paused": _EXIT_PAUSED}[status]
 
     # ---- steps
@@ -744,7 +779,7 @@ class _Run:
         span["status"] = status
         span["ended_at"] = _now()
         span["duration_ms"] = (time.perf_counter() - started) * 1000.0
-        span["error"] = error
+        span["error"] = _clip(error)
         self.notify_span(span)
 
     # ---- pauses
@@ -760,11 +795,14 @@ class _Run:
         resume_id = self.pause_id(frame, name, True)
         if resume_id in self.answers:
             return self.answers[resume_id]
+        # A pause the server refuses as asked (a schema that is not a valid
+        # JSON Schema, say) raises here, in the flow, naming the pause.
         result = self.request("pause", {
             "play_sid": self.play_sid, "run": self.run,
             "request": {"id": resume_id, "name": name, "schema": schema, "ui": ui,
                         "asked_at_span_id": frame.span and frame.span["id"],
-                        "asked_at": _now(), "payload": None, "resumed_at": None}})
+                        "asked_at": _now(), "payload": None, "resumed_at": None}},
+            refusable=True)
         if result.get("answered"):
             self.answers[resume_id] = result.get("payload")
             return self.answers[resume_id]
@@ -864,6 +902,18 @@ class _Run:
             f"{parent.version}|{key}|{name}#spawn|{canon}|0".encode()).hexdigest()
         pinned = self.steps.get(pin_key)
         return self.json.dumps(pinned["child_play_sid"]) if pinned else "null"
+
+
+# The longest error text sent for a span or a run, in characters: four
+# bytes each at most, within the server's limit of 1 MiB.
+_MAX_ERROR_CHARS = 200_000
+
+
+def _clip(error):
+    """An error text cut to what the server takes, saying so."""
+    if error is None or len(error) <= _MAX_ERROR_CHARS:
+        return error
+    return error[:_MAX_ERROR_CHARS] + f"\n... ({len(error) - _MAX_ERROR_CHARS} more characters cut)"
 
 
 def _not_json(value):

@@ -5,11 +5,13 @@
 //! Invariant: the engine knows nothing of JSON-RPC framing or terminals; the
 //! server calls it with model types and maps [`EngineError`] to wire codes.
 
+mod channel;
 mod driver;
 pub mod lifecycle;
 mod plays;
 mod resume;
 mod runner;
+mod sdk_checks;
 mod sdk_events;
 mod workflows;
 
@@ -25,10 +27,12 @@ use crate::model::PlayEvent;
 use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
+pub use channel::{AttachError, Attached, RunChannel};
 pub use driver::CHILD_PAUSE_PREFIX;
 pub use plays::{StartPlay, VersionRef, WorkflowDetail};
 pub use resume::violations;
-pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport, SpanRecord};
+use sdk_events::SpanRecord;
+pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport};
 pub use workflows::{SaveWorkflow, SavedWorkflow};
 
 /// What went wrong, in terms the server maps one-to-one to error codes.
@@ -109,6 +113,8 @@ struct Inner {
     spare: Mutex<Option<runner::RunChild>>,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
+    /// The channels of the runs alive now (see `channel.rs`).
+    channels: channel::Channels,
 }
 
 impl Engine {
@@ -134,6 +140,7 @@ impl Engine {
                 shutting_down: AtomicBool::new(false),
                 spare: Mutex::default(),
                 span_queue: Arc::default(),
+                channels: channel::Channels::default(),
             }),
         };
         engine.recover()?;

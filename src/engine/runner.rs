@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::channel::RunToken;
 use super::lifecycle::Outcome;
 use super::sdk_events::RunReport;
 use super::{Engine, Result};
@@ -108,16 +109,19 @@ async fn read_log_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Option<String
     })
 }
 
-/// Everything a run's process needs, prepared before it starts.
-#[derive(Debug)]
+/// Everything a run's process needs, prepared before it starts. Not
+/// `Debug`: its environment carries the run's token.
 pub struct RunSpec {
     pub python: PathBuf,
     pub script: PathBuf,
     pub cwd: PathBuf,
     pub pythonpath: String,
-    /// The run's own variables: the play, the socket, the input, the replay
-    /// files.
+    /// The run's own variables: the play, the socket, the run's token, the
+    /// input, the replay files.
     pub env: Vec<(&'static str, String)>,
+    /// The run's channel, open for as long as the spec is held: the driver
+    /// holds it until the run's process has ended.
+    pub _token: RunToken,
 }
 
 /// A live run's process group.
@@ -369,6 +373,7 @@ impl Engine {
             &serde_json::to_string(&play.received_resumes).expect("json"),
         )
         .map_err(io)?;
+        let token = self.open_channel(&play.sid, play.runs)?;
         Ok(RunSpec {
             python: config.python.clone(),
             script,
@@ -377,6 +382,7 @@ impl Engine {
             env: vec![
                 ("HERO_PLAY_SID", play.sid.clone()),
                 ("HERO_RUN", play.runs.to_string()),
+                ("HERO_RUN_TOKEN", token.secret().to_owned()),
                 (
                     "HERO_LOGIC_SOCKET",
                     config.socket_path.display().to_string(),
@@ -386,6 +392,7 @@ impl Engine {
                 ("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()),
                 ("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()),
             ],
+            _token: token,
         })
     }
 

@@ -1,6 +1,9 @@
 //! What a running flow's SDK tells the engine: spans, checkpoints, pauses
 //! and its result.
 //!
+//! Every message comes on its run's own channel ([`RunChannel`]), and is
+//! checked whole against it and against the rules of `sdk_checks.rs`
+//! before anything of it is stored: a refused message stores nothing.
 //! A checkpoint (`step_output`) and a pause are committed durably before they
 //! are acknowledged, and the SDK waits for the acknowledgement: that is what
 //! "a finished step never runs again" stands on. Spans are not waited for;
@@ -8,12 +11,13 @@
 
 use serde_json::Value;
 
+use super::channel::RunChannel;
 use super::driver::{CHILD_PAUSE_PREFIX, child_result};
 use super::lifecycle::Event;
-use super::{Engine, EngineError, Result, lock};
+use super::{Engine, EngineError, Result, lock, sdk_checks};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
-use crate::store::Tx;
 use crate::store::writer::Later;
+use crate::store::{SpanText, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +58,14 @@ fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Optio
             .play(child_sid)
             .map_err(EngineError::Store)?
             .ok_or_else(|| EngineError::NotFound(format!("no child play `{child_sid}`")))?;
+        // Only this play's own child answers such a pause: waiting on
+        // another would read its result, and never be answered.
+        if child.parent_play_sid.as_deref() != Some(play.sid.as_str()) {
+            return Err(EngineError::InvalidParams(format!(
+                "pause `{}`: play {child_sid} is not a child of play {}",
+                request.name, play.sid
+            )));
+        }
         return Ok(child.is_terminal().then(|| child_result(&child)));
     }
     Ok(play
@@ -63,33 +75,34 @@ fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Optio
         .map(|(_, payload)| payload.clone()))
 }
 
-/// A span as the SDK sent it: its JSON text, stored as is, and the few
-/// fields the engine needs, read without decoding the rest.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+/// A span as the SDK sent it, checked: its JSON text, stored as it came,
+/// and the few fields the engine needs to store it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpanRecord {
-    pub play_sid: String,
-    pub id: String,
-    pub run: u32,
-    pub status: SpanStatus,
-    #[serde(default)]
-    pub cost_usd: f64,
-    #[serde(skip)]
-    pub json: String,
+    play_sid: String,
+    run: u32,
+    seq: u64,
+    status: SpanStatus,
+    cost_usd: f64,
+    text: SpanText,
 }
 
 impl SpanRecord {
-    /// Reads the head fields of a span's JSON text and keeps the text.
-    pub fn from_json(json: String) -> serde_json::Result<SpanRecord> {
-        let mut record: SpanRecord = serde_json::from_str(&json)?;
-        record.json = json;
-        Ok(record)
-    }
-
-    fn seq(&self) -> u64 {
-        self.id
-            .rsplit_once('.')
-            .and_then(|(_, seq)| seq.parse().ok())
-            .unwrap_or(0)
+    /// Decodes a span's JSON text as a [`Span`] and checks it against the
+    /// channel it came on; gives back the span for subscribers.
+    pub fn checked(text: String, channel: &RunChannel) -> Result<(SpanRecord, Span)> {
+        let (span, text) = SpanText::decode(text)
+            .map_err(|e| EngineError::InvalidParams(format!("invalid span: {e}")))?;
+        let seq = sdk_checks::span(&span, channel)?;
+        let record = SpanRecord {
+            play_sid: span.play_sid.clone(),
+            run: span.run,
+            seq,
+            status: span.status,
+            cost_usd: span.cost_usd,
+            text,
+        };
+        Ok((record, span))
     }
 
     /// Whether this write may add a cost to the play: a fresh span's end.
@@ -100,12 +113,11 @@ impl SpanRecord {
     /// Stores the span; the first end of a span that carries a cost adds it
     /// to its play and every ancestor play.
     fn store(&self, tx: &Tx<'_>) -> crate::store::Result<()> {
-        let seq = self.seq();
         let first_end = self.may_cost()
             && tx
-                .span(&self.play_sid, self.run, seq)?
+                .span(&self.play_sid, self.run, self.seq)?
                 .is_none_or(|old| old.status == SpanStatus::Running);
-        tx.put_span_json(&self.play_sid, self.run, seq, &self.json)?;
+        tx.put_span_json(&self.play_sid, self.run, self.seq, &self.text)?;
         if first_end {
             let mut sid = Some(self.play_sid.clone());
             while let Some(current) = sid {
@@ -136,7 +148,24 @@ impl Engine {
     /// differs from the run that did the work; the span's inputs, output and
     /// source are filled in when spans are read (see `play_spans`), so a
     /// replay of thousands of steps costs little on either side.
-    pub fn spans_replayed(&self, sid: &str, run: u32, at: &str, items: Vec<ReplayedStep>) {
+    pub fn spans_replayed(
+        &self,
+        channel: &RunChannel,
+        at: &str,
+        items: Vec<ReplayedStep>,
+    ) -> Result<()> {
+        sdk_checks::timestamp("at", at)?;
+        for (seq, parent_id, key, child, name, _) in &items {
+            sdk_checks::replayed(
+                *seq,
+                parent_id.as_deref(),
+                key,
+                child.as_deref(),
+                name,
+                channel,
+            )?;
+        }
+        let (sid, run) = (channel.play_sid(), channel.run());
         let spans: Vec<Span> = items
             .into_iter()
             .map(|(seq, parent_id, key, child, name, kind)| Span {
@@ -170,30 +199,24 @@ impl Engine {
         self.inner
             .writer
             .write_detached(move |tx| spans.iter().try_for_each(|span| tx.put_span(span)));
+        Ok(())
     }
 
-    /// Tells subscribers of a span, decoding it only when someone listens.
-    fn publish_span(&self, record: &SpanRecord) {
-        if self.inner.events.receiver_count() == 0 {
-            return;
-        }
-        match serde_json::from_str::<Span>(&record.json) {
-            Ok(span) => self.publish(PlayEvent::Span {
+    /// Tells subscribers of a span, when someone listens.
+    fn publish_span(&self, span: Span) {
+        if self.inner.events.receiver_count() > 0 {
+            self.publish(PlayEvent::Span {
                 span: Box::new(span),
-            }),
-            Err(e) => tracing::warn!(
-                "span {} of play {} does not decode: {e}",
-                record.id,
-                record.play_sid
-            ),
+            });
         }
     }
 
-    /// Stores a span without waiting and without decoding it. Spans that
+    /// Checks a span's JSON text and stores it without waiting. Spans that
     /// arrive while the writer is busy wait in one queue and are written by
     /// one job, so a replay of thousands of spans costs a few writes.
-    pub fn span_event(&self, record: SpanRecord) {
-        self.publish_span(&record);
+    pub fn span_event(&self, channel: &RunChannel, text: String) -> Result<()> {
+        let (record, span) = SpanRecord::checked(text, channel)?;
+        self.publish_span(span);
         let queue = self.inner.span_queue.clone();
         let first = {
             let mut waiting = lock(&queue);
@@ -206,6 +229,7 @@ impl Engine {
                 spans.iter().try_for_each(|span| span.store(tx))
             });
         }
+        Ok(())
     }
 
     /// A step's checkpoint: durable in the journal before this returns,
@@ -214,21 +238,42 @@ impl Engine {
     /// before the answer; the step's output, count and span are written
     /// while the flow goes on (see [`crate::store::writer::Writer::write_now_then`]),
     /// so the caller should [`Engine::settle`] once it has answered.
+    ///
+    /// `output` and `span` are JSON text as the SDK sent them; both are
+    /// checked whole before anything is written, and the span must be the
+    /// step's own.
     pub fn step_output(
         &self,
-        sid: &str,
-        run: u32,
+        channel: &RunChannel,
         step_key: String,
         output: String,
-        span: Option<SpanRecord>,
+        span: Option<String>,
     ) -> Result<()> {
-        let owned = sid.to_owned();
+        sdk_checks::step_key(&step_key)?;
+        sdk_checks::output(&output)?;
+        let span = match span {
+            None => None,
+            Some(text) => {
+                let (record, span) = SpanRecord::checked(text, channel)?;
+                if span.step_key.as_deref() != Some(step_key.as_str()) {
+                    return Err(EngineError::InvalidParams(format!(
+                        "the span of checkpoint {step_key} is not that step's (its step_key: {})",
+                        span.step_key.as_deref().unwrap_or("none")
+                    )));
+                }
+                Some((record, span))
+            }
+        };
+        let (stored_span, published) = match span {
+            Some((record, span)) => (Some(record), Some(span)),
+            None => (None, None),
+        };
+        let owned = channel.play_sid().to_owned();
+        let run = channel.run();
         // Progress is news only to a dashboard or a `play wait` on a
         // terminal; a running play's event needs none of `publish`'s care
         // for settled plays.
         let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
-        let published = watchers.as_ref().and(span.clone());
-        let stored_span = span;
         self.inner.writer.write_now_then(move |tx| {
             if let Err(refused) = check_run(&owned, run, tx.play_state(&owned)?) {
                 return Ok((Err(refused), None));
@@ -258,7 +303,7 @@ impl Engine {
             Ok((Ok(()), Some(later)))
         })??;
         if let Some(span) = published {
-            self.publish_span(&span);
+            self.publish_span(span);
         }
         Ok(())
     }
@@ -268,9 +313,15 @@ impl Engine {
     /// `child_play:` pause) a child that has ended. The child is looked at
     /// in the same transaction that records the pause, so a child ending at
     /// that moment either sees the pause or is seen ended.
-    pub async fn pause(&self, sid: &str, run: u32, request: ResumeRequest) -> Result<PauseAnswer> {
+    ///
+    /// The request is checked first: a pause whose schema does not compile
+    /// is refused here, where the flow asks it, naming the pause, rather
+    /// than refusing every answer later.
+    pub async fn pause(&self, channel: &RunChannel, request: ResumeRequest) -> Result<PauseAnswer> {
+        sdk_checks::pause(&request, channel)?;
+        let run = channel.run();
         let t = self
-            .transition_with(sid, move |tx, play| {
+            .transition_with(channel.play_sid(), move |tx, play| {
                 if play.runs != run || play.status != PlayStatus::Running {
                     return Err(EngineError::WrongState(format!(
                         "play {} is {} (run {}), so run {run} may not pause it",
@@ -302,7 +353,12 @@ impl Engine {
         })
     }
 
-    pub fn run_result(&self, sid: &str, run: u32, report: RunReport) {
-        lock(&self.inner.reports).insert((sid.to_owned(), run), report);
+    /// Keeps what the run reported until its process has exited.
+    pub fn run_result(&self, channel: &RunChannel, report: RunReport) -> Result<()> {
+        if let RunReport::Failed(error) = &report {
+            sdk_checks::error_text(error)?;
+        }
+        lock(&self.inner.reports).insert((channel.play_sid().to_owned(), channel.run()), report);
+        Ok(())
     }
 }

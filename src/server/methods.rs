@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, RpcError};
+use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
-use crate::engine::{PauseAnswer, ReplayedStep, RunReport, SpanRecord, StartPlay};
+use crate::engine::{PauseAnswer, ReplayedStep, RunChannel, RunReport, StartPlay};
 use crate::model::{PlayStatus, ResumeRequest, WorkflowVersion};
 use crate::store::PlayFilter;
 
@@ -22,11 +22,6 @@ fn params<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Result<T, RpcErr
     };
     serde_json::from_str(text)
         .map_err(|e| RpcError::new(INVALID_PARAMS, format!("invalid params: {e}")))
-}
-
-fn span_record(raw: &RawValue) -> Result<SpanRecord, RpcError> {
-    SpanRecord::from_json(raw.get().to_owned())
-        .map_err(|e| RpcError::new(INVALID_PARAMS, format!("invalid span: {e}")))
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
@@ -150,8 +145,21 @@ struct PlayRestart {
     version: Option<String>,
 }
 
+// The SDK's messages. Each names its play and run, or leaves them out to
+// mean the run its connection attached to (`RunChannel::check`); unknown
+// fields are refused, so a message is taken whole or not at all.
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunAttach {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SpanEvent<'a> {
+    #[serde(default)]
+    play_sid: Option<String>,
     #[serde(borrow)]
     span: &'a RawValue,
 }
@@ -159,17 +167,23 @@ struct SpanEvent<'a> {
 /// Steps a run replayed, as `[seq, parent_id, step_key, child_play_sid,
 /// name, kind]`: the SDK's compact form (see `Engine::spans_replayed`).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SpansReplayed {
-    play_sid: String,
-    run: u32,
+    #[serde(default)]
+    play_sid: Option<String>,
+    #[serde(default)]
+    run: Option<u32>,
     at: String,
     items: Vec<ReplayedStep>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StepOutput<'a> {
-    play_sid: String,
-    run: u32,
+    #[serde(default)]
+    play_sid: Option<String>,
+    #[serde(default)]
+    run: Option<u32>,
     step_key: String,
     #[serde(borrow)]
     output: &'a RawValue,
@@ -178,16 +192,22 @@ struct StepOutput<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Pause {
-    play_sid: String,
-    run: u32,
+    #[serde(default)]
+    play_sid: Option<String>,
+    #[serde(default)]
+    run: Option<u32>,
     request: ResumeRequest,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RunResult {
-    play_sid: String,
-    run: u32,
+    #[serde(default)]
+    play_sid: Option<String>,
+    #[serde(default)]
+    run: Option<u32>,
     status: String,
     #[serde(default)]
     output: Value,
@@ -196,8 +216,16 @@ struct RunResult {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WorkflowResolve {
+    #[serde(default)]
+    play_sid: Option<String>,
     name: String,
+}
+
+/// The token of a `run_attach` request, if it is one that carries one.
+pub fn attach_token(raw: Option<&RawValue>) -> Result<String, RpcError> {
+    params::<RunAttach>(raw).map(|p| p.token)
 }
 
 /// The result of `workflow_source` (and of the SDK's `workflow_resolve`).
@@ -251,12 +279,6 @@ impl Server {
             "workflow_source" => Ok(source_json(
                 engine.workflow_source(&params::<VersionSid>(raw)?.version_sid)?,
             )),
-            "workflow_resolve" => {
-                let workflow = engine.workflow(&params::<WorkflowResolve>(raw)?.name)?;
-                Ok(source_json(
-                    engine.workflow_source(&workflow.current_version_sid)?,
-                ))
-            }
             "play_start" => {
                 let request: StartPlay = params(raw)?;
                 to_value(engine.play_start(request).await?)
@@ -340,44 +362,66 @@ impl Server {
                 self.shutdown.notify_one();
                 Ok(json!({"ok": true}))
             }
+            other if openrpc::is_internal(other) => Err(RpcError::new(
+                INVALID_REQUEST,
+                format!(
+                    "`{other}` is a flow run's message: it goes on a connection attached to the run with `run_attach`"
+                ),
+            )),
+            other => Err(RpcError::new(
+                METHOD_NOT_FOUND,
+                format!("no method `{other}` (hint: `hero_logic rpc rpc.discover` lists them)"),
+            )),
+        }
+    }
+
+    /// One SDK message on a connection attached to `channel`'s run: checked
+    /// against the channel, then whole, before anything is stored.
+    pub async fn dispatch_sdk(
+        &self,
+        channel: &RunChannel,
+        method: &str,
+        raw: Option<&RawValue>,
+    ) -> Result<Value, RpcError> {
+        let engine = &self.engine;
+        match method {
             "span_event" => {
-                engine.span_event(span_record(params::<SpanEvent>(raw)?.span)?);
+                let p: SpanEvent = params(raw)?;
+                channel.check(p.play_sid.as_deref(), None)?;
+                engine.span_event(channel, p.span.get().to_owned())?;
                 Ok(json!({"ok": true}))
             }
             "spans_replayed" => {
                 let p: SpansReplayed = params(raw)?;
-                engine.spans_replayed(&p.play_sid, p.run, &p.at, p.items);
+                channel.check(p.play_sid.as_deref(), p.run)?;
+                engine.spans_replayed(channel, &p.at, p.items)?;
                 Ok(json!({"ok": true}))
             }
             "step_output" => {
                 // Blocks for the fsync: only a flow connection's own thread
-                // gets here (see `Server::connection`).
+                // gets here (see `Server::sdk_connection`).
                 let p: StepOutput = params(raw)?;
+                channel.check(p.play_sid.as_deref(), p.run)?;
                 let span = p
                     .span
                     .filter(|s| s.get() != "null")
-                    .map(span_record)
-                    .transpose()?;
-                engine.step_output(
-                    &p.play_sid,
-                    p.run,
-                    p.step_key,
-                    p.output.get().to_owned(),
-                    span,
-                )?;
+                    .map(|s| s.get().to_owned());
+                engine.step_output(channel, p.step_key, p.output.get().to_owned(), span)?;
                 // Whether the flow may wait for its next checkpoint's answer
                 // without sleeping: while it has a core to itself.
                 Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
             }
             "pause" => {
                 let p: Pause = params(raw)?;
-                Ok(match engine.pause(&p.play_sid, p.run, p.request).await? {
+                channel.check(p.play_sid.as_deref(), p.run)?;
+                Ok(match engine.pause(channel, p.request).await? {
                     PauseAnswer::Answered(payload) => json!({"answered": true, "payload": payload}),
                     PauseAnswer::Pending => json!({"answered": false}),
                 })
             }
             "run_result" => {
                 let p: RunResult = params(raw)?;
+                channel.check(p.play_sid.as_deref(), p.run)?;
                 let report = match p.status.as_str() {
                     "success" => RunReport::Success(p.output),
                     "failed" => RunReport::Failed(p.error.unwrap_or_else(|| "failed".into())),
@@ -389,13 +433,26 @@ impl Server {
                         ));
                     }
                 };
-                engine.run_result(&p.play_sid, p.run, report);
+                engine.run_result(channel, report)?;
                 Ok(json!({"ok": true}))
             }
-            other => Err(RpcError::new(
-                METHOD_NOT_FOUND,
-                format!("no method `{other}` (hint: `hero_logic rpc rpc.discover` lists them)"),
+            "workflow_resolve" => {
+                let p: WorkflowResolve = params(raw)?;
+                channel.check(p.play_sid.as_deref(), None)?;
+                let workflow = engine.workflow(&p.name)?;
+                Ok(source_json(
+                    engine.workflow_source(&workflow.current_version_sid)?,
+                ))
+            }
+            "run_attach" => Err(RpcError::new(
+                INVALID_REQUEST,
+                format!(
+                    "this connection is attached to run {} of play {} already",
+                    channel.run(),
+                    channel.play_sid()
+                ),
             )),
+            other => self.dispatch(other, raw).await,
         }
     }
 }

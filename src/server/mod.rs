@@ -5,14 +5,18 @@
 //! answered in order, which the SDK relies on (a span event sent before a
 //! checkpoint is stored before it).
 //!
-//! Connections are tokio tasks until their first SDK request (the methods
-//! OpenRPC marks `x-internal`): from then on a connection is a running
-//! flow's, and it is served by a thread of its own, which writes each
-//! checkpoint itself and answers as soon as the fsync returns. A step is
-//! then one wake-up of the flow, with nothing handed between threads in
+//! Connections are tokio tasks, and speak the public API only, until they
+//! attach to a run (`run_attach` with the run's secret token, SPEC §4 "a
+//! run's own channel"): from then on a connection is that run's, bound to
+//! its play and run, and it is served by a thread of its own, which writes
+//! each checkpoint itself and answers as soon as the fsync returns. A step
+//! is then one wake-up of the flow, with nothing handed between threads in
 //! between: after answering, the thread writes the step to redb
 //! ([`Engine::settle`]) and polls for the flow's next request
-//! (`spin.rs`) while the flow runs its next step.
+//! (`spin.rs`) while the flow runs its next step. Only a valid token gets a
+//! thread, and a run's token attaches one connection at a time, so threads
+//! are bounded by the runs alive. The SDK's other messages (the methods
+//! OpenRPC marks `x-internal`) are refused on any other connection.
 
 mod methods;
 mod openrpc;
@@ -127,7 +131,7 @@ enum Handled {
     /// Answers it (or not, for a notification) and reads on.
     Reply(Option<String>),
     /// Hands itself, this line included, to a thread of its own: the line
-    /// is the connection's first SDK request.
+    /// is a `run_attach` with a token that attaches now.
     ToThread,
 }
 
@@ -201,8 +205,8 @@ impl Server {
         }
     }
 
-    /// Moves a connection that spoke its first SDK request to a thread of
-    /// its own, with the bytes already read past that request.
+    /// Moves a connection that presented a run's token to a thread of its
+    /// own, with the bytes already read past that request.
     fn hand_to_thread(self: Arc<Self>, framed: Framed<UnixStream, LinesCodec>, first: String) {
         let parts = framed.into_parts();
         let read_ahead = parts.read_buf.to_vec();
@@ -227,6 +231,8 @@ impl Server {
     }
 
     /// Serves a running flow's connection, blocking, one line at a time.
+    /// `first` is its `run_attach`: a connection that cannot attach (its
+    /// run ended in between) is answered and closed.
     fn sdk_connection(
         &self,
         runtime: &tokio::runtime::Handle,
@@ -239,16 +245,17 @@ impl Server {
         stream.set_nonblocking(false)?;
         let mut out = stream.try_clone()?;
         let mut reader = std::io::BufReader::new(std::io::Cursor::new(read_ahead).chain(stream));
+        let (attached, reply) = self.attach(&first);
+        if let Some(reply) = reply {
+            out.write_all(format!("{reply}\n").as_bytes())?;
+        }
+        let Some(attached) = attached else {
+            return Ok(());
+        };
         let _connected = self.flows.enter();
         let mut spinner = spin::Spinner::new();
-        let mut line = first;
+        let mut line = String::new();
         loop {
-            if let Some(mut reply) = self.sdk_request(runtime, &line) {
-                reply.push('\n');
-                out.write_all(reply.as_bytes())?;
-            }
-            spinner.answered();
-            self.engine.settle();
             line.clear();
             if reader.buffer().is_empty() {
                 spinner.wait(out.as_fd(), &self.flows);
@@ -278,11 +285,47 @@ impl Server {
                     line.pop();
                 }
             }
+            if let Some(mut reply) = self.sdk_request(runtime, &attached, &line) {
+                reply.push('\n');
+                out.write_all(reply.as_bytes())?;
+            }
+            spinner.answered();
+            self.engine.settle();
         }
     }
 
+    /// Attaches a connection to the run whose token its `run_attach`
+    /// carries: the binding, if it took, and the answer to send.
+    fn attach(&self, line: &str) -> (Option<engine::Attached>, Option<String>) {
+        let request = match rpc::parse(line) {
+            Ok(r) => r,
+            Err(refused) => {
+                let (id, error) = *refused;
+                return (None, Some(rpc::response(id, Err(error))));
+            }
+        };
+        let outcome = methods::attach_token(request.params).and_then(|token| {
+            self.engine.attach(&token).map_err(|e| {
+                rpc::RpcError::new(rpc::INVALID_REQUEST, format!("run_attach refused: {e}"))
+            })
+        });
+        let (attached, result) = match outcome {
+            Ok(attached) => {
+                let result = json!({"play_sid": attached.play_sid(), "run": attached.run()});
+                (Some(attached), Ok(result))
+            }
+            Err(e) => (None, Err(e)),
+        };
+        (attached, request.id.map(|id| rpc::response(id, result)))
+    }
+
     /// One request of a running flow's connection.
-    fn sdk_request(&self, runtime: &tokio::runtime::Handle, line: &str) -> Option<String> {
+    fn sdk_request(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        channel: &engine::RunChannel,
+        line: &str,
+    ) -> Option<String> {
         let request = match rpc::parse(line) {
             Ok(r) => r,
             Err(refused) => {
@@ -296,8 +339,21 @@ impl Server {
                 "this connection carries a flow's SDK requests; subscribe on a connection of its own",
             ))
         } else {
-            runtime.block_on(self.dispatch(&request.method, request.params))
+            runtime.block_on(self.dispatch_sdk(channel, &request.method, request.params))
         };
+        if let Err(refused) = &outcome
+            && request.id.is_none()
+        {
+            // A refused notification gets no answer, as JSON-RPC says; the
+            // server's log says why, once per message.
+            tracing::debug!(
+                "refused `{}` from run {} of play {}: {}",
+                request.method,
+                channel.run(),
+                channel.play_sid(),
+                refused.message
+            );
+        }
         request.id.map(|id| rpc::response(id, outcome))
     }
 
@@ -315,18 +371,33 @@ impl Server {
             }
         };
         if openrpc::is_internal(&request.method) {
-            if events.is_none() {
-                return Handled::ToThread;
-            }
-            return Handled::Reply(request.id.map(|id| {
-                rpc::response(
-                    id,
-                    Err(rpc::RpcError::new(
-                        rpc::INVALID_REQUEST,
-                        "a connection that subscribed does not carry a flow's SDK requests; use a connection of its own",
-                    )),
+            // Only a run's own token moves a connection to a thread; every
+            // other SDK message here is refused before anything is read of it.
+            let refusal = if request.method != "run_attach" {
+                rpc::RpcError::new(
+                    rpc::INVALID_REQUEST,
+                    format!(
+                        "`{}` is a flow run's message: it goes on a connection attached to the run \
+                         with `run_attach` and the run's token (this connection may use the public API only)",
+                        request.method
+                    ),
                 )
-            }));
+            } else if events.is_some() {
+                rpc::RpcError::new(
+                    rpc::INVALID_REQUEST,
+                    "a connection that subscribed does not carry a flow's SDK requests; use a connection of its own",
+                )
+            } else {
+                match methods::attach_token(request.params).and_then(|token| {
+                    self.engine.may_attach(&token).map_err(|e| {
+                        rpc::RpcError::new(rpc::INVALID_REQUEST, format!("run_attach refused: {e}"))
+                    })
+                }) {
+                    Ok(()) => return Handled::ToThread,
+                    Err(refusal) => refusal,
+                }
+            };
+            return Handled::Reply(request.id.map(|id| rpc::response(id, Err(refusal))));
         }
         if request.method == "subscribe" {
             #[derive(serde::Deserialize)]

@@ -62,6 +62,10 @@ fn checkpointed() -> Value {
     json!({"type": "object", "properties": {
         "ok": {"type": "boolean"}, "spin": {"type": "boolean"}}})
 }
+fn attached() -> Value {
+    json!({"type": "object", "properties": {
+        "play_sid": {"type": "string"}, "run": {"type": "integer"}}})
+}
 fn source() -> Value {
     json!({"type": "object", "properties": {
         "version_sid": {"type": "string"}, "source": {"type": "string"}, "file_name": {"type": "string"}}})
@@ -273,18 +277,29 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "run_attach",
+        summary: "SDK: bind this connection to one run, by the secret token the runner gave it \
+                  (HERO_RUN_TOKEN); first on the connection. From then on it carries that run's \
+                  messages only (their play_sid and run may be left out; given, they must name it), and \
+                  the other SDK methods are refused on any connection that did not attach",
+        params: &[("token", true, string)],
+        result: attached,
+        internal: true,
+    },
+    Method {
         name: "span_event",
-        summary: "SDK: a span started or ended (notification)",
-        params: &[("play_sid", true, string), ("span", true, object)],
+        summary: "SDK: a span of the attached run started or ended (notification); checked whole \
+                  (kind and status, ids of this run, finite numbers, 0 <= cost_usd <= 10000, sizes)",
+        params: &[("play_sid", false, string), ("span", true, object)],
         result: ok,
         internal: true,
     },
     Method {
         name: "spans_replayed",
-        summary: "SDK: steps a run replayed from their checkpoints, compactly (notification)",
+        summary: "SDK: steps the attached run replayed from their checkpoints, compactly (notification)",
         params: &[
-            ("play_sid", true, string),
-            ("run", true, integer),
+            ("play_sid", false, string),
+            ("run", false, integer),
             ("at", true, string),
             ("items", true, any),
         ],
@@ -293,10 +308,11 @@ pub const METHODS: &[Method] = &[
     },
     Method {
         name: "step_output",
-        summary: "SDK: a step's checkpoint, acknowledged once durable",
+        summary: "SDK: a step's checkpoint, acknowledged once durable; the output must read back as JSON \
+                  and the span be the step's own",
         params: &[
-            ("play_sid", true, string),
-            ("run", true, integer),
+            ("play_sid", false, string),
+            ("run", false, integer),
             ("step_key", true, string),
             ("output", true, any),
             ("span", false, object),
@@ -306,10 +322,11 @@ pub const METHODS: &[Method] = &[
     },
     Method {
         name: "pause",
-        summary: "SDK: record a pause, or get its answer when one exists",
+        summary: "SDK: record a pause, or get its answer when one exists; a schema that is not a valid \
+                  JSON Schema is refused (-32602) naming the pause",
         params: &[
-            ("play_sid", true, string),
-            ("run", true, integer),
+            ("play_sid", false, string),
+            ("run", false, integer),
             ("request", true, object),
         ],
         result: object,
@@ -317,10 +334,10 @@ pub const METHODS: &[Method] = &[
     },
     Method {
         name: "run_result",
-        summary: "SDK: how the run ended, just before the script exits",
+        summary: "SDK: how the attached run ended, just before the script exits",
         params: &[
-            ("play_sid", true, string),
-            ("run", true, integer),
+            ("play_sid", false, string),
+            ("run", false, integer),
             ("status", true, string),
             ("output", false, any),
             ("error", false, string),
@@ -331,7 +348,7 @@ pub const METHODS: &[Method] = &[
     Method {
         name: "workflow_resolve",
         summary: "SDK: the current version of a workflow, for an in-process invoke",
-        params: &[("name", true, string)],
+        params: &[("play_sid", false, string), ("name", true, string)],
         result: source,
         internal: true,
     },

@@ -20,7 +20,7 @@ use crate::model::Play;
 
 pub use lock::DataDirLock;
 pub use read::PlayFilter;
-pub use tx::Tx;
+pub use tx::{SpanText, Tx};
 
 /// The layout this binary writes; older files are migrated forward on open.
 pub const SCHEMA_VERSION: u32 = 2;

@@ -40,6 +40,25 @@ fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
     Ok(serde_json::from_str(text)?)
 }
 
+/// A span's JSON text that decodes as a [`Span`]: the only span text the
+/// store takes, so that it never keeps a span it cannot read back. The text
+/// is kept as it came (a checkpoint's span is written after its answer,
+/// without being encoded again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanText(String);
+
+impl SpanText {
+    /// Decodes `text` as a span; keeps the text when it does.
+    pub fn decode(text: String) -> serde_json::Result<(Span, SpanText)> {
+        let span = serde_json::from_str(&text)?;
+        Ok((span, SpanText(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A write transaction seen through model types. Every write is also
 /// recorded for the journal (see `journal.rs`), unless the transaction is
 /// itself a replay of the journal.
@@ -185,26 +204,38 @@ impl Tx<'_> {
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {
-        self.put_span_json(&span.play_sid, span.run, span.seq(), &json(span))
+        self.put_span_json(&span.play_sid, span.run, span.seq(), &SpanText(json(span)))
     }
 
-    /// Stores a span as the JSON text the SDK sent, without decoding it.
-    /// Spans are not journaled: they are history, not acknowledged state, so
-    /// a crash may lose the last few milliseconds of them, and a replay of
-    /// thousands of spans does not copy each into the journal.
-    pub fn put_span_json(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
+    /// Stores a span as the JSON text the SDK sent, once decoded (see
+    /// [`SpanText`]). Spans are not journaled: they are history, not
+    /// acknowledged state, so a crash may lose the last few milliseconds of
+    /// them, and a replay of thousands of spans does not copy each into the
+    /// journal.
+    pub fn put_span_json(&self, play_sid: &str, run: u32, seq: u64, span: &SpanText) -> Result<()> {
         self.txn
             .open_table(SPANS)
             .map_err(db)?
-            .insert((play_sid, run, seq), span)
+            .insert((play_sid, run, seq), span.as_str())
             .map_err(db)?;
         Ok(())
     }
 
+    /// A stored span; one that does not decode (written by an older build
+    /// that stored spans unchecked) counts as absent, so that it cannot
+    /// stop the writes of its play's next spans.
     pub fn span(&self, play_sid: &str, run: u32, seq: u64) -> Result<Option<Span>> {
         let table = self.txn.open_table(SPANS).map_err(db)?;
         let found = table.get((play_sid, run, seq)).map_err(db)?;
-        found.map(|v| decode(v.value())).transpose()
+        Ok(found.and_then(|v| match decode(v.value()) {
+            Ok(span) => Some(span),
+            Err(e) => {
+                tracing::warn!(
+                    "span {run}.{seq} of play {play_sid} does not decode, overwritten: {e}"
+                );
+                None
+            }
+        }))
     }
 
     pub fn put_log(&self, play_sid: &str, line: &LogLine) -> Result<()> {

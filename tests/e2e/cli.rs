@@ -1143,21 +1143,28 @@ fn bad_rpc_requests_get_the_spec_error_codes_and_store_nothing() {
             -32602,
             "recipient",
         ),
-        // SDK requests are served on a thread of the connection's own.
+        // SDK requests go only on a connection attached to a run by its
+        // token (tests/e2e/channel.rs).
         row(
-            "a checkpoint for an unknown play",
+            "a checkpoint on a connection that did not attach",
             call(
                 "step_output",
                 json!({"play_sid": "nosuchplay0", "run": 1, "step_key": "k", "output": 1}),
             ),
-            -32001,
-            "nosuchplay0",
+            -32600,
+            "run_attach",
         ),
         row(
-            "a checkpoint without its params",
-            call("step_output", json!({})),
+            "an attach with a made-up token",
+            call("run_attach", json!({"token": "00"})),
+            -32600,
+            "unknown run token",
+        ),
+        row(
+            "an attach without its token",
+            call("run_attach", json!({})),
             -32602,
-            "play_sid",
+            "token",
         ),
         row(
             "flow does not parse",
