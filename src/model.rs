@@ -366,3 +366,24 @@ pub fn now() -> String {
         .unwrap_or(now)
         .to_string()
 }
+
+/// The longest timeout a request may ask for, in seconds: ten years. Longer
+/// is surely a mistake, and a bound keeps every deadline computable.
+pub const MAX_TIMEOUT_S: f64 = 10.0 * 365.25 * 86_400.0;
+
+/// A timeout in seconds as a duration, when it is one a request may ask
+/// for: a finite number above zero and at most [`MAX_TIMEOUT_S`]; else why
+/// not.
+pub fn timeout_from_secs(secs: f64) -> Result<std::time::Duration, String> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!(
+            "a timeout must be a positive number of seconds, not {secs}"
+        ));
+    }
+    if secs > MAX_TIMEOUT_S {
+        return Err(format!(
+            "a timeout of {secs} s is over the limit of ten years ({MAX_TIMEOUT_S} s)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}

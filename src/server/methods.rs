@@ -249,6 +249,15 @@ impl Server {
             }
             "play_wait" => {
                 let p: PlayWait = params(raw)?;
+                if p.timeout_ms as f64 > crate::model::MAX_TIMEOUT_S * 1000.0 {
+                    return Err(RpcError::new(
+                        INVALID_PARAMS,
+                        format!(
+                            "timeout_ms {} is over the limit of ten years (hint: 0 waits without limit)",
+                            p.timeout_ms
+                        ),
+                    ));
+                }
                 to_value(engine.play_wait(&p.play_sid, p.timeout_ms).await?)
             }
             "play_spans" => {

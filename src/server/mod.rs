@@ -14,6 +14,7 @@
 //! ([`Engine::settle`]) and polls for the flow's next request
 //! (`spin.rs`) while the flow runs its next step.
 
+mod connection;
 mod methods;
 mod openrpc;
 pub mod rpc;
@@ -22,12 +23,10 @@ mod spin;
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
-use tokio::sync::broadcast::error::RecvError;
-use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
+use tokio_util::codec::{Framed, LinesCodec};
 
 use crate::config::Paths;
 use crate::engine::{self, Engine};
@@ -104,11 +103,13 @@ pub async fn serve(
         flows: spin::Flows::new(),
     });
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let limit = connection::connection_limit(max_runs);
+    tracing::info!("serving at most {limit} connections at once");
+    let mut acceptor = connection::Acceptor::new(listener, limit);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
-                tokio::spawn(server.clone().connection(stream));
+            (stream, open) = acceptor.next() => {
+                tokio::spawn(server.clone().connection(stream, open));
             }
             () = server.shutdown.notified() => break,
             _ = sigterm.recv() => break,
@@ -137,66 +138,6 @@ impl Server {
         info["socket"] = json!(self.paths.socket);
         info["data_dir"] = json!(self.paths.data_dir);
         info
-    }
-
-    async fn connection(self: Arc<Self>, stream: UnixStream) {
-        let mut framed = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
-        let mut events: Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)> =
-            None;
-        loop {
-            let next_event = async {
-                match events.as_mut() {
-                    Some((rx, _)) => rx.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                line = framed.next() => {
-                    let reply = match line {
-                        None => return,
-                        Some(Ok(line)) => match self.handle(&line, &mut events).await {
-                            Handled::Reply(reply) => reply,
-                            Handled::ToThread => {
-                                self.hand_to_thread(framed, line);
-                                return;
-                            }
-                        },
-                        Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Some(rpc::response(
-                            Value::Null,
-                            Err(rpc::RpcError::new(
-                                rpc::INVALID_REQUEST,
-                                format!("request over the size limit of {} MiB", MAX_LINE >> 20),
-                            )),
-                        )),
-                        Some(Err(LinesCodecError::Io(_))) => return,
-                    };
-                    if let Some(reply) = reply
-                        && framed.send(reply).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                event = next_event => {
-                    let line = match event {
-                        Ok(event) => {
-                            let wanted = events
-                                .as_ref()
-                                .and_then(|(_, sid)| sid.as_deref())
-                                .is_none_or(|sid| sid == event.play_sid());
-                            if !wanted {
-                                continue;
-                            }
-                            rpc::notification("event", &event)
-                        }
-                        Err(RecvError::Lagged(n)) => rpc::notification("lagged", &json!({"missed": n})),
-                        Err(RecvError::Closed) => return,
-                    };
-                    if framed.send(line).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
     }
 
     /// Moves a connection that spoke its first SDK request to a thread of
@@ -327,20 +268,11 @@ impl Server {
             }));
         }
         if request.method == "subscribe" {
-            #[derive(serde::Deserialize)]
-            struct Subscribe {
-                play_sid: Option<String>,
-            }
-            let play_sid = request
-                .params
-                .and_then(|p| serde_json::from_str::<Subscribe>(p.get()).ok())
-                .and_then(|s| s.play_sid);
-            *events = Some((self.engine.subscribe(), play_sid));
-            return Handled::Reply(
-                request
-                    .id
-                    .map(|id| rpc::response(id, Ok(json!({"ok": true})))),
-            );
+            let outcome = connection::subscribe_params(request.params).map(|play_sid| {
+                *events = Some((self.engine.subscribe(), play_sid));
+                json!({"ok": true})
+            });
+            return Handled::Reply(request.id.map(|id| rpc::response(id, outcome)));
         }
         let outcome = self.dispatch(&request.method, request.params).await;
         Handled::Reply(request.id.map(|id| rpc::response(id, outcome)))
