@@ -193,7 +193,11 @@ async fn write_answers(
 impl Server {
     /// Serves one connection on a tokio task: requests in order, each
     /// answer queued for the writer task in the same order.
-    pub(super) async fn connection(self: Arc<Self>, stream: UnixStream, _open: OwnedSemaphorePermit) {
+    pub(super) async fn connection(
+        self: Arc<Self>,
+        stream: UnixStream,
+        _open: OwnedSemaphorePermit,
+    ) {
         let (read, write) = stream.into_split();
         let mut lines = FramedRead::new(
             read,
@@ -299,7 +303,8 @@ impl Server {
                 return;
             }
         };
-        let mut whole = FramedParts::new::<String>(stream, LinesCodec::new_with_max_length(MAX_LINE));
+        let mut whole =
+            FramedParts::new::<String>(stream, LinesCodec::new_with_max_length(MAX_LINE));
         whole.read_buf = parts.read_buf;
         self.hand_to_thread(Framed::from_parts(whole), first);
     }
@@ -313,8 +318,9 @@ pub fn subscribe_params(
     let invalid = |message: String| RpcError::new(rpc::INVALID_PARAMS, message);
     let params: serde_json::Map<String, Value> = match raw.map(|p| p.get()) {
         None | Some("null") => return Ok(None),
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| invalid(format!("invalid params: {e}")))?,
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| invalid(format!("invalid params: {e}")))?
+        }
     };
     if let Some(unknown) = params.keys().find(|k| *k != "play_sid") {
         return Err(invalid(format!(

@@ -4,5 +4,6 @@
 mod cli;
 mod common;
 mod pause;
+mod server;
 mod subflow;
 mod tui;
