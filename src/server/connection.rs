@@ -176,6 +176,35 @@ fn line_text(line: &[u8]) -> Result<String, String> {
     }
 }
 
+/// The handling of one request `line`, with a panic in it answered as an
+/// internal error instead of ending the connection's task: the server, the
+/// connection and the plays go on.
+async fn unwinding(line: &str, handling: impl Future<Output = Handled>) -> Handled {
+    let panic = match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(handled) => return handled,
+        Err(panic) => panic,
+    };
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    tracing::error!("a request panicked: {what}");
+    // A request answers under its id; a notification gets no answer.
+    let id = rpc::parse(line)
+        .ok()
+        .map_or(Some(Value::Null), |request| request.id);
+    Handled::Reply(id.map(|id| {
+        rpc::response(
+            id,
+            Err(RpcError::new(
+                rpc::INTERNAL_ERROR,
+                format!("internal error: {what} (a bug: please report it)"),
+            )),
+        )
+    }))
+}
+
 /// Writes queued answers to the connection until the queue closes, and
 /// returns the write half for a hand-over (none once the peer is gone).
 async fn write_answers(
@@ -219,7 +248,7 @@ impl Server {
                     Some(Err(AnyDelimiterCodecError::MaxChunkLengthExceeded)) => Some(too_long()),
                     Some(Ok(line)) => match line_text(&line) {
                         Err(refused) => Some(refused),
-                        Ok(line) => match self.handle_unwinding(&line, &mut events).await {
+                        Ok(line) => match unwinding(&line, self.handle(&line, &mut events)).await {
                             Handled::Reply(reply) => reply,
                             Handled::ToThread => {
                                 drop(answers);
@@ -248,38 +277,6 @@ impl Server {
                 if answers.send(answer).await.is_err() {
                     return;
                 }
-            }
-        }
-    }
-
-    /// [`Server::handle`], with a panic in it answered as an internal error
-    /// instead of ending the connection's task: the server, the other
-    /// requests and the plays go on.
-    async fn handle_unwinding(&self, line: &str, events: &mut Events) -> Handled {
-        match AssertUnwindSafe(self.handle(line, events))
-            .catch_unwind()
-            .await
-        {
-            Ok(handled) => handled,
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".to_owned());
-                tracing::error!("a request panicked: {what}");
-                let id = rpc::parse(line)
-                    .ok()
-                    .map_or(Some(Value::Null), |request| request.id);
-                Handled::Reply(id.map(|id| {
-                    rpc::response(
-                        id,
-                        Err(RpcError::new(
-                            rpc::INTERNAL_ERROR,
-                            format!("internal error: {what} (a bug: please report it)"),
-                        )),
-                    )
-                }))
             }
         }
     }
@@ -333,5 +330,66 @@ pub fn subscribe_params(
         Some(other) => Err(invalid(format!(
             "`play_sid` must be a play's sid (a string), not {other} (hint: leave it out to follow every play)"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(handled: Handled) -> Option<Value> {
+        match handled {
+            Handled::Reply(reply) => reply.map(|r| serde_json::from_str(&r).expect("JSON")),
+            Handled::ToThread => panic!("not handed to a thread"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_request_is_answered_as_an_internal_error_under_its_id() {
+        let line = r#"{"jsonrpc":"2.0","id":42,"method":"info"}"#;
+        let reply = answer(unwinding(line, async { panic!("boom") }).await).expect("an answer");
+        assert_eq!(reply["id"], json!(42));
+        assert_eq!(reply["error"]["code"], json!(rpc::INTERNAL_ERROR));
+        assert!(
+            reply["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("boom"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_notification_gets_no_answer() {
+        let line = r#"{"jsonrpc":"2.0","method":"info"}"#;
+        assert_eq!(
+            answer(unwinding(line, async { panic!("boom") }).await),
+            None
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_parse_error_naming_the_offset() {
+        let refused: Value =
+            serde_json::from_str(&line_text(b"ab\xffc\r").expect_err("refused")).expect("JSON");
+        assert_eq!(refused["error"]["code"], json!(rpc::PARSE_ERROR));
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("offset 2"))
+        );
+        assert_eq!(line_text(b"{}\r").as_deref(), Ok("{}"));
+    }
+
+    #[test]
+    fn subscribe_params_name_what_is_wrong() {
+        let raw =
+            |text: &str| serde_json::value::RawValue::from_string(text.to_owned()).expect("raw");
+        assert_eq!(subscribe_params(None), Ok(None));
+        assert_eq!(
+            subscribe_params(Some(&raw(r#"{"play_sid":"s1"}"#))),
+            Ok(Some("s1".into()))
+        );
+        let refused = subscribe_params(Some(&raw(r#"{"play_sid":5}"#))).expect_err("refused");
+        assert_eq!(refused.code, rpc::INVALID_PARAMS);
+        assert!(refused.message.contains("play_sid"), "{}", refused.message);
     }
 }
