@@ -62,7 +62,16 @@ impl FieldType {
     pub fn accepts(self, value: &Value) -> bool {
         match self {
             FieldType::Str => value.is_string(),
-            FieldType::Int => value.is_i64() || value.is_u64(),
+            // A Python int has no bound: any number written without a
+            // fraction or an exponent is one.
+            FieldType::Int => value.as_number().is_some_and(|n| {
+                n.is_i64()
+                    || n.is_u64()
+                    || n.to_string()
+                        .trim_start_matches('-')
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+            }),
             FieldType::Float => value.is_number(),
             FieldType::Bool => value.is_boolean(),
             FieldType::List => value.is_array(),

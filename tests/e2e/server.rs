@@ -572,3 +572,69 @@ fn any_request_line_gets_a_well_formed_answer_and_the_server_stays_up() {
         "the server is still up: {info}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Big integers.
+
+#[test]
+fn integers_beyond_64_bits_round_trip_exactly_through_a_play() {
+    const N: &str = "123456789012345678901234567890";
+    // -2^70
+    const M: &str = "-1180591620717411303424";
+    // A payload under the pause's `minimum: 0`, and one over 2^64.
+    const NEGATIVE: &str = "-36893488147419103232";
+    const ANSWER: &str = "98765432109876543210987654321";
+    let env = TestEnv::new();
+    let input = format!(r#"{{"n": {N}, "m": {M}}}"#);
+    let sid = env
+        .ok([
+            "play",
+            "start",
+            &path_arg(&flow("big_ints.py")),
+            "--input",
+            &input,
+        ])
+        .trim()
+        .to_owned();
+    let mut wire = Wire::open(&env);
+    let paused = wire.call(
+        1,
+        "play_wait",
+        json!({"play_sid": sid, "timeout_ms": 30_000}),
+    );
+    assert_eq!(paused["result"]["status"], "awaiting_resume", "{paused}");
+    let resume_id = paused["result"]["pending_resumes"][0]["id"]
+        .as_str()
+        .expect("a pending resume")
+        .to_owned();
+    let resume = |id: u64, payload: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"play_resume","params":{{"play_sid":"{sid}","resume_id":"{resume_id}","payload_json":{payload}}}}}"#
+        )
+    };
+    wire.send(format!("{}\n", resume(2, NEGATIVE)).as_bytes());
+    let refused = wire.read();
+    assert_eq!(code(&refused), Some(-32003), "the schema sees the sign: {refused}");
+    wire.send(format!("{}\n", resume(3, ANSWER)).as_bytes());
+    let resumed = wire.read();
+    assert!(resumed.get("result").is_some(), "{resumed}");
+    let done = wire.call(
+        4,
+        "play_wait",
+        json!({"play_sid": sid, "timeout_ms": 30_000}),
+    );
+    assert_eq!(done["result"]["status"], "success", "{done}");
+    // Compared as text: a JSON reader of 64-bit numbers would round them.
+    let text = |value: &Value| value.to_string();
+    let result = &done["result"];
+    assert_eq!(text(&result["input_data"]["n"]), N);
+    assert_eq!(text(&result["input_data"]["m"]), M);
+    let output = &result["output_data"];
+    assert_eq!(text(&output["n"]), N);
+    assert_eq!(text(&output["m"]), M);
+    assert_eq!(text(&output["doubled"]), "246913578024691357802469135780");
+    assert_eq!(text(&output["answer"]), ANSWER);
+    assert_eq!(text(&output["sum"]), "222222221122222222112222222211");
+    let shown = env.ok(["play", "show", &sid, "--json"]);
+    assert!(shown.contains(N) && shown.contains(M), "{shown}");
+}
