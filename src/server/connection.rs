@@ -21,7 +21,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_util::codec::{
     AnyDelimiterCodec, AnyDelimiterCodecError, Framed, FramedParts, FramedRead, LinesCodec,
 };
@@ -65,11 +65,52 @@ pub fn connection_limit(max_runs: usize) -> usize {
         .max(MIN_CONNECTIONS)
 }
 
+/// The requests read but not yet answered on the wire, over every tokio
+/// connection: the server waits for them, a while, before it exits, so that
+/// `server_shutdown` (and whatever was asked with it) gets its answer.
+#[derive(Clone)]
+pub struct Unanswered(Arc<watch::Sender<usize>>);
+
+impl Unanswered {
+    fn new() -> Unanswered {
+        Unanswered(Arc::new(watch::Sender::new(0)))
+    }
+
+    fn begin(&self) -> Pending {
+        self.0.send_modify(|n| *n += 1);
+        Pending(self.clone())
+    }
+
+    /// Returns once every request read is answered, or `within` has passed.
+    pub async fn drained(&self, within: Duration) {
+        let mut count = self.0.subscribe();
+        let _ = tokio::time::timeout(within, count.wait_for(|n| *n == 0)).await;
+    }
+}
+
+/// One request being handled, or its answer not yet written: ends when
+/// dropped, written or not.
+struct Pending(Unanswered);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// What a connection holds while it is open: its place among the open ones,
+/// and the count of requests to answer before the server exits.
+pub struct Slot {
+    _open: OwnedSemaphorePermit,
+    unanswered: Unanswered,
+}
+
 /// The listener, with the bound on open connections and the state of the
 /// back-off after a failed `accept`.
 pub struct Acceptor {
     listener: UnixListener,
     open: Arc<Semaphore>,
+    unanswered: Unanswered,
     backoff: Duration,
     /// When the last line about failing accepts was logged, and how many
     /// failed since.
@@ -82,6 +123,7 @@ impl Acceptor {
         Acceptor {
             listener,
             open: Arc::new(Semaphore::new(limit)),
+            unanswered: Unanswered::new(),
             backoff: BACKOFF_FIRST,
             logged: None,
             unlogged: 0,
@@ -91,7 +133,7 @@ impl Acceptor {
     /// The next connection, with its place among the open ones. Waits while
     /// the bound is reached (the kernel queues new clients meanwhile), and
     /// never fails: an error of `accept` is waited out. Cancel-safe.
-    pub async fn next(&mut self) -> (UnixStream, OwnedSemaphorePermit) {
+    pub async fn next(&mut self) -> (UnixStream, Slot) {
         loop {
             let permit = self
                 .open
@@ -102,7 +144,11 @@ impl Acceptor {
             match self.listener.accept().await {
                 Ok((stream, _)) => {
                     self.backoff = BACKOFF_FIRST;
-                    return (stream, permit);
+                    let slot = Slot {
+                        _open: permit,
+                        unanswered: self.unanswered.clone(),
+                    };
+                    return (stream, slot);
                 }
                 Err(e) => {
                     drop(permit);
@@ -112,6 +158,10 @@ impl Acceptor {
                 }
             }
         }
+    }
+
+    pub fn unanswered(&self) -> Unanswered {
+        self.unanswered.clone()
     }
 
     /// Logs a failed `accept`, at most once per [`LOG_EVERY`].
@@ -209,9 +259,9 @@ async fn unwinding(line: &str, handling: impl Future<Output = Handled>) -> Handl
 /// returns the write half for a hand-over (none once the peer is gone).
 async fn write_answers(
     mut half: OwnedWriteHalf,
-    mut queue: mpsc::Receiver<String>,
+    mut queue: mpsc::Receiver<Answer>,
 ) -> Option<OwnedWriteHalf> {
-    while let Some(line) = queue.recv().await {
+    while let Some((line, _pending)) = queue.recv().await {
         if half.write_all(line.as_bytes()).await.is_err() {
             return None;
         }
@@ -219,20 +269,19 @@ async fn write_answers(
     Some(half)
 }
 
+/// A line to write, and the request it answers (none for an event).
+type Answer = (String, Option<Pending>);
+
 impl Server {
     /// Serves one connection on a tokio task: requests in order, each
     /// answer queued for the writer task in the same order.
-    pub(super) async fn connection(
-        self: Arc<Self>,
-        stream: UnixStream,
-        _open: OwnedSemaphorePermit,
-    ) {
+    pub(super) async fn connection(self: Arc<Self>, stream: UnixStream, slot: Slot) {
         let (read, write) = stream.into_split();
         let mut lines = FramedRead::new(
             read,
             AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), MAX_LINE),
         );
-        let (answers, queue) = mpsc::channel::<String>(QUEUED_ANSWERS);
+        let (answers, queue) = mpsc::channel::<Answer>(QUEUED_ANSWERS);
         let writer = tokio::spawn(write_answers(write, queue));
         let mut events: Events = None;
         loop {
@@ -242,23 +291,27 @@ impl Server {
                     None => std::future::pending().await,
                 }
             };
-            let answer = tokio::select! {
-                line = lines.next() => match line {
-                    None | Some(Err(AnyDelimiterCodecError::Io(_))) => return,
-                    Some(Err(AnyDelimiterCodecError::MaxChunkLengthExceeded)) => Some(too_long()),
-                    Some(Ok(line)) => match line_text(&line) {
-                        Err(refused) => Some(refused),
-                        Ok(line) => match unwinding(&line, self.handle(&line, &mut events)).await {
-                            Handled::Reply(reply) => reply,
-                            Handled::ToThread => {
-                                drop(answers);
-                                self.to_thread(lines, writer, line).await;
-                                return;
-                            }
+            let (answer, pending) = tokio::select! {
+                line = lines.next() => {
+                    let pending = slot.unanswered.begin();
+                    let answer = match line {
+                        None | Some(Err(AnyDelimiterCodecError::Io(_))) => return,
+                        Some(Err(AnyDelimiterCodecError::MaxChunkLengthExceeded)) => Some(too_long()),
+                        Some(Ok(line)) => match line_text(&line) {
+                            Err(refused) => Some(refused),
+                            Ok(line) => match unwinding(&line, self.handle(&line, &mut events)).await {
+                                Handled::Reply(reply) => reply,
+                                Handled::ToThread => {
+                                    drop(answers);
+                                    self.to_thread(lines, writer, line).await;
+                                    return;
+                                }
+                            },
                         },
-                    },
+                    };
+                    (answer, Some(pending))
                 },
-                event = next_event => match event {
+                event = next_event => (match event {
                     Ok(event) => {
                         let wanted = events
                             .as_ref()
@@ -270,11 +323,11 @@ impl Server {
                         Some(rpc::notification("lagged", &json!({"missed": n})))
                     }
                     Err(RecvError::Closed) => return,
-                },
+                }, None),
             };
             if let Some(mut answer) = answer {
                 answer.push('\n');
-                if answers.send(answer).await.is_err() {
+                if answers.send((answer, pending)).await.is_err() {
                     return;
                 }
             }

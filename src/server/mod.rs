@@ -34,6 +34,9 @@ use crate::manifest::Manifest;
 use crate::model::PlayEvent;
 use crate::store::{DataDirLock, Store};
 
+/// How long a stopping server waits for answers still to be written.
+const SHUTDOWN_ANSWERS: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The largest request line: also the payload size limit.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
@@ -108,14 +111,17 @@ pub async fn serve(
     let mut acceptor = connection::Acceptor::new(listener, limit);
     loop {
         tokio::select! {
-            (stream, open) = acceptor.next() => {
-                tokio::spawn(server.clone().connection(stream, open));
+            (stream, slot) = acceptor.next() => {
+                tokio::spawn(server.clone().connection(stream, slot));
             }
             () = server.shutdown.notified() => break,
             _ = sigterm.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
     }
+    // The answer to `server_shutdown`, and to requests read with it, is
+    // written before the process ends.
+    acceptor.unanswered().drained(SHUTDOWN_ANSWERS).await;
     server.engine.kill_all();
     let _ = std::fs::remove_file(&server.paths.socket);
     Ok(())

@@ -614,7 +614,11 @@ fn integers_beyond_64_bits_round_trip_exactly_through_a_play() {
     };
     wire.send(format!("{}\n", resume(2, NEGATIVE)).as_bytes());
     let refused = wire.read();
-    assert_eq!(code(&refused), Some(-32003), "the schema sees the sign: {refused}");
+    assert_eq!(
+        code(&refused),
+        Some(-32003),
+        "the schema sees the sign: {refused}"
+    );
     wire.send(format!("{}\n", resume(3, ANSWER)).as_bytes());
     let resumed = wire.read();
     assert!(resumed.get("result").is_some(), "{resumed}");
