@@ -66,7 +66,16 @@ impl FieldType {
     pub fn accepts(self, value: &Value) -> bool {
         match self {
             FieldType::Str => value.is_string(),
-            FieldType::Int => value.is_i64() || value.is_u64(),
+            // A Python int has no bound: any number written without a
+            // fraction or an exponent is one.
+            FieldType::Int => value.as_number().is_some_and(|n| {
+                n.is_i64()
+                    || n.is_u64()
+                    || n.to_string()
+                        .trim_start_matches('-')
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+            }),
             FieldType::Float => value.is_number(),
             FieldType::Bool => value.is_boolean(),
             FieldType::List => value.is_array(),
@@ -380,4 +389,25 @@ pub fn now() -> String {
     now.round(jiff::Unit::Microsecond)
         .unwrap_or(now)
         .to_string()
+}
+
+/// The longest timeout a request may ask for, in seconds: ten years. Longer
+/// is surely a mistake, and a bound keeps every deadline computable.
+pub const MAX_TIMEOUT_S: f64 = 10.0 * 365.25 * 86_400.0;
+
+/// A timeout in seconds as a duration, when it is one a request may ask
+/// for: a finite number above zero and at most [`MAX_TIMEOUT_S`]; else why
+/// not.
+pub fn timeout_from_secs(secs: f64) -> Result<std::time::Duration, String> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!(
+            "a timeout must be a positive number of seconds, not {secs}"
+        ));
+    }
+    if secs > MAX_TIMEOUT_S {
+        return Err(format!(
+            "a timeout of {secs} s is over the limit of ten years ({MAX_TIMEOUT_S} s)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }

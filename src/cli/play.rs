@@ -44,7 +44,7 @@ pub enum PlayCommand {
         /// The play's sid.
         sid: String,
         /// Give up after this many seconds (exit 124).
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
         timeout: Option<f64>,
     },
     /// Print a play's captured stdout and stderr.
@@ -100,7 +100,7 @@ pub struct StartArgs {
     #[arg(long = "prefill", value_name = "NAME=JSON")]
     prefill: Vec<String>,
     /// Kill a run that takes longer than this many seconds (`timed_out`).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<f64>,
     /// Wait until the play ends or pauses; exit with its status.
     #[arg(long)]
@@ -221,6 +221,16 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `--timeout SECS`: refused here, as a usage error naming the flag, when
+/// the server would refuse it.
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    crate::model::timeout_from_secs(secs)?;
+    Ok(secs)
 }
 
 fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {

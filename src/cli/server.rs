@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::render::{UserError, print_json};
-use crate::client::{self, Client, ClientError};
+use crate::client::{self, Client};
 use crate::manifest;
 use crate::server::socket::prepare_sockets;
 
@@ -18,8 +18,9 @@ pub enum InfoCommand {
 }
 
 pub fn start(ctx: &Ctx) -> anyhow::Result<i32> {
-    if let Ok(mut c) = Client::connect(&ctx.paths.socket) {
-        let info = c.info()?;
+    // A socket that resets connections is a server dying (a `kill -9`):
+    // not running, so start one.
+    if let Some((_, info)) = client::probe(&ctx.paths.socket)? {
         eprintln!("hero_logic is already running (pid {})", info["pid"]);
         return Ok(0);
     }
@@ -36,15 +37,10 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<i32> {
 /// Asks the server to stop and returns once its process has let go of the
 /// data folder, so the next command may open the store or start anew.
 pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
-    let mut c = match Client::connect(&ctx.paths.socket) {
-        Ok(c) => c,
-        Err(ClientError::NotRunning { .. }) => {
-            eprintln!("hero_logic is not running");
-            return Ok(0);
-        }
-        Err(e) => return Err(e.into()),
+    let Some((mut c, info)) = client::probe(&ctx.paths.socket)? else {
+        eprintln!("hero_logic is not running");
+        return Ok(0);
     };
-    let info = c.info()?;
     c.server_shutdown()?;
     let data_dir = info["data_dir"]
         .as_str()
@@ -75,9 +71,8 @@ fn lock_is_free(data_dir: &std::path::Path) -> bool {
 
 pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
     let version = env!("CARGO_PKG_VERSION");
-    let report = match Client::connect(&ctx.paths.socket) {
-        Ok(mut c) => {
-            let info = c.info()?;
+    let report = match client::probe(&ctx.paths.socket)? {
+        Some((_, info)) => {
             json!({
                 "running": true,
                 "pid": info["pid"],
@@ -87,7 +82,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
                 "uptime_s": info["uptime_s"],
             })
         }
-        Err(ClientError::NotRunning { .. }) => json!({
+        None => json!({
             "running": false,
             "pid": null,
             "socket": ctx.paths.socket,
@@ -95,7 +90,6 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             "version": version,
             "uptime_s": null,
         }),
-        Err(e) => return Err(e.into()),
     };
     let running = report["running"] == json!(true);
     if ctx.json {

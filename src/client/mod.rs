@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::model::PlayEvent;
 
 pub use api::{SaveRequest, StartRequest};
-pub use autostart::{connect_or_start, start_server};
+pub use autostart::{connect_or_start, probe, start_server};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -57,13 +57,14 @@ pub struct Client {
 
 impl Client {
     pub fn connect(socket: &Path) -> Result<Client> {
-        let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+        let stream = UnixStream::connect(socket).map_err(|e| {
+            if crate::server::socket::means_gone(&e) {
                 ClientError::NotRunning {
                     socket: socket.to_path_buf(),
                 }
+            } else {
+                ClientError::Io(e)
             }
-            _ => ClientError::Io(e),
         })?;
         Ok(Client {
             reader: BufReader::new(stream.try_clone()?),

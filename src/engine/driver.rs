@@ -213,11 +213,18 @@ impl Engine {
             child.handle().kill();
         }
         let capture = self.capture_logs(&mut child, &sid, run);
-        let exit = match play.timeout_s {
-            Some(secs) => {
+        // A timeout a request may no longer ask for (stored by an older
+        // build that let `1e20` through) is no limit, never a panic.
+        let timeout = play.timeout_s.and_then(|secs| {
+            crate::model::timeout_from_secs(secs)
+                .inspect_err(|why| tracing::warn!("play {sid}: ignoring its timeout_s: {why}"))
+                .ok()
+        });
+        let exit = match timeout {
+            Some(timeout) => {
                 tokio::select! {
                     status = child.wait() => status,
-                    () = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {
+                    () = tokio::time::sleep(timeout) => {
                         let _ = self.transition(&sid, |_| lifecycle::Event::TimedOut { at: now() }).await;
                         child.wait().await
                     }

@@ -247,12 +247,9 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| workflow.current_version_sid.clone());
         check_input(&workflow, &input, || self.main_signature(&version_sid))?;
-        if let Some(t) = request.timeout_s
-            && !(t > 0.0 && t.is_finite())
-        {
-            return Err(EngineError::InvalidParams(format!(
-                "timeout_s must be a positive number of seconds, not {t}"
-            )));
+        if let Some(t) = request.timeout_s {
+            crate::model::timeout_from_secs(t)
+                .map_err(|why| EngineError::InvalidParams(format!("timeout_s: {why}")))?;
         }
         for pattern in request.prefill_resumes.iter().flat_map(|m| m.keys()) {
             glob::Pattern::new(pattern).map_err(|e| {
@@ -342,8 +339,10 @@ impl Engine {
     /// Returns once the play is terminal or awaiting a resume, or when the
     /// time is up (`timeout_ms == 0`: no limit). Wakes on the change itself.
     pub async fn play_wait(&self, sid: &str, timeout_ms: u64) -> Result<Play> {
+        // No deadline past what the clock can hold: that long is no limit.
         let deadline = (timeout_ms > 0)
-            .then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
+            .then(|| tokio::time::Instant::now().checked_add(Duration::from_millis(timeout_ms)))
+            .flatten();
         let mut settled = self.inner.settled.subscribe();
         loop {
             let play = self.play_snapshot(sid)?;

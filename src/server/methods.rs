@@ -15,13 +15,21 @@ use crate::model::{PlayStatus, ResumeRequest, WorkflowVersion};
 use crate::store::PlayFilter;
 
 /// Decodes params by name into the method's struct; absent params are `{}`.
+/// A refusal names the param at fault (`timeout_s`, `span.kind`).
 fn params<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Result<T, RpcError> {
     let text = match raw.map(RawValue::get) {
         None | Some("null") => "{}",
         Some(text) => text,
     };
-    serde_json::from_str(text)
-        .map_err(|e| RpcError::new(INVALID_PARAMS, format!("invalid params: {e}")))
+    let mut decoder = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut decoder).map_err(|e| {
+        // Name the param that is wrong, not only the type it should have.
+        let message = match e.path().to_string().as_str() {
+            "." | "" => format!("invalid params: {}", e.inner()),
+            path => format!("invalid params: `{path}`: {}", e.inner()),
+        };
+        RpcError::new(INVALID_PARAMS, message)
+    })
 }
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
@@ -320,6 +328,15 @@ impl Server {
             }
             "play_wait" => {
                 let p: PlayWait = params(raw)?;
+                if p.timeout_ms as f64 > crate::model::MAX_TIMEOUT_S * 1000.0 {
+                    return Err(RpcError::new(
+                        INVALID_PARAMS,
+                        format!(
+                            "timeout_ms {} is over the limit of ten years (hint: 0 waits without limit)",
+                            p.timeout_ms
+                        ),
+                    ));
+                }
                 to_value(engine.play_wait(&p.play_sid, p.timeout_ms).await?)
             }
             "play_spans" => {

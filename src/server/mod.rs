@@ -18,6 +18,7 @@
 //! are bounded by the runs alive. The SDK's other messages (the methods
 //! OpenRPC marks `x-internal`) are refused on any other connection.
 
+mod connection;
 mod methods;
 mod openrpc;
 pub mod rpc;
@@ -26,18 +27,19 @@ mod spin;
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
-use tokio::sync::broadcast::error::RecvError;
-use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
+use tokio_util::codec::{Framed, LinesCodec};
 
 use crate::config::Paths;
 use crate::engine::{self, Engine};
 use crate::manifest::Manifest;
 use crate::model::PlayEvent;
 use crate::store::{DataDirLock, Store};
+
+/// How long a stopping server waits for answers still to be written.
+const SHUTDOWN_ANSWERS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The largest request line: also the payload size limit.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
@@ -110,17 +112,22 @@ pub async fn serve(
         flows: spin::Flows::new(),
     });
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let limit = connection::connection_limit(max_runs);
+    tracing::info!("serving at most {limit} connections at once");
+    let mut acceptor = connection::Acceptor::new(listener, limit);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = accepted?;
-                tokio::spawn(server.clone().connection(stream));
+            (stream, slot) = acceptor.next() => {
+                tokio::spawn(server.clone().connection(stream, slot));
             }
             () = server.shutdown.notified() => break,
             _ = sigterm.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
     }
+    // The answer to `server_shutdown`, and to requests read with it, is
+    // written before the process ends.
+    acceptor.unanswered().drained(SHUTDOWN_ANSWERS).await;
     server.engine.kill_all();
     let _ = std::fs::remove_file(&server.paths.socket);
     Ok(())
@@ -143,66 +150,6 @@ impl Server {
         info["socket"] = json!(self.paths.socket);
         info["data_dir"] = json!(self.paths.data_dir);
         info
-    }
-
-    async fn connection(self: Arc<Self>, stream: UnixStream) {
-        let mut framed = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
-        let mut events: Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)> =
-            None;
-        loop {
-            let next_event = async {
-                match events.as_mut() {
-                    Some((rx, _)) => rx.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                line = framed.next() => {
-                    let reply = match line {
-                        None => return,
-                        Some(Ok(line)) => match self.handle(&line, &mut events).await {
-                            Handled::Reply(reply) => reply,
-                            Handled::ToThread => {
-                                self.hand_to_thread(framed, line);
-                                return;
-                            }
-                        },
-                        Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Some(rpc::response(
-                            Value::Null,
-                            Err(rpc::RpcError::new(
-                                rpc::INVALID_REQUEST,
-                                format!("request over the size limit of {} MiB", MAX_LINE >> 20),
-                            )),
-                        )),
-                        Some(Err(LinesCodecError::Io(_))) => return,
-                    };
-                    if let Some(reply) = reply
-                        && framed.send(reply).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                event = next_event => {
-                    let line = match event {
-                        Ok(event) => {
-                            let wanted = events
-                                .as_ref()
-                                .and_then(|(_, sid)| sid.as_deref())
-                                .is_none_or(|sid| sid == event.play_sid());
-                            if !wanted {
-                                continue;
-                            }
-                            rpc::notification("event", &event)
-                        }
-                        Err(RecvError::Lagged(n)) => rpc::notification("lagged", &json!({"missed": n})),
-                        Err(RecvError::Closed) => return,
-                    };
-                    if framed.send(line).await.is_err() {
-                        return;
-                    }
-                }
-            }
-        }
     }
 
     /// Moves a connection that presented a run's token to a thread of its
@@ -400,20 +347,11 @@ impl Server {
             return Handled::Reply(request.id.map(|id| rpc::response(id, Err(refusal))));
         }
         if request.method == "subscribe" {
-            #[derive(serde::Deserialize)]
-            struct Subscribe {
-                play_sid: Option<String>,
-            }
-            let play_sid = request
-                .params
-                .and_then(|p| serde_json::from_str::<Subscribe>(p.get()).ok())
-                .and_then(|s| s.play_sid);
-            *events = Some((self.engine.subscribe(), play_sid));
-            return Handled::Reply(
-                request
-                    .id
-                    .map(|id| rpc::response(id, Ok(json!({"ok": true})))),
-            );
+            let outcome = connection::subscribe_params(request.params).map(|play_sid| {
+                *events = Some((self.engine.subscribe(), play_sid));
+                json!({"ok": true})
+            });
+            return Handled::Reply(request.id.map(|id| rpc::response(id, outcome)));
         }
         let outcome = self.dispatch(&request.method, request.params).await;
         Handled::Reply(request.id.map(|id| rpc::response(id, outcome)))

@@ -1,5 +1,6 @@
 //! The server's Unix socket: folder `0700`, socket `0600`, a stale socket
-//! removed, a live one refused with its owner's pid.
+//! removed (one that refuses or drops connections unanswered), a live one
+//! refused with its owner's pid.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -19,18 +20,43 @@ pub enum SocketError {
     },
 }
 
-/// Asks a live server for its pid, to name it in the refusal.
-fn live_pid(socket: &Path) -> Option<String> {
-    let stream = UnixStream::connect(socket).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let mut writer = stream.try_clone().ok()?;
-    writer
-        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"info\"}\n")
-        .ok()?;
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).ok()?;
-    let reply: serde_json::Value = serde_json::from_str(&line).ok()?;
-    Some(reply["result"]["pid"].to_string())
+/// Whether an error of a connection to the socket means that no server is
+/// there: none listens, or one took the connection and dropped it unanswered,
+/// as a server does while it dies (after a `kill -9`, say).
+pub fn means_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        NotFound
+            | ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | BrokenPipe
+            | UnexpectedEof
+    )
+}
+
+/// Asks the server on the socket for its pid: `Ok(None)` when no server is
+/// there (see [`means_gone`]), `Err` with what it could not learn from one
+/// that is there but did not say.
+fn live_pid(socket: &Path) -> std::io::Result<Option<String>> {
+    let ask = || -> std::io::Result<String> {
+        let stream = UnixStream::connect(socket)?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let mut writer = stream.try_clone()?;
+        writer.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"info\"}\n")?;
+        let mut line = String::new();
+        if BufReader::new(stream).read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let reply: serde_json::Value = serde_json::from_str(&line)?;
+        Ok(reply["result"]["pid"].to_string())
+    };
+    match ask() {
+        Ok(pid) => Ok(Some(pid)),
+        Err(e) if means_gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Makes the folder, and clears the way for our socket.
@@ -47,9 +73,16 @@ pub fn prepare_sockets(dir: &Path, socket: &Path) -> Result<(), SocketError> {
             .map_err(io)?;
     }
     if socket.exists() {
-        if UnixStream::connect(socket).is_ok() {
+        // A server that is there but slow to answer is live all the same:
+        // only one that is surely gone loses its socket.
+        let pid = match live_pid(socket) {
+            Ok(None) => None,
+            Ok(Some(pid)) => Some(pid),
+            Err(_) => Some("unknown".into()),
+        };
+        if let Some(pid) = pid {
             return Err(SocketError::Live {
-                pid: live_pid(socket).unwrap_or_else(|| "unknown".into()),
+                pid,
                 socket: socket.display().to_string(),
             });
         }

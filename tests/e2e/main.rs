@@ -8,5 +8,6 @@ mod crash;
 mod newuser;
 mod pause;
 mod runs;
+mod server;
 mod subflow;
 mod tui;
