@@ -165,12 +165,33 @@ pub fn step_key(key: &str) -> Result<()> {
     bounded("step_key", key, MAX_KEY_BYTES)
 }
 
-/// A step's output, as JSON text: it must read back as a JSON value (a
-/// number too large for one, say `1e400`, passes a syntax check only).
+/// A step's output, as JSON text: it must read back as the same JSON value
+/// in the flow. Integers of any size do (Python's are unbounded); a
+/// fraction or exponent beyond a double, say `1e400`, passes a syntax check
+/// only and would come back as infinity.
 pub fn output(text: &str) -> Result<()> {
-    serde_json::from_str::<Value>(text)
-        .map(drop)
-        .map_err(|e| invalid(format!("the step's output does not read back as JSON: {e}")))
+    let value = serde_json::from_str::<Value>(text)
+        .map_err(|e| invalid(format!("the step's output does not read back as JSON: {e}")))?;
+    if !reads_back(&value) {
+        return Err(invalid(
+            "the step's output does not read back as JSON: a number is beyond a double's range"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether every number in `value` is an integer or a finite double.
+fn reads_back(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => {
+            let text = n.to_string();
+            !text.contains(['.', 'e', 'E']) || text.parse::<f64>().is_ok_and(f64::is_finite)
+        }
+        Value::Array(items) => items.iter().all(reads_back),
+        Value::Object(fields) => fields.values().all(reads_back),
+        _ => true,
+    }
 }
 
 pub fn error_text(error: &str) -> Result<()> {
@@ -325,6 +346,8 @@ mod tests {
     #[test]
     fn an_output_that_cannot_be_read_back_is_refused() {
         output(r#"{"a": [1, 2.5, "x"]}"#).expect("plain JSON");
+        output("123456789012345678901234567890").expect("a big integer");
         assert!(output("1e400").is_err());
+        assert!(output(r#"{"a": [-1.5e999]}"#).is_err());
     }
 }

@@ -207,7 +207,7 @@ fn not_utf8(error: &std::str::Utf8Error) -> String {
 }
 
 /// The answer to a request line over [`MAX_LINE`].
-fn too_long() -> String {
+pub(super) fn too_long() -> String {
     rpc::response(
         Value::Null,
         Err(RpcError::new(
@@ -218,7 +218,7 @@ fn too_long() -> String {
 }
 
 /// One line off the wire, without its `\n` (and a `\r` before it).
-fn line_text(line: &[u8]) -> Result<String, String> {
+pub(super) fn line_text(line: &[u8]) -> Result<String, String> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match std::str::from_utf8(line) {
         Ok(text) => Ok(text.to_owned()),
@@ -230,10 +230,15 @@ fn line_text(line: &[u8]) -> Result<String, String> {
 /// internal error instead of ending the connection's task: the server, the
 /// connection and the plays go on.
 async fn unwinding(line: &str, handling: impl Future<Output = Handled>) -> Handled {
-    let panic = match AssertUnwindSafe(handling).catch_unwind().await {
-        Ok(handled) => return handled,
-        Err(panic) => panic,
-    };
+    match AssertUnwindSafe(handling).catch_unwind().await {
+        Ok(handled) => handled,
+        Err(panic) => Handled::Reply(panic_answer(line, panic.as_ref())),
+    }
+}
+
+/// The answer to a request whose handling panicked: an internal error under
+/// its id (none for a notification), and the panic in the server's log.
+pub(super) fn panic_answer(line: &str, panic: &(dyn std::any::Any + Send)) -> Option<String> {
     let what = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -244,7 +249,7 @@ async fn unwinding(line: &str, handling: impl Future<Output = Handled>) -> Handl
     let id = rpc::parse(line)
         .ok()
         .map_or(Some(Value::Null), |request| request.id);
-    Handled::Reply(id.map(|id| {
+    id.map(|id| {
         rpc::response(
             id,
             Err(RpcError::new(
@@ -252,7 +257,7 @@ async fn unwinding(line: &str, handling: impl Future<Output = Handled>) -> Handl
                 format!("internal error: {what} (a bug: please report it)"),
             )),
         )
-    }))
+    })
 }
 
 /// Writes queued answers to the connection until the queue closes, and

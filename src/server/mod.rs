@@ -201,38 +201,35 @@ impl Server {
         };
         let _connected = self.flows.enter();
         let mut spinner = spin::Spinner::new();
-        let mut line = String::new();
+        let mut bytes = Vec::new();
         loop {
-            line.clear();
+            bytes.clear();
             if reader.buffer().is_empty() {
                 spinner.wait(out.as_fd(), &self.flows);
             }
             let read = reader
                 .by_ref()
                 .take(MAX_LINE as u64 + 1)
-                .read_line(&mut line)?;
+                .read_until(b'\n', &mut bytes)?;
             spinner.arrived();
             if read == 0 {
                 return Ok(());
             }
-            if line.len() > MAX_LINE {
-                let refused = rpc::RpcError::new(
-                    rpc::INVALID_REQUEST,
-                    format!("request over the size limit of {} MiB", MAX_LINE >> 20),
-                );
-                out.write_all(
-                    format!("{}\n", rpc::response(Value::Null, Err(refused))).as_bytes(),
-                )?;
+            if bytes.len() > MAX_LINE {
+                out.write_all(format!("{}\n", connection::too_long()).as_bytes())?;
                 return Ok(());
             }
-            // As `LinesCodec` frames lines on the tokio side.
-            if line.ends_with('\n') {
-                line.pop();
-                if line.ends_with('\r') {
-                    line.pop();
-                }
-            }
-            if let Some(mut reply) = self.sdk_request(runtime, &attached, &line) {
+            // As the tokio side frames lines: a line that is not UTF-8 is
+            // answered, and the connection goes on.
+            let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+            let reply = match connection::line_text(line) {
+                Ok(line) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.sdk_request(runtime, &attached, &line)
+                }))
+                .unwrap_or_else(|panic| connection::panic_answer(&line, panic.as_ref())),
+                Err(refused) => Some(refused),
+            };
+            if let Some(mut reply) = reply {
                 reply.push('\n');
                 out.write_all(reply.as_bytes())?;
             }

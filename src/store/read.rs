@@ -211,7 +211,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Log lines in order; of one run, or of every run.
     /// One page of a play's log: at most `limit` lines after `after` (a
     /// `seq`), in order. A page, so that a run that printed a lot is read
     /// back without holding all of it; each run's lines are entered at the

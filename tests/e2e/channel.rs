@@ -242,7 +242,12 @@ fn a_play_whose_store_holds_a_record_that_does_not_decode_stays_readable() {
     }
     env.start();
     let spans = env.rpc("play_spans", json!({"play_sid": sid}));
-    assert_eq!(spans, spans_before, "the bad span is left out");
+    assert_eq!(
+        spans,
+        spans_before,
+        "the bad span is left out; log:\n{}",
+        env.server_log_tail()
+    );
     let shown = env.json(["play", "show", &sid, "--json"]);
     assert_eq!(shown["status"], "success");
     assert_eq!(shown["output_data"], done["output_data"]);

@@ -425,3 +425,31 @@ fn a_play_whose_runs_keep_dying_fails_naming_the_signal_and_retry_continues_it()
     again.expect_code(1);
     assert!(again.stderr.contains("success"), "{again}");
 }
+
+const SENDS_NOT_UTF8: &str = r#"
+import json
+import hero_tracing
+from hero_tracing import flow
+
+@flow
+def after(reply: str) -> str:
+    return reply
+
+@flow
+def main():
+    rt = hero_tracing._rt
+    after(reply="attached")
+    rt.sock.sendall(b"{\"jsonrpc\": \"2.0\", \"id\": 99, \"method\": \"\xff\xfe\"}\n")
+    reply = json.loads(rt.read_line("a line that is not UTF-8"))
+    return after(reply=reply["error"]["message"])
+"#;
+
+#[test]
+fn a_line_that_is_not_utf8_on_a_runs_own_connection_is_answered_and_the_run_goes_on() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "sends_not_utf8.py", SENDS_NOT_UTF8);
+    let play = env.json(["play", "start", &flow, "--wait", "--json"]);
+    assert_eq!(play["status"], "success", "{}", play["error"]);
+    let answer = play["output_data"].as_str().expect("the error's message");
+    assert!(answer.contains("not UTF-8"), "{answer}");
+}
