@@ -1,7 +1,7 @@
 //! Read-only queries, each in its own read transaction (a consistent
 //! snapshot that never blocks the writer).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
 use super::{Result, Store, db, tables::*, with_steps_done};
@@ -23,7 +23,7 @@ pub struct PlayFilter {
 
 impl Store {
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(PLAYS).map_err(db)?;
         let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
@@ -34,7 +34,7 @@ impl Store {
 
     /// Every checkpoint of a play, `step_key` → output.
     pub fn step_outputs(&self, play_sid: &str) -> Result<crate::model::JsonMap> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STEP_OUTPUTS).map_err(db)?;
         let mut out = crate::model::JsonMap::new();
         for entry in table.range((play_sid, "")..).map_err(db)? {
@@ -51,7 +51,7 @@ impl Store {
     /// Newest first. Uses the status or workflow index when filtered, so it
     /// reads only the plays it returns and never a span.
     pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let plays = txn.open_table(PLAYS).map_err(db)?;
         let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let limit = if filter.limit == 0 {
@@ -119,7 +119,7 @@ impl Store {
 
     /// The sids of the plays spawned by `parent`.
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(PLAY_CHILDREN).map_err(db)?;
         let mut out = Vec::new();
         for entry in table.range((parent, "")..).map_err(db)? {
@@ -135,7 +135,7 @@ impl Store {
 
     /// Spans in start order; of one run, or of every run.
     pub fn spans(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(SPANS).map_err(db)?;
         let (lo, hi) = match run {
             Some(r) => ((play_sid, r, 0), (play_sid, r, u64::MAX)),
@@ -151,7 +151,7 @@ impl Store {
 
     /// Log lines in order; of one run, or of every run.
     pub fn logs(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<LogLine>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(LOGS).map_err(db)?;
         let lo = (play_sid, run.unwrap_or(0), 0);
         let hi = (play_sid, run.unwrap_or(u32::MAX), u64::MAX);
@@ -166,7 +166,7 @@ impl Store {
     /// The `seq` of a play's last log line, of any run: where the next
     /// run's lines go on, so `seq` orders a play's whole log.
     pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(LOGS).map_err(db)?;
         let mut range = table
             .range((play_sid, 0, 0)..=(play_sid, u32::MAX, u64::MAX))
@@ -178,7 +178,7 @@ impl Store {
     }
 
     pub fn workflow(&self, sid_or_name: &str) -> Result<Option<Workflow>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
         if let Some(found) = workflows.get(sid_or_name).map_err(db)? {
             return Ok(Some(decode(found.value())?));
@@ -192,7 +192,7 @@ impl Store {
     }
 
     pub fn workflows(&self) -> Result<Vec<Workflow>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let names = txn.open_table(WORKFLOW_NAMES).map_err(db)?;
         let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
         let mut out = Vec::new();
@@ -206,7 +206,7 @@ impl Store {
     }
 
     pub fn version(&self, sid: &str) -> Result<Option<WorkflowVersion>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(VERSIONS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
         found.map(|v| decode(v.value())).transpose()
@@ -214,7 +214,7 @@ impl Store {
 
     /// `(version sid, created_at)` of a workflow, oldest first.
     pub fn versions_of(&self, workflow_sid: &str) -> Result<Vec<(String, String)>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_multimap_table(WORKFLOW_VERSIONS).map_err(db)?;
         let mut out = Vec::new();
         for entry in table.get(workflow_sid).map_err(db)? {
@@ -226,7 +226,7 @@ impl Store {
     }
 
     pub fn analysis(&self, source_hash: &str) -> Result<Option<serde_json::Value>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(ANALYSES).map_err(db)?;
         let found = table.get(source_hash).map_err(db)?;
         found.map(|v| decode(v.value())).transpose()
@@ -235,7 +235,7 @@ impl Store {
     /// Every record of every table as text, for tests that compare the
     /// store before and after a refused request.
     pub fn dump(&self) -> Result<Vec<String>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let mut out = Vec::new();
         macro_rules! dump {
             ($table:expr) => {
