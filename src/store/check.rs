@@ -120,15 +120,25 @@ fn describe_damage(store: &Store, scan: &super::journal::Scan, report: &mut Repo
     }
 }
 
-/// The plays that had not ended: all that could have written since the
-/// last fold.
+/// The plays that could have written since the last fold: those that had
+/// not ended, and those that ran (a run folder names them: `runs/SID`) but
+/// that redb does not know at all, created after the last fold.
 fn unfinished_plays(store: &Store) -> Result<BTreeSet<String>> {
-    Ok(store
-        .plays(&PlayFilter::default())?
-        .into_iter()
+    let known = store.plays(&PlayFilter::default())?;
+    let mut plays: BTreeSet<String> = known
+        .iter()
         .filter(|p| !p.is_terminal())
-        .map(|p| p.sid)
-        .collect())
+        .map(|p| p.sid.clone())
+        .collect();
+    let known: BTreeSet<&str> = known.iter().map(|p| p.sid.as_str()).collect();
+    if let Ok(runs) = std::fs::read_dir(store.dir().join("runs")) {
+        plays.extend(
+            runs.flatten()
+                .filter_map(|run| run.file_name().into_string().ok())
+                .filter(|sid| !known.contains(sid.as_str())),
+        );
+    }
+    Ok(plays)
 }
 
 /// Reads back every record of redb in its model type.

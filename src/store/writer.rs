@@ -87,12 +87,20 @@ pub struct Writer {
 
 struct Handle {
     shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Handle {
+    /// Waits for the writer thread's last fold, which marks the journal
+    /// empty for good (a server stopping must not exit before it).
     fn drop(&mut self) {
         self.shared.queue().closed = true;
         self.shared.ready.notify_one();
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -248,7 +256,7 @@ impl Writer {
             }),
         });
         let thread_shared = shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 // A panic in someone's write must not take the writer with
@@ -261,7 +269,10 @@ impl Writer {
             })
             .map_err(store_thread_error)?;
         Ok(Writer {
-            handle: Arc::new(Handle { shared }),
+            handle: Arc::new(Handle {
+                shared,
+                thread: Some(thread),
+            }),
         })
     }
 
@@ -896,7 +907,6 @@ mod tests {
     }
 
     fn steps_done(store: &Store) -> u64 {
-        use redb::ReadableDatabase;
         let txn = store.begin_read().expect("read");
         let counts = txn
             .open_table(super::super::tables::STEP_COUNTS)

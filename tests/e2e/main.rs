@@ -4,5 +4,6 @@
 mod cli;
 mod common;
 mod pause;
+mod store;
 mod subflow;
 mod tui;
