@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Open the dashboard')
             [CompletionResult]::new('rpc', 'rpc', [CompletionResultType]::ParameterValue, 'Call any RPC method and print its result as JSON')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Check or repair the data folder offline (the server stopped)')
             [CompletionResult]::new('sdk', 'sdk', [CompletionResultType]::ParameterValue, 'Where the Python SDK lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -327,6 +328,48 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'hero_logic;store' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hero_logic;store;check' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hero_logic;store;repair' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'hero_logic;store;help' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'hero_logic;store;help;check' {
+            break
+        }
+        'hero_logic;store;help;repair' {
+            break
+        }
+        'hero_logic;store;help;help' {
+            break
+        }
         'hero_logic;sdk' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print objects as JSON (the RPC objects) instead of human text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -376,6 +419,7 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Open the dashboard')
             [CompletionResult]::new('rpc', 'rpc', [CompletionResultType]::ParameterValue, 'Call any RPC method and print its result as JSON')
+            [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Check or repair the data folder offline (the server stopped)')
             [CompletionResult]::new('sdk', 'sdk', [CompletionResultType]::ParameterValue, 'Where the Python SDK lives')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -460,6 +504,17 @@ Register-ArgumentCompleter -Native -CommandName 'hero_logic' -ScriptBlock {
             break
         }
         'hero_logic;help;rpc' {
+            break
+        }
+        'hero_logic;help;store' {
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped')
+            break
+        }
+        'hero_logic;help;store;check' {
+            break
+        }
+        'hero_logic;help;store;repair' {
             break
         }
         'hero_logic;help;sdk' {

@@ -52,6 +52,9 @@ _hero_logic() {
             hero_logic,stop)
                 cmd="hero_logic__subcmd__stop"
                 ;;
+            hero_logic,store)
+                cmd="hero_logic__subcmd__store"
+                ;;
             hero_logic,tui)
                 cmd="hero_logic__subcmd__tui"
                 ;;
@@ -94,6 +97,9 @@ _hero_logic() {
             hero_logic__subcmd__help,stop)
                 cmd="hero_logic__subcmd__help__subcmd__stop"
                 ;;
+            hero_logic__subcmd__help,store)
+                cmd="hero_logic__subcmd__help__subcmd__store"
+                ;;
             hero_logic__subcmd__help,tui)
                 cmd="hero_logic__subcmd__help__subcmd__tui"
                 ;;
@@ -126,6 +132,12 @@ _hero_logic() {
                 ;;
             hero_logic__subcmd__help__subcmd__sdk,path)
                 cmd="hero_logic__subcmd__help__subcmd__sdk__subcmd__path"
+                ;;
+            hero_logic__subcmd__help__subcmd__store,check)
+                cmd="hero_logic__subcmd__help__subcmd__store__subcmd__check"
+                ;;
+            hero_logic__subcmd__help__subcmd__store,repair)
+                cmd="hero_logic__subcmd__help__subcmd__store__subcmd__repair"
                 ;;
             hero_logic__subcmd__help__subcmd__workflow,lint)
                 cmd="hero_logic__subcmd__help__subcmd__workflow__subcmd__lint"
@@ -211,6 +223,24 @@ _hero_logic() {
             hero_logic__subcmd__sdk__subcmd__help,path)
                 cmd="hero_logic__subcmd__sdk__subcmd__help__subcmd__path"
                 ;;
+            hero_logic__subcmd__store,check)
+                cmd="hero_logic__subcmd__store__subcmd__check"
+                ;;
+            hero_logic__subcmd__store,help)
+                cmd="hero_logic__subcmd__store__subcmd__help"
+                ;;
+            hero_logic__subcmd__store,repair)
+                cmd="hero_logic__subcmd__store__subcmd__repair"
+                ;;
+            hero_logic__subcmd__store__subcmd__help,check)
+                cmd="hero_logic__subcmd__store__subcmd__help__subcmd__check"
+                ;;
+            hero_logic__subcmd__store__subcmd__help,help)
+                cmd="hero_logic__subcmd__store__subcmd__help__subcmd__help"
+                ;;
+            hero_logic__subcmd__store__subcmd__help,repair)
+                cmd="hero_logic__subcmd__store__subcmd__help__subcmd__repair"
+                ;;
             hero_logic__subcmd__workflow,help)
                 cmd="hero_logic__subcmd__workflow__subcmd__help"
                 ;;
@@ -248,7 +278,7 @@ _hero_logic() {
 
     case "${cmd}" in
         hero_logic)
-            opts="-h -V --json --start --stop --help --version start stop status server info workflow play pending resume tui rpc sdk completions help"
+            opts="-h -V --json --start --stop --help --version start stop status server info workflow play pending resume tui rpc store sdk completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,7 +306,7 @@ _hero_logic() {
             return 0
             ;;
         hero_logic__subcmd__help)
-            opts="start stop status server info workflow play pending resume tui rpc sdk completions help"
+            opts="start stop status server info workflow play pending resume tui rpc store sdk completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +602,48 @@ _hero_logic() {
         hero_logic__subcmd__help__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__help__subcmd__store)
+            opts="check repair"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__help__subcmd__store__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__help__subcmd__store__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1164,6 +1236,104 @@ _hero_logic() {
         hero_logic__subcmd__stop)
             opts="-h -V --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store)
+            opts="-h -V --json --help --version check repair help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__check)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__help)
+            opts="check repair help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__help__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hero_logic__subcmd__store__subcmd__repair)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand resume 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked'
             cand tui 'Open the dashboard'
             cand rpc 'Call any RPC method and print its result as JSON'
+            cand store 'Check or repair the data folder offline (the server stopped)'
             cand sdk 'Where the Python SDK lives'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -282,6 +283,41 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'hero_logic;store'= {
+            cand --json 'Print objects as JSON (the RPC objects) instead of human text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped'
+            cand repair 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hero_logic;store;check'= {
+            cand --json 'Print objects as JSON (the RPC objects) instead of human text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hero_logic;store;repair'= {
+            cand --json 'Print objects as JSON (the RPC objects) instead of human text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'hero_logic;store;help'= {
+            cand check 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped'
+            cand repair 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'hero_logic;store;help;check'= {
+        }
+        &'hero_logic;store;help;repair'= {
+        }
+        &'hero_logic;store;help;help'= {
+        }
         &'hero_logic;sdk'= {
             cand --json 'Print objects as JSON (the RPC objects) instead of human text'
             cand -h 'Print help'
@@ -325,6 +361,7 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
             cand resume 'Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked'
             cand tui 'Open the dashboard'
             cand rpc 'Call any RPC method and print its result as JSON'
+            cand store 'Check or repair the data folder offline (the server stopped)'
             cand sdk 'Where the Python SDK lives'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -386,6 +423,14 @@ set edit:completion:arg-completer[hero_logic] = {|@words|
         &'hero_logic;help;tui'= {
         }
         &'hero_logic;help;rpc'= {
+        }
+        &'hero_logic;help;store'= {
+            cand check 'Say what is damaged in the data folder''s store and journal; exits 1 when something is. The server must be stopped'
+            cand repair 'Keep what can be kept of a damaged store, start a fresh journal, and list each play that lost acknowledged data. The server must be stopped'
+        }
+        &'hero_logic;help;store;check'= {
+        }
+        &'hero_logic;help;store;repair'= {
         }
         &'hero_logic;help;sdk'= {
             cand path 'Print the path of hero_tracing.py, for editors and linters'

@@ -80,8 +80,7 @@ pub fn repair(dir: &Path) -> Result<Report> {
                     .push(format!("the old journal was moved to {}", aside.display()));
             }
             let (expected, _) = store.journal_meta()?;
-            let mut journal =
-                Journal::create(dir, expected.unwrap_or(1)).map_err(store.io())?;
+            let mut journal = Journal::create(dir, expected.unwrap_or(1)).map_err(store.io())?;
             store.fold_batches(&mut journal, Vec::new())?;
         }
     }
@@ -155,32 +154,57 @@ fn check_records(store: &Store, report: &mut Report) -> Result<()> {
     fn decodes<T: DeserializeOwned>(text: &str) -> std::result::Result<(), serde_json::Error> {
         serde_json::from_str::<T>(text).map(drop)
     }
-    for entry in txn.open_table(tables::PLAYS).map_err(db)?.iter().map_err(db)? {
+    for entry in txn
+        .open_table(tables::PLAYS)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
         let (sid, value) = entry.map_err(db)?;
         if let Err(e) = decodes::<Play>(value.value()) {
             bad("play", sid.value().to_owned(), Some(sid.value()), e);
         }
     }
-    for entry in txn.open_table(tables::WORKFLOWS).map_err(db)?.iter().map_err(db)? {
+    for entry in txn
+        .open_table(tables::WORKFLOWS)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
         let (sid, value) = entry.map_err(db)?;
         if let Err(e) = decodes::<Workflow>(value.value()) {
             bad("workflow", sid.value().to_owned(), None, e);
         }
     }
-    for entry in txn.open_table(tables::VERSIONS).map_err(db)?.iter().map_err(db)? {
+    for entry in txn
+        .open_table(tables::VERSIONS)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
         let (sid, value) = entry.map_err(db)?;
         if let Err(e) = decodes::<WorkflowVersion>(value.value()) {
             bad("version", sid.value().to_owned(), None, e);
         }
     }
-    for entry in txn.open_table(tables::SPANS).map_err(db)?.iter().map_err(db)? {
+    for entry in txn
+        .open_table(tables::SPANS)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
         let (key, value) = entry.map_err(db)?;
         let (sid, run, seq) = key.value();
         if let Err(e) = decodes::<Span>(value.value()) {
             bad("span", format!("{sid}/{run}/{seq}"), Some(sid), e);
         }
     }
-    for entry in txn.open_table(tables::LOGS).map_err(db)?.iter().map_err(db)? {
+    for entry in txn
+        .open_table(tables::LOGS)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
         let (key, value) = entry.map_err(db)?;
         let (sid, run, seq) = key.value();
         if let Err(e) = decodes::<LogLine>(value.value()) {

@@ -5,9 +5,11 @@
 //! every write batch is written here as text, one record a line, closed by a
 //! commit line (spans excepted: they are history, not acknowledged state),
 //! and a batch that must be durable is fsynced here before it is
-//! acknowledged. redb then commits it without an fsync of its own. Now and
-//! then (when the writer is idle, or the journal grows) a durable redb commit
-//! makes the file itself the truth and the journal starts empty again.
+//! acknowledged. redb then commits it without an fsync of its own. At least
+//! once a second under load (and when the writer falls idle, or the journal
+//! grows) a durable redb commit makes the file itself the truth and the
+//! journal starts empty again: a fold. A record larger than [`MAX_RECORD`]
+//! never comes here; its batch is folded at once instead.
 //!
 //! The file is written full of zeros once and then overwritten in place,
 //! never appended to: an fsync after an append must also commit the file
@@ -19,7 +21,13 @@
 //! torn by a crash, ends the reading.
 //!
 //! On open, batches found in the journal are applied again, in order. Every
-//! record is a whole upsert, so applying one twice changes nothing.
+//! record is a whole upsert, so applying one twice changes nothing. A crash
+//! tears at most the tail: what follows the last whole batch is ignored. A
+//! stretch that fails its checksum with a whole batch after it is damage,
+//! which a crash never leaves: [`Journal::scan`] reports it, and the store
+//! refuses to start on it. Each fold records in redb the generation the
+//! journal is emptied to, so that a journal deleted, emptied or swapped
+//! while redb still lacks what it held is seen too.
 //!
 //! Records: `KIND\tFIELD…\tJSON`. Fields are sids, hex keys and numbers, and
 //! compact JSON from serde_json holds no raw tab or newline, so a tab split
@@ -435,7 +443,9 @@ pub(super) mod tests {
         assert_eq!(journal.batches().expect("read"), vec![ops.clone()]);
         assert!(journal.scan().expect("read").damaged.is_empty());
 
-        let reopened = Journal::open(dir.path()).expect("reopen").expect("a journal");
+        let reopened = Journal::open(dir.path())
+            .expect("reopen")
+            .expect("a journal");
         assert_eq!(
             reopened.len(),
             whole,
@@ -509,7 +519,9 @@ pub(super) mod tests {
         // it is read back, now and after a restart.
         journal.append(batch(&[play("d")])).expect("append");
         assert_eq!(journal.batches().expect("read"), vec![vec![play("d")]]);
-        let reopened = Journal::open(dir.path()).expect("reopen").expect("a journal");
+        let reopened = Journal::open(dir.path())
+            .expect("reopen")
+            .expect("a journal");
         assert_eq!(reopened.batches().expect("read"), vec![vec![play("d")]]);
         assert!(
             reopened.scan().expect("read").damaged.is_empty(),

@@ -174,7 +174,10 @@ impl Quiet {
         match self.seen.get_mut(&what) {
             Some((at, held)) if now - *at < QUIET => *held += 1,
             Some((at, held)) => {
-                tracing::error!("{what} ({held} more like it in the last {} s)", QUIET.as_secs());
+                tracing::error!(
+                    "{what} ({held} more like it in the last {} s)",
+                    QUIET.as_secs()
+                );
                 *at = now;
                 *held = 0;
             }
@@ -274,12 +277,6 @@ impl Writer {
                 thread: Some(thread),
             }),
         })
-    }
-
-    /// How many bytes of batches the journal holds now: what a start after
-    /// a crash would apply.
-    pub fn journal_len(&self) -> u64 {
-        lock(&self.shared().state).journal.len()
     }
 
     fn shared(&self) -> &Shared {
@@ -513,7 +510,7 @@ fn refuse(batch: Vec<Request>, error: impl Fn() -> StoreError) {
 /// The free space on the data folder's disk, if the OS says.
 fn free_space(dir: &Path) -> Option<u64> {
     let stat = nix::sys::statvfs::statvfs(dir).ok()?;
-    Some(u64::from(stat.blocks_available()) * u64::from(stat.fragment_size()))
+    Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
 }
 
 /// The writer thread: writes what async callers queue, commits an open
@@ -557,8 +554,7 @@ fn run(shared: &Shared) {
             continue;
         }
         let idle = state.last_write.elapsed() >= IDLE_CHECKPOINT;
-        let fold_due = state.journal.len() > 0
-            && (idle || state.last_fold.elapsed() >= FOLD_EVERY);
+        let fold_due = state.journal.len() > 0 && (idle || state.last_fold.elapsed() >= FOLD_EVERY);
         if closed || fold_due {
             let open = state.open.take();
             state.fold(store, open, closed);
@@ -599,7 +595,10 @@ impl State {
         if let Some(broken) = &self.broken {
             return Some(broken.error(store.dir()));
         }
-        if self.space_seen.is_some_and(|at| at.elapsed() < SPACE_TRUSTED) {
+        if self
+            .space_seen
+            .is_some_and(|at| at.elapsed() < SPACE_TRUSTED)
+        {
             return None;
         }
         match free_space(store.dir()) {
@@ -871,7 +870,11 @@ mod tests {
         // Once the journal is folded into redb, the writer thread sleeps
         // with nothing to do.
         eventually("the journal is empty", || {
-            Journal::open(dir.path()).expect("journal").expect("a journal").len() == 0
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len()
+                == 0
         });
         writer
             .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
@@ -958,7 +961,13 @@ mod tests {
         checkpoint_then(&writer, "k", "1");
         drop(writer);
         eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
-        assert_eq!(Journal::open(dir.path()).expect("journal").expect("a journal").len(), 0);
+        assert_eq!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len(),
+            0
+        );
         assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 
@@ -968,11 +977,23 @@ mod tests {
         writer
             .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
             .expect("write");
-        assert!(Journal::open(dir.path()).expect("journal").expect("a journal").len() > 0);
+        assert!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len()
+                > 0
+        );
         drop(writer);
         // The thread held the other reference to the store until it ended.
         eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
-        assert_eq!(Journal::open(dir.path()).expect("journal").expect("a journal").len(), 0);
+        assert_eq!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len(),
+            0
+        );
         assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 }

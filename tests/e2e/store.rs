@@ -38,7 +38,13 @@ impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).expect("a mount point");
         let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .output();
         match out {
@@ -388,7 +394,11 @@ fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play(
 
     let start = env.run(["start"]);
     assert_ne!(start.code, Some(0), "{start}");
-    let server = env.std_cmd().arg("server").output().expect("the server runs");
+    let server = env
+        .std_cmd()
+        .arg("server")
+        .output()
+        .expect("the server runs");
     let said = String::from_utf8_lossy(&server.stderr);
     assert!(!server.status.success(), "{said}");
     assert!(said.contains(&s(&journal)), "names the file: {said}");
@@ -403,7 +413,11 @@ fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play(
     let repair = env.run(["store", "repair", "--json"]);
     repair.expect_code(0);
     let plays = repair.json()["plays"].clone();
-    assert_eq!(plays, json!([sid]), "the play that lost data is listed: {repair}");
+    assert_eq!(
+        plays,
+        json!([sid]),
+        "the play that lost data is listed: {repair}"
+    );
     env.run(["store", "check"]).expect_code(0);
     env.ok(["start"]);
     env.ok(["play", "show", &sid]);
@@ -415,7 +429,11 @@ fn a_deleted_journal_is_refused_while_the_store_lacks_what_it_held() {
     let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
     let (sid, _) = killed_with_a_full_journal(&env, &flow);
     std::fs::remove_file(env.data_dir.join(JOURNAL)).expect("delete the journal");
-    let server = env.std_cmd().arg("server").output().expect("the server runs");
+    let server = env
+        .std_cmd()
+        .arg("server")
+        .output()
+        .expect("the server runs");
     let said = String::from_utf8_lossy(&server.stderr);
     assert!(!server.status.success(), "{said}");
     assert!(said.contains(JOURNAL) && said.contains("missing"), "{said}");
@@ -523,7 +541,13 @@ def main(n: int):
     );
     let n = 5 << 20;
     let sid = env
-        .ok(["play", "start", &flow, "--input", &json!({"n": n}).to_string()])
+        .ok([
+            "play",
+            "start",
+            &flow,
+            "--input",
+            &json!({"n": n}).to_string(),
+        ])
         .trim()
         .to_owned();
     let out = env.run(["play", "wait", &sid, "--json"]);
@@ -588,15 +612,11 @@ fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room()
 
     std::fs::remove_file(&filler).expect("free the space");
     let mut sid = None;
-    wait_until(
-        "a play starts again",
-        Duration::from_secs(20),
-        || {
-            let out = env.run(["play", "start", &flow, "--input", &input]);
-            sid = (out.code == Some(0)).then(|| out.stdout.trim().to_owned());
-            sid.is_some()
-        },
-    );
+    wait_until("a play starts again", Duration::from_secs(20), || {
+        let out = env.run(["play", "start", &flow, "--input", &input]);
+        sid = (out.code == Some(0)).then(|| out.stdout.trim().to_owned());
+        sid.is_some()
+    });
     let sid = sid.expect("a sid");
     env.run(["play", "wait", &sid, "--json"]).expect_code(0);
     assert!(
@@ -618,7 +638,11 @@ fn a_read_only_data_folder_is_refused_at_start_naming_it() {
         return;
     };
     disk.remount("ro");
-    let out = env.std_cmd().arg("server").output().expect("the server runs");
+    let out = env
+        .std_cmd()
+        .arg("server")
+        .output()
+        .expect("the server runs");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains(&s(&env.data_dir)), "names the folder: {said}");
@@ -664,7 +688,14 @@ fn under_umask_022_nothing_in_the_data_or_socket_folder_is_open_to_others() {
     let input = json!({"ledger": s(&env.scratch("ledger.txt")), "gate": "", "n": 3});
     let mut cmd = env.command("sh");
     cmd.args(["-c", "umask 022; exec \"$0\" \"$@\"", common::BIN])
-        .args(["play", "start", &flow, "--input", &input.to_string(), "--wait"]);
+        .args([
+            "play",
+            "start",
+            &flow,
+            "--input",
+            &input.to_string(),
+            "--wait",
+        ]);
     env.output(&mut cmd, "umask 022; hero_logic play start --wait".into())
         .expect_code(0);
     env.ok(["workflow", "lint", &flow]);
