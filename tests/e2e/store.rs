@@ -123,6 +123,40 @@ impl Drop for Foreground {
     }
 }
 
+/// Runs `hero_logic server` in the foreground, expecting it to refuse to
+/// start: its stderr. A server that starts anyway is killed and fails the
+/// test.
+fn refused_start(env: &TestEnv) -> String {
+    let mut child = env
+        .std_cmd()
+        .arg("server")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the server's status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(
+        &mut child.stderr.take().expect("stderr is piped"),
+        &mut said,
+    )
+    .expect("stderr reads");
+    assert!(!status.success(), "{said}");
+    said
+}
+
 fn kill_9(pid: u32) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid as i32),
