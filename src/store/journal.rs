@@ -201,24 +201,19 @@ fn play_of(line: &[u8]) -> Option<String> {
     let kind = fields.next()?;
     let sid = match kind {
         "O" | "L" => fields.next()?.to_owned(),
-        // The play's own sid, found in its JSON even when that no longer
-        // parses: its `sid` field, else the first sid-like string (the
-        // play's own sid is the record's first field).
-        "P" => {
-            let json = fields.next()?;
-            match json.split_once("\"sid\":\"") {
-                Some((_, rest)) => rest.split('"').next()?.to_owned(),
-                None => json
-                    .split('"')
-                    .find(|token| {
-                        token.len() == 12
-                            && token
-                                .bytes()
-                                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-                    })?
-                    .to_owned(),
-            }
-        }
+        // The play's own sid, found even when its JSON no longer parses:
+        // the record's first field is the sid, so the first sid-like
+        // string is it.
+        "P" => fields
+            .next()?
+            .split('"')
+            .find(|token| {
+                token.len() == 12
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+            })?
+            .to_owned(),
         _ => return None,
     };
     let plausible = !sid.is_empty()

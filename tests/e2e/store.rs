@@ -423,7 +423,15 @@ fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play(
     let journal = env.data_dir.join(JOURNAL);
     let mut bytes = std::fs::read(&journal).expect("the journal");
     // Inside the first batch's first record, after its kind and tab.
-    bytes[HEADER_LEN + 5] ^= 0x01;
+    // Inside the last batch but one, past the kind and sid of its first
+    // record: a checkpoint of the play.
+    let (_, ends) = journal_batches(&env.data_dir);
+    let start = if ends.len() > 2 {
+        ends[ends.len() - 3]
+    } else {
+        HEADER_LEN
+    };
+    bytes[start + 20] ^= 0x01;
     std::fs::write(&journal, &bytes).expect("the damaged journal");
 
     let start = env.run(["start"]);
