@@ -455,12 +455,14 @@ pub(super) mod tests {
         let mut journal = Journal::create(dir.path(), 1).expect("open");
         journal.append(batch(&[play("a")])).expect("append");
         let second = journal.end;
-        journal.append(batch(&[play("b")])).expect("append");
+        journal
+            .append(batch(&[play("0000000000bb")]))
+            .expect("append");
         journal.append(batch(&[play("c")])).expect("append");
-        // One byte of the second batch flipped, inside its JSON.
+        // One byte of the second batch flipped: its closing brace.
         journal
             .file
-            .write_all_at(b"x", second + 12)
+            .write_all_at(b"x", second + 23)
             .expect("corrupt");
         let scan = journal.scan().expect("read");
         assert_eq!(
@@ -472,7 +474,7 @@ pub(super) mod tests {
         assert_eq!(scan.damaged[0].offset, second);
         assert_eq!(
             scan.damaged[0].plays,
-            BTreeSet::from(["b".to_owned()]),
+            BTreeSet::from(["0000000000bb".to_owned()]),
             "a record still names its play when only its JSON is damaged"
         );
     }

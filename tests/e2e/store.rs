@@ -434,15 +434,7 @@ fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play(
     bytes[start + 20] ^= 0x01;
     std::fs::write(&journal, &bytes).expect("the damaged journal");
 
-    let start = env.run(["start"]);
-    assert_ne!(start.code, Some(0), "{start}");
-    let server = env
-        .std_cmd()
-        .arg("server")
-        .output()
-        .expect("the server runs");
-    let said = String::from_utf8_lossy(&server.stderr);
-    assert!(!server.status.success(), "{said}");
+    let said = refused_start(&env);
     assert!(said.contains(&s(&journal)), "names the file: {said}");
     assert!(said.contains("hero_logic store check"), "{said}");
 
@@ -471,13 +463,7 @@ fn a_deleted_journal_is_refused_while_the_store_lacks_what_it_held() {
     let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
     let (sid, _) = killed_with_a_full_journal(&env, &flow);
     std::fs::remove_file(env.data_dir.join(JOURNAL)).expect("delete the journal");
-    let server = env
-        .std_cmd()
-        .arg("server")
-        .output()
-        .expect("the server runs");
-    let said = String::from_utf8_lossy(&server.stderr);
-    assert!(!server.status.success(), "{said}");
+    let said = refused_start(&env);
     assert!(said.contains(JOURNAL) && said.contains("missing"), "{said}");
     let repair = env.run(["store", "repair", "--json"]);
     repair.expect_code(0);
@@ -680,13 +666,7 @@ fn a_read_only_data_folder_is_refused_at_start_naming_it() {
         return;
     };
     disk.remount("ro");
-    let out = env
-        .std_cmd()
-        .arg("server")
-        .output()
-        .expect("the server runs");
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{said}");
+    let said = refused_start(&env);
     assert!(said.contains(&s(&env.data_dir)), "names the folder: {said}");
     assert!(said.contains("HERO_LOGIC_DATA_DIR"), "says the fix: {said}");
 }
