@@ -241,6 +241,8 @@ def main(ledger: str, gate: str, n: int, pause_at: int = -1):
 /// What a ledger says of a play killed again and again.
 #[derive(Debug, Default)]
 struct Ledger {
+    /// How many times the server was killed.
+    kills: usize,
     acknowledged: usize,
     /// Steps whose body ran again after their acknowledgement: never allowed.
     rerun_after_ack: Vec<u64>,
@@ -294,6 +296,7 @@ fn crash_loop(n: u64, kills: usize) -> Ledger {
         .trim()
         .to_owned();
     let step = (n as usize / (kills + 1)).max(1);
+    let mut killed = 0;
     for kill in 0..kills {
         let target = (kill + 1) * step - (kill * 7) % step.max(1) / 2;
         let done = wait_for_acks(&env, &sid, &ledger, target);
@@ -302,13 +305,17 @@ fn crash_loop(n: u64, kills: usize) -> Ledger {
         }
         let pid = env.server_pid().expect("the server's pid");
         kill_9(pid);
+        killed += 1;
         // The new server recovers the play.
         restart(&env);
     }
     let out = env.run(["play", "wait", &sid, "--json"]);
     out.expect_code(0);
     assert_eq!(out.json()["output_data"], json!(n * (n - 1) / 2));
-    read_ledger(&ledger)
+    Ledger {
+        kills: killed,
+        ..read_ledger(&ledger)
+    }
 }
 
 /// Waits until the ledger holds `target` acknowledgements; true if the play
@@ -332,6 +339,7 @@ fn wait_for_acks(env: &TestEnv, sid: &str, ledger: &Path, target: usize) -> bool
 #[test]
 fn kill_9_at_a_few_points_of_a_play_never_reruns_an_acknowledged_step() {
     let ledger = crash_loop(300, 4);
+    assert_eq!(ledger.kills, 4, "{ledger:?}");
     assert_eq!(ledger.acknowledged, 300);
     assert!(
         ledger.rerun_after_ack.is_empty(),
@@ -352,12 +360,14 @@ fn kill_9_at_many_points_of_a_long_play_never_reruns_an_acknowledged_step() {
     let started = Instant::now();
     let ledger = crash_loop(3000, kills);
     eprintln!(
-        "crash loop: {kills} kills, {} steps acknowledged, {} re-run after their acknowledgement, {} in-flight re-runs, {:.1} s",
+        "crash loop: {} kills, {} steps acknowledged, {} re-run after their acknowledgement, {} in-flight re-runs, {:.1} s",
+        ledger.kills,
         ledger.acknowledged,
         ledger.rerun_after_ack.len(),
         ledger.rerun_in_flight,
         started.elapsed().as_secs_f64()
     );
+    assert_eq!(ledger.kills, kills, "{ledger:?}");
     assert_eq!(ledger.acknowledged, 3000);
     assert!(ledger.rerun_after_ack.is_empty(), "{ledger:?}");
     assert!(ledger.rerun_in_flight <= kills, "{ledger:?}");
