@@ -73,8 +73,6 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("store holds a record that does not decode: {0}")]
     Decode(#[from] serde_json::Error),
-    #[error("the write was not committed: {0}")]
-    Commit(String),
     #[error("the store's writer has stopped")]
     WriterGone,
 }
