@@ -24,6 +24,7 @@ mod render;
 mod resume;
 mod rpc;
 mod server;
+mod store;
 mod workflow;
 
 use clap::{Parser, Subcommand};
@@ -111,6 +112,11 @@ pub enum Command {
         /// Params by name, as a JSON object.
         params: Option<String>,
     },
+    /// Check or repair the data folder offline (the server stopped).
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
     /// Where the Python SDK lives.
     Sdk {
         #[command(subcommand)]
@@ -177,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Resume(args) => resume::resume(&ctx, args),
         Command::Tui => crate::tui::run(ctx.client()?, &ctx.paths),
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),
+        Command::Store { command } => store::run(&ctx, command),
         Command::Sdk {
             command: SdkCommand::Path,
         } => {

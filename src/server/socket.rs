@@ -1,9 +1,10 @@
-//! The server's Unix socket: folder `0700`, socket `0600`, a stale socket
-//! removed (one that refuses or drops connections unanswered), a live one
-//! refused with its owner's pid.
+//! The server's Unix socket: folder `0700` (an existing one that others can
+//! open is tightened, or refused when it is not ours), socket `0600`, a
+//! stale socket removed (one that refuses or drops connections unanswered),
+//! a live one refused with its owner's pid.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -12,6 +13,10 @@ use std::time::Duration;
 pub enum SocketError {
     #[error("a hero_logic server (pid {pid}) is already listening on {socket}")]
     Live { pid: String, socket: String },
+    #[error(
+        "the socket folder {dir} is open to others (mode {mode:o}) and belongs to another user, so it cannot be made private"
+    )]
+    NotOurs { dir: String, mode: u32 },
     #[error("cannot prepare the socket folder {dir}: {source}")]
     Io {
         dir: String,
@@ -71,6 +76,20 @@ pub fn prepare_sockets(dir: &Path, socket: &Path) -> Result<(), SocketError> {
             .mode(0o700)
             .create(dir)
             .map_err(io)?;
+    }
+    let meta = std::fs::metadata(dir).map_err(io)?;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        tracing::info!("making the socket folder {} private", dir.display());
+        match std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & !0o077)) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(SocketError::NotOurs {
+                    dir: dir.display().to_string(),
+                    mode,
+                });
+            }
+            other => other.map_err(io)?,
+        }
     }
     if socket.exists() {
         // A server that is there but slow to answer is live all the same:

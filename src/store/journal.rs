@@ -5,9 +5,11 @@
 //! every write batch is written here as text, one record a line, closed by a
 //! commit line (spans excepted: they are history, not acknowledged state),
 //! and a batch that must be durable is fsynced here before it is
-//! acknowledged. redb then commits it without an fsync of its own. Now and
-//! then (when the writer is idle, or the journal grows) a durable redb commit
-//! makes the file itself the truth and the journal starts empty again.
+//! acknowledged. redb then commits it without an fsync of its own. At least
+//! once a second under load (and when the writer falls idle, or the journal
+//! grows) a durable redb commit makes the file itself the truth and the
+//! journal starts empty again: a fold. A record larger than [`MAX_RECORD`]
+//! never comes here; its batch is folded at once instead.
 //!
 //! The file is written full of zeros once and then overwritten in place,
 //! never appended to: an fsync after an append must also commit the file
@@ -19,15 +21,22 @@
 //! torn by a crash, ends the reading.
 //!
 //! On open, batches found in the journal are applied again, in order. Every
-//! record is a whole upsert, so applying one twice changes nothing.
+//! record is a whole upsert, so applying one twice changes nothing. A crash
+//! tears at most the tail: what follows the last whole batch is ignored. A
+//! stretch that fails its checksum with a whole batch after it is damage,
+//! which a crash never leaves: [`Journal::scan`] reports it, and the store
+//! refuses to start on it. Each fold records in redb the generation the
+//! journal is emptied to, so that a journal deleted, emptied or swapped
+//! while redb still lacks what it held is seen too.
 //!
 //! Records: `KIND\tFIELD…\tJSON`. Fields are sids, hex keys and numbers, and
 //! compact JSON from serde_json holds no raw tab or newline, so a tab split
 //! is exact. Commit lines: `C\tGENERATION\tCHECKSUM`.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use nix::fcntl::{PosixFadviseAdvice, posix_fadvise};
@@ -45,6 +54,10 @@ const HEADER_LEN: u64 = 512;
 /// journal filled by one 4 MiB write took 11 µs a checkpoint's write and
 /// 110 µs its fsync, against 3 µs and 90 µs when filled a page at a time.
 const PAGE: u64 = 4096;
+/// The largest record the journal takes. A larger write (a step's output
+/// or a log line of megabytes) goes straight to redb with a durable commit
+/// instead, so that the fixed-size journal never grows.
+pub const MAX_RECORD: usize = 64 << 10;
 const MAGIC: &str = "hero_logic journal 1 generation ";
 
 /// One recorded write.
@@ -123,17 +136,18 @@ fn header(generation: u64) -> Vec<u8> {
     header
 }
 
-/// Writes a zero-filled journal beside its place and renames it in, so that
-/// a crash leaves either none or a whole one.
-fn create(data_dir: &Path, path: &Path) -> std::io::Result<()> {
+/// Writes a zero-filled journal of `generation` beside its place and
+/// renames it in, so that a crash leaves either none or a whole one.
+fn create(data_dir: &Path, path: &Path, generation: u64) -> std::io::Result<()> {
     let fresh = path.with_extension("journal.new");
     let file = OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
+        .mode(0o600)
         .open(&fresh)?;
     let mut page = vec![0; PAGE as usize];
-    page[..HEADER_LEN as usize].copy_from_slice(&header(1));
+    page[..HEADER_LEN as usize].copy_from_slice(&header(generation));
     file.write_all_at(&page, 0)?;
     page[..HEADER_LEN as usize].fill(0);
     // A page at a time: see `PAGE`.
@@ -157,6 +171,59 @@ fn corrupt(why: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, why)
 }
 
+/// What reading the journal found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The whole batches of the current generation, oldest first, those
+    /// after a damaged stretch included.
+    pub batches: Vec<Vec<Op>>,
+    /// Where the last whole batch ends.
+    pub end: u64,
+    /// Stretches of the current generation that fail their checksum while
+    /// a whole batch follows them: damage in the middle, which a crash
+    /// never leaves (it tears only the tail).
+    pub damaged: Vec<Damaged>,
+}
+
+/// A damaged stretch of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damaged {
+    pub offset: u64,
+    pub len: u64,
+    /// The plays its readable records name: those that lost what it held.
+    pub plays: BTreeSet<String>,
+}
+
+/// The play a record line names, read as far as the line is readable.
+fn play_of(line: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(line);
+    let mut fields = text.split('\t');
+    let kind = fields.next()?;
+    let sid = match kind {
+        "O" | "L" => fields.next()?.to_owned(),
+        // The play's own sid, found even when its JSON no longer parses:
+        // the record's first field is the sid, so the first sid-like
+        // string is it.
+        "P" => fields
+            .next()?
+            .split('"')
+            .find(|token| {
+                token.len() == 12
+                    && token
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+            })?
+            .to_owned(),
+        _ => return None,
+    };
+    let plausible = !sid.is_empty()
+        && sid.len() <= 64
+        && sid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    plausible.then_some(sid)
+}
+
 pub struct Journal {
     file: File,
     generation: u64,
@@ -165,18 +232,18 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens the journal, creating a zero-filled one if there is none; its
-    /// end is found after the last whole batch of the current generation.
-    pub fn open(data_dir: &Path) -> std::io::Result<Journal> {
+    /// Opens the journal; `None` when there is none (or an empty file,
+    /// which an older build left after emptying it). Its end is found after
+    /// the last whole batch of the current generation.
+    pub fn open(data_dir: &Path) -> std::io::Result<Option<Journal>> {
         let path = data_dir.join(JOURNAL_FILE);
-        // An empty file is what an older build left after emptying it.
-        if std::fs::metadata(&path).map_or(true, |m| m.len() == 0) {
-            create(data_dir, &path)?;
+        match std::fs::metadata(&path) {
+            Ok(m) if m.len() > 0 => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        // However it was filled (an older build, a copy of the folder),
-        // what is cached of it is dropped, to come back a page at a time.
-        let _ = posix_fadvise(&file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
         let mut journal = Journal {
             file,
             generation: 0,
@@ -188,8 +255,19 @@ impl Journal {
                 path.display()
             ))
         })?;
-        journal.end = journal.read_batches()?.1;
-        Ok(journal)
+        journal.end = journal.scan()?.end;
+        Ok(Some(journal))
+    }
+
+    /// Makes a fresh, empty journal of `generation`, replacing any.
+    pub fn create(data_dir: &Path, generation: u64) -> std::io::Result<Journal> {
+        create(data_dir, &data_dir.join(JOURNAL_FILE), generation)?;
+        Journal::open(data_dir)?.ok_or_else(|| corrupt("the fresh journal vanished".into()))
+    }
+
+    /// The generation in the header: bumped at every emptying.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// How many bytes of batches the journal holds.
@@ -222,8 +300,9 @@ impl Journal {
     }
 
     /// The committed batches in the journal, oldest first.
+    #[cfg(test)]
     pub fn batches(&self) -> std::io::Result<Vec<Vec<Op>>> {
-        Ok(self.read_batches()?.0)
+        Ok(self.scan()?.batches)
     }
 
     fn write_header(&self) -> std::io::Result<()> {
@@ -243,48 +322,68 @@ impl Journal {
             .ok_or_else(|| "the journal's header is not one this build writes".to_owned())
     }
 
-    /// The whole batches of the current generation and where they end.
-    fn read_batches(&self) -> std::io::Result<(Vec<Vec<Op>>, u64)> {
+    /// Reads the whole file: the whole batches of the current generation,
+    /// where they end, and the stretches between them that fail their
+    /// checksum. What follows the last whole batch (a batch torn by a
+    /// crash, older generations' leftovers, zeros) is not damage.
+    pub fn scan(&self) -> std::io::Result<Scan> {
         let mut file = &self.file;
         file.seek(SeekFrom::Start(HEADER_LEN))?;
-        let mut reader = BufReader::new(file);
-        let generation = self.generation.to_string();
-        let mut batches = Vec::new();
-        let mut end = HEADER_LEN;
+        let mut reader = BufReader::with_capacity(64 << 10, file);
+        let commit_prefix = format!("C\t{}\t", self.generation);
+        let mut scan = Scan {
+            end: HEADER_LEN,
+            ..Scan::default()
+        };
         let mut read = HEADER_LEN;
-        let mut current = Vec::new();
-        let mut records = Vec::new();
-        let mut line = Vec::new();
+        // The lines since the last whole batch.
+        let mut lines: Vec<Vec<u8>> = Vec::new();
         loop {
-            // The zeros after the last batch: stop before reading them all.
-            if reader.fill_buf()?.first().is_none_or(|b| *b == 0) {
+            let mut line = Vec::new();
+            let n = reader.read_until(b'\n', &mut line)?;
+            if n == 0 {
                 break;
             }
-            line.clear();
-            read += reader.read_until(b'\n', &mut line)? as u64;
-            let Some(text) = line
-                .strip_suffix(b"\n")
-                .and_then(|l| std::str::from_utf8(l).ok())
-            else {
-                break;
-            };
-            if let Some(commit) = text.strip_prefix("C\t") {
-                let sum = checksum(&records);
-                if commit.split_once('\t') != Some((generation.as_str(), sum.as_str())) {
+            read += n as u64;
+            let is_commit = line.ends_with(b"\n") && line.starts_with(commit_prefix.as_bytes());
+            if !is_commit {
+                // The zeros after the last batch ever written: nothing of
+                // this generation lies in them.
+                if line.iter().all(|b| *b == 0) && line.len() > 1 {
                     break;
                 }
-                batches.push(std::mem::take(&mut current));
-                records.clear();
-                end = read;
+                lines.push(line);
                 continue;
             }
-            match Op::parse(text) {
-                Some(op) => current.push(op),
-                None => break,
+            let sum = &line[commit_prefix.len()..line.len() - 1];
+            let records: Vec<u8> = lines.concat();
+            let ops: Option<Vec<Op>> = lines
+                .iter()
+                .map(|l| {
+                    let text = std::str::from_utf8(l.strip_suffix(b"\n")?).ok()?;
+                    Op::parse(text)
+                })
+                .collect();
+            match ops {
+                Some(ops) if checksum(&records).as_bytes() == sum => {
+                    scan.batches.push(ops);
+                    scan.end = read;
+                }
+                _ => scan.damaged.push(Damaged {
+                    offset: read - (n + records.len()) as u64,
+                    len: (n + records.len()) as u64,
+                    plays: lines.iter().filter_map(|l| play_of(l)).collect(),
+                }),
             }
-            records.extend_from_slice(&line);
+            lines.clear();
         }
-        Ok((batches, end))
+        // Damage is only what a whole batch follows; the rest is a torn tail.
+        let end = scan.end;
+        scan.damaged.retain(|d| d.offset < end);
+        // What was read came in large pieces: drop it, to come back a page
+        // at a time (see `PAGE`).
+        let _ = posix_fadvise(&self.file, 0, 0, PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+        Ok(scan)
     }
 }
 
@@ -312,7 +411,7 @@ pub(super) mod tests {
     #[test]
     fn batches_round_trip_and_a_torn_tail_is_dropped() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut journal = Journal::open(dir.path()).expect("open");
+        let mut journal = Journal::create(dir.path(), 1).expect("open");
         assert_eq!(file_bytes(dir.path()).len() as u64, JOURNAL_SIZE);
         assert!(!dir.path().join("hero_logic.journal.new").exists());
         let ops = vec![
@@ -337,8 +436,11 @@ pub(super) mod tests {
             .write_all_at(b"P\t{\"sid\":\"torn\"", journal.end)
             .expect("torn write");
         assert_eq!(journal.batches().expect("read"), vec![ops.clone()]);
+        assert!(journal.scan().expect("read").damaged.is_empty());
 
-        let reopened = Journal::open(dir.path()).expect("reopen");
+        let reopened = Journal::open(dir.path())
+            .expect("reopen")
+            .expect("a journal");
         assert_eq!(
             reopened.len(),
             whole,
@@ -348,25 +450,56 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_batch_whose_checksum_fails_ends_the_reading() {
+    fn a_damaged_batch_before_whole_ones_is_damage_naming_its_plays() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut journal = Journal::open(dir.path()).expect("open");
+        let mut journal = Journal::create(dir.path(), 1).expect("open");
+        journal.append(batch(&[play("a")])).expect("append");
+        let second = journal.end;
+        journal
+            .append(batch(&[play("0000000000bb")]))
+            .expect("append");
+        journal.append(batch(&[play("c")])).expect("append");
+        // One byte of the second batch flipped: its closing brace.
+        journal
+            .file
+            .write_all_at(b"x", second + 23)
+            .expect("corrupt");
+        let scan = journal.scan().expect("read");
+        assert_eq!(
+            scan.batches,
+            vec![vec![play("a")], vec![play("c")]],
+            "the whole batches on either side are kept"
+        );
+        assert_eq!(scan.damaged.len(), 1);
+        assert_eq!(scan.damaged[0].offset, second);
+        assert_eq!(
+            scan.damaged[0].plays,
+            BTreeSet::from(["0000000000bb".to_owned()]),
+            "a record still names its play when only its JSON is damaged"
+        );
+    }
+
+    #[test]
+    fn a_damaged_last_batch_is_a_torn_tail() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::create(dir.path(), 1).expect("open");
         journal.append(batch(&[play("a")])).expect("append");
         let second = journal.end;
         journal.append(batch(&[play("b")])).expect("append");
-        journal.append(batch(&[play("c")])).expect("append");
-        // Half of the second batch is what an older generation left there.
         journal
             .file
             .write_all_at(b"x", second + 12)
             .expect("corrupt");
-        assert_eq!(journal.batches().expect("read"), vec![vec![play("a")]]);
+        let scan = journal.scan().expect("read");
+        assert_eq!(scan.batches, vec![vec![play("a")]]);
+        assert!(scan.damaged.is_empty(), "{:?}", scan.damaged);
+        assert_eq!(scan.end, second);
     }
 
     #[test]
     fn emptying_keeps_the_file_and_leaves_older_batches_unread() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut journal = Journal::open(dir.path()).expect("open");
+        let mut journal = Journal::create(dir.path(), 1).expect("open");
         for sid in ["a", "b", "c"] {
             journal.append(batch(&[play(sid)])).expect("append");
         }
@@ -383,8 +516,14 @@ pub(super) mod tests {
         // it is read back, now and after a restart.
         journal.append(batch(&[play("d")])).expect("append");
         assert_eq!(journal.batches().expect("read"), vec![vec![play("d")]]);
-        let reopened = Journal::open(dir.path()).expect("reopen");
+        let reopened = Journal::open(dir.path())
+            .expect("reopen")
+            .expect("a journal");
         assert_eq!(reopened.batches().expect("read"), vec![vec![play("d")]]);
+        assert!(
+            reopened.scan().expect("read").damaged.is_empty(),
+            "older generations' leftovers are not damage"
+        );
         assert_eq!(reopened.len(), journal.len());
     }
 

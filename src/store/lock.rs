@@ -19,12 +19,18 @@ pub struct DataDirLock {
 }
 
 impl DataDirLock {
+    /// Also makes the folder private (see [`super::private`]): taking the
+    /// lock is the first thing a server, or an offline `store` command,
+    /// does in it. A folder it cannot write in is refused, named.
     pub fn acquire(dir: &Path) -> Result<DataDirLock> {
-        let io = |source| StoreError::Io {
-            dir: dir.to_path_buf(),
-            source,
+        let io = |source| {
+            StoreError::Io {
+                dir: dir.to_path_buf(),
+                source,
+            }
+            .in_dir(dir)
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        super::private::make_private(dir).map_err(io)?;
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
             .read(true)

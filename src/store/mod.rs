@@ -1,20 +1,28 @@
-//! The store: one redb file, `hero_logic.redb`, in the data folder.
+//! The store: one redb file, `hero_logic.redb`, and its journal, in the
+//! data folder.
 //!
 //! Owns the tables, the schema version and typed access in model types.
 //! Writes go through [`writer::Writer`], which folds concurrent writes into
 //! one transaction (group commit), so many plays share one fsync.
+//! [`check`] looks for damage offline (`hero_logic store check`, `store
+//! repair`); [`private`] keeps the data folder to its owner.
 //! Invariant: this module knows nothing of JSON-RPC, processes or terminals.
 
+pub mod check;
 mod journal;
 mod lock;
+pub mod private;
 mod read;
 mod tables;
 mod tx;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
 
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+
+use journal::{JOURNAL_FILE, Journal};
 
 use crate::model::Play;
 
@@ -35,6 +43,26 @@ pub enum StoreError {
         "the store {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}"
     )]
     NewerSchema { path: PathBuf, found: u32 },
+    #[error(
+        "cannot write in the data folder {dir}: {source} (hint: make it writable, or point HERO_LOGIC_DATA_DIR at a writable folder)"
+    )]
+    NotWritable {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no space left on the disk of the data folder {dir} (hint: free some space there; the server goes on by itself)"
+    )]
+    DiskFull { dir: PathBuf },
+    #[error(
+        "the store in {dir} cannot write now: {why} (hint: the server retries by itself; its log says more)"
+    )]
+    Unavailable { dir: PathBuf, why: String },
+    #[error(
+        "{path} is damaged: {what} (hint: `hero_logic store check` says what is damaged; `hero_logic store repair` keeps what can be kept)"
+    )]
+    Damaged { path: PathBuf, what: String },
     #[error("cannot use the data folder {dir}: {source}")]
     Io {
         dir: PathBuf,
@@ -45,8 +73,6 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("store holds a record that does not decode: {0}")]
     Decode(#[from] serde_json::Error),
-    #[error("the write was not committed: {0}")]
-    Commit(String),
     #[error("the store's writer has stopped")]
     WriterGone,
 }
@@ -58,8 +84,64 @@ pub(crate) fn db<E: Into<redb::Error>>(e: E) -> StoreError {
     StoreError::Redb(e.into())
 }
 
+impl StoreError {
+    /// The OS error underneath, if this is one.
+    fn os_error(&self) -> Option<i32> {
+        match self {
+            StoreError::Io { source, .. } => source.raw_os_error(),
+            StoreError::Redb(redb::Error::Io(e)) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// Whether the disk (or the user's quota on it) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull { .. })
+            || self
+                .os_error()
+                .is_some_and(|e| e == nix::libc::ENOSPC || e == nix::libc::EDQUOT)
+    }
+
+    /// Names the data folder when the OS refused to write in it.
+    fn in_dir(self, dir: &Path) -> StoreError {
+        match self.os_error() {
+            Some(code @ (nix::libc::EROFS | nix::libc::EACCES | nix::libc::EPERM)) => {
+                StoreError::NotWritable {
+                    dir: dir.to_path_buf(),
+                    source: std::io::Error::from_raw_os_error(code),
+                }
+            }
+            Some(nix::libc::ENOSPC | nix::libc::EDQUOT) => StoreError::DiskFull {
+                dir: dir.to_path_buf(),
+            },
+            _ => self,
+        }
+    }
+}
+
+/// META keys that tie the journal to the store, so that a journal emptied,
+/// deleted or swapped while the store still lacks what it held is seen.
+const JOURNAL_GENERATION: &str = "journal_generation";
+/// Present when the journal was emptied by a server that stopped cleanly.
+const JOURNAL_CLEAN: &str = "journal_clean";
+
+/// Records, in the transaction that makes redb hold all the journal held,
+/// the generation the journal is about to be emptied to.
+pub(crate) fn note_fold(txn: &WriteTransaction, next_generation: u64, clean: bool) -> Result<()> {
+    let mut meta = txn.open_table(tables::META).map_err(db)?;
+    meta.insert(JOURNAL_GENERATION, next_generation.to_string().as_str())
+        .map_err(db)?;
+    if clean {
+        meta.insert(JOURNAL_CLEAN, "1").map_err(db)?;
+    } else {
+        meta.remove(JOURNAL_CLEAN).map_err(db)?;
+    }
+    Ok(())
+}
+
 pub struct Store {
-    db: Database,
+    /// `None` only while the writer reopens it after an I/O error.
+    db: RwLock<Option<Database>>,
     path: PathBuf,
     dir: PathBuf,
 }
@@ -98,17 +180,58 @@ fn with_steps_done(mut play: Play, counts: &impl ReadableTable<&'static str, u64
 impl Store {
     /// Opens or creates the store and migrates it to [`SCHEMA_VERSION`].
     /// The caller holds the [`DataDirLock`], so no other server writes here.
+    /// A journal damaged in its middle, or missing while the store expects
+    /// what it held, refuses the open ([`StoreError::Damaged`]).
     pub fn open(data_dir: &Path) -> Result<Store> {
+        let store = Store::open_db(data_dir)?;
+        store.migrate().map_err(|e| e.in_dir(data_dir))?;
+        store.recover_journal().map_err(|e| e.in_dir(data_dir))?;
+        Ok(store)
+    }
+
+    /// Opens the redb file alone, as `store check` and `store repair` do.
+    pub(crate) fn open_db(data_dir: &Path) -> Result<Store> {
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(db)?;
-        let store = Store {
-            db,
+        let db = Database::create(&path).map_err(|e| db(e).in_dir(data_dir))?;
+        Ok(Store {
+            db: RwLock::new(Some(db)),
             path,
             dir: data_dir.to_path_buf(),
-        };
-        store.migrate()?;
-        store.replay_journal()?;
-        Ok(store)
+        })
+    }
+
+    fn closed(&self) -> StoreError {
+        StoreError::Unavailable {
+            dir: self.dir.clone(),
+            why: "the store is being reopened after an I/O error".into(),
+        }
+    }
+
+    pub(crate) fn begin_read(&self) -> Result<ReadTransaction> {
+        let slot = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_read()
+            .map_err(db)
+    }
+
+    pub(crate) fn begin_write(&self) -> Result<WriteTransaction> {
+        let slot = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_write()
+            .map_err(db)
+    }
+
+    /// Closes and opens the redb file again: after an I/O error redb
+    /// refuses every transaction until then. What it had committed without
+    /// an fsync is gone; the journal still holds it.
+    pub(crate) fn reopen(&self) -> Result<()> {
+        let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        // The old handle goes first: it holds the file's lock.
+        slot.take();
+        *slot = Some(Database::create(&self.path).map_err(|e| db(e).in_dir(&self.dir))?);
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -120,19 +243,88 @@ impl Store {
         &self.dir
     }
 
-    /// Applies what the journal holds beyond the last durable commit (a
-    /// crash, even `kill -9`, leaves it there), then empties it.
-    fn replay_journal(&self) -> Result<()> {
-        let io = |source| StoreError::Io {
+    fn io(&self) -> impl Fn(std::io::Error) -> StoreError + '_ {
+        |source| StoreError::Io {
             dir: self.dir.clone(),
             source,
-        };
-        let mut journal = journal::Journal::open(&self.dir).map_err(io)?;
-        if journal.len() == 0 {
-            return Ok(());
         }
-        let batches = journal.batches().map_err(io)?;
-        let txn = self.db.begin_write().map_err(db)?;
+    }
+
+    fn damaged(&self, what: impl Into<String>) -> StoreError {
+        StoreError::Damaged {
+            path: self.dir.join(JOURNAL_FILE),
+            what: what.into(),
+        }
+    }
+
+    /// What META says of the journal: the generation it must have (none
+    /// for a store an older build wrote) and whether it was left empty.
+    pub(crate) fn journal_meta(&self) -> Result<(Option<u64>, bool)> {
+        let txn = self.begin_read()?;
+        let meta = txn.open_table(tables::META).map_err(db)?;
+        let generation = meta
+            .get(JOURNAL_GENERATION)
+            .map_err(db)?
+            .and_then(|v| v.value().parse().ok());
+        let clean = meta.get(JOURNAL_CLEAN).map_err(db)?.is_some();
+        Ok((generation, clean))
+    }
+
+    /// Opens the journal and checks that it is the one the store expects:
+    /// present unless emptied by a clean stop, of the generation the last
+    /// fold recorded (or the one before, if the server died between the
+    /// fold's commit and the emptying).
+    pub(crate) fn open_journal(&self) -> Result<(Journal, journal::Scan)> {
+        let (expected, clean) = self.journal_meta()?;
+        let journal = match Journal::open(&self.dir) {
+            Ok(Some(journal)) => journal,
+            Ok(None) if expected.is_some() && !clean => {
+                return Err(self.damaged(
+                    "the journal is missing or empty, yet the store expects the checkpoints it held since the last fold",
+                ));
+            }
+            Ok(None) => Journal::create(&self.dir, expected.unwrap_or(1)).map_err(self.io())?,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(self.damaged(e.to_string()));
+            }
+            Err(e) => return Err(self.io()(e)),
+        };
+        if let Some(expected) = expected {
+            let found = journal.generation();
+            if found > expected || found + 1 < expected {
+                return Err(self.damaged(format!(
+                    "its generation is {found} where the store expects {expected}: it is not the journal of this store"
+                )));
+            }
+        }
+        let scan = journal.scan().map_err(self.io())?;
+        Ok((journal, scan))
+    }
+
+    /// Applies what the journal holds beyond the last durable commit (a
+    /// crash, even `kill -9`, leaves it there), then empties it. A batch
+    /// torn by a crash at the end is dropped; damage before a whole batch
+    /// refuses the open.
+    fn recover_journal(&self) -> Result<()> {
+        let (mut journal, scan) = self.open_journal()?;
+        if let Some(first) = scan.damaged.first() {
+            return Err(self.damaged(format!(
+                "{} damaged stretch(es) before its last whole batch, the first at byte {}",
+                scan.damaged.len(),
+                first.offset
+            )));
+        }
+        self.fold_batches(&mut journal, scan.batches)
+    }
+
+    /// Writes `batches` into redb with a durable commit that also records
+    /// the journal's next generation, then empties the journal.
+    pub(crate) fn fold_batches(
+        &self,
+        journal: &mut Journal,
+        batches: Vec<Vec<journal::Op>>,
+    ) -> Result<()> {
+        let txn = self.begin_write()?;
         {
             let tx = Tx {
                 txn: &txn,
@@ -142,13 +334,13 @@ impl Store {
                 tx.apply(op)?;
             }
         }
+        note_fold(&txn, journal.generation() + 1, false)?;
         txn.commit().map_err(db)?;
-        journal.clear().map_err(io)?;
-        Ok(())
+        journal.clear().map_err(self.io())
     }
 
-    fn migrate(&self) -> Result<()> {
-        let txn = self.db.begin_write().map_err(db)?;
+    pub(crate) fn migrate(&self) -> Result<()> {
+        let txn = self.begin_write()?;
         let found = {
             let meta = txn.open_table(tables::META).map_err(db)?;
             let found = meta.get("schema_version").map_err(db)?;
@@ -182,7 +374,7 @@ impl Store {
 
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u32> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let meta = txn.open_table(tables::META).map_err(db)?;
         Ok(meta
             .get("schema_version")

@@ -1,7 +1,7 @@
 //! Read-only queries, each in its own read transaction (a consistent
 //! snapshot that never blocks the writer).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
 use super::{Result, Store, db, tables::*, with_steps_done};
@@ -23,7 +23,7 @@ pub struct PlayFilter {
 
 impl Store {
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(PLAYS).map_err(db)?;
         let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
@@ -34,7 +34,7 @@ impl Store {
 
     /// Every checkpoint of a play, `step_key` → output.
     pub fn step_outputs(&self, play_sid: &str) -> Result<crate::model::JsonMap> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(STEP_OUTPUTS).map_err(db)?;
         let mut out = crate::model::JsonMap::new();
         for entry in table.range((play_sid, "")..).map_err(db)? {
@@ -61,7 +61,7 @@ impl Store {
     /// Newest first. Uses the status or workflow index when filtered, so it
     /// reads only the plays it returns and never a span.
     pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let plays = txn.open_table(PLAYS).map_err(db)?;
         let counts = txn.open_table(STEP_COUNTS).map_err(db)?;
         let limit = if filter.limit == 0 {
@@ -130,7 +130,7 @@ impl Store {
     /// How many plays fit `filter`, its `before` and `limit` aside: from
     /// the indexes' keys alone unless both status and workflow are given.
     pub fn count_plays(&self, filter: &PlayFilter) -> Result<u64> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let count_keys = |range: redb::Range<'_, (&str, &str), ()>| -> Result<u64> {
             let mut n = 0;
             for entry in range {
@@ -171,7 +171,7 @@ impl Store {
 
     /// The sids of the plays spawned by `parent`.
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(PLAY_CHILDREN).map_err(db)?;
         let mut out = Vec::new();
         for entry in table.range((parent, "")..).map_err(db)? {
@@ -187,7 +187,7 @@ impl Store {
 
     /// Spans in start order; of one run, or of every run.
     pub fn spans(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(SPANS).map_err(db)?;
         let (lo, hi) = match run {
             Some(r) => ((play_sid, r, 0), (play_sid, r, u64::MAX)),
@@ -222,7 +222,7 @@ impl Store {
         after: Option<u64>,
         limit: usize,
     ) -> Result<Vec<LogLine>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(LOGS).map_err(db)?;
         let first_seq = after.map_or(0, |after| after.saturating_add(1));
         let last_run = run.unwrap_or(u32::MAX);
@@ -255,7 +255,7 @@ impl Store {
     /// The `seq` of a play's last log line, of any run: where the next
     /// run's lines go on, so `seq` orders a play's whole log.
     pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(LOGS).map_err(db)?;
         let mut range = table
             .range((play_sid, 0, 0)..=(play_sid, u32::MAX, u64::MAX))
@@ -267,7 +267,7 @@ impl Store {
     }
 
     pub fn workflow(&self, sid_or_name: &str) -> Result<Option<Workflow>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
         if let Some(found) = workflows.get(sid_or_name).map_err(db)? {
             return Ok(Some(decode(found.value())?));
@@ -281,7 +281,7 @@ impl Store {
     }
 
     pub fn workflows(&self) -> Result<Vec<Workflow>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let names = txn.open_table(WORKFLOW_NAMES).map_err(db)?;
         let workflows = txn.open_table(WORKFLOWS).map_err(db)?;
         let mut out = Vec::new();
@@ -295,7 +295,7 @@ impl Store {
     }
 
     pub fn version(&self, sid: &str) -> Result<Option<WorkflowVersion>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(VERSIONS).map_err(db)?;
         let found = table.get(sid).map_err(db)?;
         found.map(|v| decode(v.value())).transpose()
@@ -303,7 +303,7 @@ impl Store {
 
     /// `(version sid, created_at)` of a workflow, oldest first.
     pub fn versions_of(&self, workflow_sid: &str) -> Result<Vec<(String, String)>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_multimap_table(WORKFLOW_VERSIONS).map_err(db)?;
         let mut out = Vec::new();
         for entry in table.get(workflow_sid).map_err(db)? {
@@ -315,7 +315,7 @@ impl Store {
     }
 
     pub fn analysis(&self, source_hash: &str) -> Result<Option<serde_json::Value>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let table = txn.open_table(ANALYSES).map_err(db)?;
         let found = table.get(source_hash).map_err(db)?;
         found.map(|v| decode(v.value())).transpose()
@@ -324,7 +324,7 @@ impl Store {
     /// Every record of every table as text, for tests that compare the
     /// store before and after a refused request.
     pub fn dump(&self) -> Result<Vec<String>> {
-        let txn = self.db.begin_read().map_err(db)?;
+        let txn = self.begin_read()?;
         let mut out = Vec::new();
         macro_rules! dump {
             ($table:expr) => {

@@ -59,7 +59,9 @@ fn a_version_1_store_keeps_its_step_counts() {
 fn journaled_checkpoints_are_counted_once_each_on_replay() {
     let dir = tempfile::tempdir().expect("temp dir");
     store_with_play(dir.path());
-    let mut journal = Journal::open(dir.path()).expect("journal");
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
     journal
         .append(batch(&[checkpoint("a"), checkpoint("b")]))
         .expect("append");
@@ -78,7 +80,9 @@ fn a_journal_from_before_step_counts_keeps_its_count() {
     store_with_play(dir.path());
     let mut play = fixtures::play("p");
     play.steps_done = 5;
-    let mut journal = Journal::open(dir.path()).expect("journal");
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
     journal
         .append(batch(&[Op::Play(
             serde_json::to_string(&play).expect("json"),

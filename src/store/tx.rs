@@ -10,7 +10,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::journal::Op;
+use super::journal::{MAX_RECORD, Op};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
 
@@ -59,18 +59,34 @@ impl SpanText {
     }
 }
 
+/// What a batch's writes recorded for the journal.
+#[derive(Debug, Default)]
+pub(super) struct Recorded {
+    /// The record lines.
+    pub text: String,
+    /// Whether a record was too large for the journal: the batch must then
+    /// be made durable in redb itself before anyone hears back.
+    pub oversized: bool,
+}
+
 /// A write transaction seen through model types. Every write is also
 /// recorded for the journal (see `journal.rs`), unless the transaction is
 /// itself a replay of the journal.
 pub struct Tx<'a> {
     pub(super) txn: &'a WriteTransaction,
-    pub(super) journal: Option<&'a RefCell<String>>,
+    pub(super) journal: Option<&'a RefCell<Recorded>>,
 }
 
 impl Tx<'_> {
     fn record(&self, op: Op) {
         if let Some(journal) = self.journal {
-            op.line(&mut journal.borrow_mut());
+            let mut recorded = journal.borrow_mut();
+            let before = recorded.text.len();
+            op.line(&mut recorded.text);
+            if recorded.text.len() - before > MAX_RECORD {
+                recorded.text.truncate(before);
+                recorded.oversized = true;
+            }
         }
     }
 

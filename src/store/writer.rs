@@ -20,10 +20,23 @@
 //! ([`Writer::write_now_then`]). Now and then a durable redb commit makes
 //! the file itself the truth and the journal starts empty.
 //!
+//! The journal is folded at least every [`FOLD_EVERY`] under load, so it
+//! never holds more than about a second of checkpoints; a batch with a
+//! record too large for the journal is folded at once.
+//!
+//! A write that fails (a full disk, an I/O error after which redb refuses
+//! every transaction until it is reopened) fails its batch with an error
+//! that names the data folder; the writer then refuses writes at once while
+//! it retries, with backoff, to reopen redb and apply the journal again,
+//! and goes on when that works: the server never needs a restart, and a
+//! repeated error is logged once per [`QUIET`].
+//!
 //! Invariant: requests leave the queue only while the state is held, so
 //! they are written in the order they were queued, whoever writes them.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,10 +44,13 @@ use redb::{Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::journal::{JOURNAL_SIZE, Journal};
-use super::{Result, Store, StoreError, Tx, db};
+use super::tx::Recorded;
+use super::{Result, Store, StoreError, Tx, db, note_fold};
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
-type Job = Box<dyn FnOnce(&Tx<'_>) -> (Reply, Option<Later>) + Send>;
+/// A queued write: run in the batch's transaction, or, given `None`, told
+/// that its batch was refused before it ran.
+type Job = Box<dyn FnOnce(Option<&Tx<'_>>) -> (Reply, Option<Later>) + Send>;
 
 /// Writes a checkpoint leaves for after its acknowledgement: those whose
 /// record its batch already put in the journal (see
@@ -71,12 +87,20 @@ pub struct Writer {
 
 struct Handle {
     shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Handle {
+    /// Waits for the writer thread's last fold, which marks the journal
+    /// empty for good (a server stopping must not exit before it).
     fn drop(&mut self) {
         self.shared.queue().closed = true;
         self.shared.ready.notify_one();
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -103,6 +127,66 @@ struct State {
     journal: Journal,
     open: Option<Open>,
     last_write: Instant,
+    last_fold: Instant,
+    /// Set while the store cannot write.
+    broken: Option<Broken>,
+    /// When free space was last seen ample.
+    space_seen: Option<Instant>,
+    quiet: Quiet,
+}
+
+/// Why the store cannot write now, and when to try again.
+struct Broken {
+    disk_full: bool,
+    why: String,
+    retry_at: Instant,
+    backoff: Duration,
+}
+
+impl Broken {
+    fn error(&self, dir: &Path) -> StoreError {
+        if self.disk_full {
+            StoreError::DiskFull {
+                dir: dir.to_path_buf(),
+            }
+        } else {
+            StoreError::Unavailable {
+                dir: dir.to_path_buf(),
+                why: self.why.clone(),
+            }
+        }
+    }
+}
+
+/// Logs an error once per [`QUIET`], with a count of the repeats it held
+/// back, so that a store failing every write does not flood the log.
+#[derive(Default)]
+struct Quiet {
+    seen: HashMap<String, (Instant, u64)>,
+}
+
+impl Quiet {
+    fn error(&mut self, what: String) {
+        let now = Instant::now();
+        if self.seen.len() > 64 {
+            self.seen.retain(|_, (at, _)| now - *at < QUIET);
+        }
+        match self.seen.get_mut(&what) {
+            Some((at, held)) if now - *at < QUIET => *held += 1,
+            Some((at, held)) => {
+                tracing::error!(
+                    "{what} ({held} more like it in the last {} s)",
+                    QUIET.as_secs()
+                );
+                *at = now;
+                *held = 0;
+            }
+            None => {
+                tracing::error!("{what}");
+                self.seen.insert(what, (now, 0));
+            }
+        }
+    }
 }
 
 /// How many queued writes one transaction takes at most.
@@ -114,6 +198,19 @@ const IDLE_CHECKPOINT: Duration = Duration::from_millis(500);
 /// A busy writer folds the journal into redb once it is this large, well
 /// before it outgrows the zero-filled file.
 const MAX_JOURNAL: u64 = JOURNAL_SIZE / 2;
+/// A busy writer folds the journal into redb at least this often, so that
+/// a start after a crash applies about a second of checkpoints at most.
+pub const FOLD_EVERY: Duration = Duration::from_secs(1);
+/// Below this much free space, writes are refused before they start: a
+/// refusal leaves nothing half-written, where a commit that fails for want
+/// of space leaves redb to be reopened.
+const RESERVE: u64 = 8 << 20;
+/// How long free space, once seen ample, is trusted without a new look.
+const SPACE_TRUSTED: Duration = Duration::from_millis(50);
+/// The longest wait between two tries to write again after a failure.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A repeated error is logged once this often at most.
+const QUIET: Duration = Duration::from_secs(10);
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -144,10 +241,9 @@ impl Writer {
     /// Starts the writer thread; the store's journal must have been
     /// replayed (as [`Store::open`] does).
     pub fn start(store: Arc<Store>) -> Result<Writer> {
-        let journal = Journal::open(store.dir()).map_err(|source| StoreError::Io {
-            dir: store.dir().to_path_buf(),
-            source,
-        })?;
+        let journal = Journal::open(store.dir())
+            .map_err(store.io())?
+            .ok_or_else(|| store.damaged("the journal vanished after the store was opened"))?;
         let shared = Arc::new(Shared {
             store,
             queue: Mutex::new(Queue::default()),
@@ -156,15 +252,30 @@ impl Writer {
                 journal,
                 open: None,
                 last_write: Instant::now(),
+                last_fold: Instant::now(),
+                broken: None,
+                space_seen: None,
+                quiet: Quiet::default(),
             }),
         });
         let thread_shared = shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(&thread_shared))
-            .expect("the writer thread starts");
+            .spawn(move || {
+                // A panic in someone's write must not take the writer with
+                // it: every later write would hang.
+                while let Err(panic) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&thread_shared)))
+                {
+                    tracing::error!("the store's writer recovered from a panic: {panic:?}");
+                }
+            })
+            .map_err(store_thread_error)?;
         Ok(Writer {
-            handle: Arc::new(Handle { shared }),
+            handle: Arc::new(Handle {
+                shared,
+                thread: Some(thread),
+            }),
         })
     }
 
@@ -190,9 +301,9 @@ impl Writer {
         self.shared().push(Request {
             ack,
             job: Box::new(move |tx| {
-                let outcome = f(tx);
+                let outcome = tx.map(f);
                 let reply: Reply = Box::new(move |committed: Result<()>| {
-                    let _ = done.send(committed.and(outcome));
+                    let _ = done.send(answer(committed, outcome));
                 });
                 (reply, None)
             }),
@@ -230,12 +341,13 @@ impl Writer {
         shared.queue().requests.push(Request {
             ack: Ack::Synced,
             job: Box::new(move |tx| {
-                let (outcome, later) = match f(tx) {
-                    Ok((value, later)) => (Ok(value), later),
-                    Err(e) => (Err(e), None),
+                let (outcome, later) = match tx.map(f) {
+                    Some(Ok((value, later))) => (Some(Ok(value)), later),
+                    Some(Err(e)) => (Some(Err(e)), None),
+                    None => (None, None),
                 };
                 let reply: Reply = Box::new(move |synced: Result<()>| {
-                    *lock(&filled) = Some(synced.and(outcome));
+                    *lock(&filled) = Some(answer(synced, outcome));
                 });
                 (reply, later)
             }),
@@ -277,13 +389,26 @@ impl Writer {
         self.shared().push(Request {
             ack: Ack::Detached,
             job: Box::new(move |tx| {
-                if let Err(e) = f(tx) {
+                if let Some(Err(e)) = tx.map(f) {
                     tracing::warn!("detached write failed: {e}");
                 }
                 let reply: Reply = Box::new(|_| {});
                 (reply, None)
             }),
         });
+    }
+}
+
+/// What a caller hears: the batch's failure first, else its own outcome
+/// (`None` when its write never ran, which only a failed batch causes).
+fn answer<T>(batch: Result<()>, outcome: Option<Result<T>>) -> Result<T> {
+    batch.and_then(|()| outcome.unwrap_or(Err(StoreError::WriterGone)))
+}
+
+fn store_thread_error(e: std::io::Error) -> StoreError {
+    StoreError::Unavailable {
+        dir: std::path::PathBuf::new(),
+        why: format!("cannot start the writer thread: {e}"),
     }
 }
 
@@ -294,17 +419,21 @@ struct Open {
     since: Instant,
     waiting: Vec<Reply>,
     later: Vec<Later>,
+    /// A record was too large for the journal: only a durable commit may
+    /// answer the batch that wrote it.
+    must_fold: bool,
 }
 
 impl Open {
     fn begin(store: &Store) -> Result<Open> {
-        let mut txn = store.db.begin_write().map_err(db)?;
+        let mut txn = store.begin_write()?;
         txn.set_durability(Durability::None).map_err(db)?;
         Ok(Open {
             txn,
             since: Instant::now(),
             waiting: Vec::new(),
             later: Vec::new(),
+            must_fold: false,
         })
     }
 
@@ -322,43 +451,75 @@ impl Open {
         }
     }
 
-    /// Commits (without fsync: the journal holds it) and answers the waiters.
-    fn commit(mut self) {
+    /// Commits (without fsync unless `durable`: the journal holds it) and
+    /// answers the waiters.
+    fn commit(mut self, store: &Store, durable: bool) -> Result<()> {
         self.run_later();
-        let outcome = self
-            .txn
-            .commit()
-            .map_err(|e| StoreError::Commit(e.to_string()));
+        let mut txn = self.txn;
+        let outcome = (|| {
+            if durable {
+                txn.set_durability(Durability::Immediate).map_err(db)?;
+            }
+            txn.commit().map_err(db)
+        })()
+        .map_err(|e| e.in_dir(store.dir()));
         for reply in self.waiting {
             reply(match &outcome {
                 Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Commit(e.to_string())),
+                Err(e) => Err(failure(store, e)),
             });
         }
+        outcome
     }
 
     /// Gives up on everything since the last commit.
-    fn abort(self, why: &StoreError) {
+    fn abort(self, store: &Store, why: &StoreError) {
         for reply in self.waiting {
-            reply(Err(StoreError::Commit(why.to_string())));
+            reply(Err(failure(store, why)));
         }
     }
 }
 
+/// The error a caller hears for a failed write: the disk named when it is
+/// full.
+fn failure(store: &Store, e: &StoreError) -> StoreError {
+    match e {
+        StoreError::DiskFull { dir } => StoreError::DiskFull { dir: dir.clone() },
+        StoreError::Unavailable { dir, why } => StoreError::Unavailable {
+            dir: dir.clone(),
+            why: why.clone(),
+        },
+        e if e.is_disk_full() => StoreError::DiskFull {
+            dir: store.dir().to_path_buf(),
+        },
+        e => StoreError::Unavailable {
+            dir: store.dir().to_path_buf(),
+            why: e.to_string(),
+        },
+    }
+}
+
+/// Answers a batch that was refused before it ran.
+fn refuse(batch: Vec<Request>, error: impl Fn() -> StoreError) {
+    for request in batch {
+        let (reply, _) = (request.job)(None);
+        reply(Err(error()));
+    }
+}
+
+/// The free space on the data folder's disk, if the OS says.
+fn free_space(dir: &Path) -> Option<u64> {
+    let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
+}
+
 /// The writer thread: writes what async callers queue, commits an open
-/// transaction once it is due, and folds an idle journal into redb.
+/// transaction once it is due, folds the journal into redb when the writer
+/// is idle and at least every [`FOLD_EVERY`], and, after a failure, tries
+/// again until the store writes.
 fn run(shared: &Shared) {
     loop {
-        let wait = {
-            let state = lock(&shared.state);
-            match &state.open {
-                Some(o) => HOLD.saturating_sub(o.since.elapsed()),
-                None if state.journal.len() > 0 => {
-                    IDLE_CHECKPOINT.saturating_sub(state.last_write.elapsed())
-                }
-                None => Duration::from_secs(3600),
-            }
-        };
+        let wait = lock(&shared.state).next_wake();
         let closed = {
             let mut queue = shared.queue();
             if queue.requests.is_empty() && !queue.poked && !queue.closed {
@@ -371,54 +532,122 @@ fn run(shared: &Shared) {
             queue.poked = false;
             queue.closed
         };
+        let store = &shared.store;
         let mut state = lock(&shared.state);
+        if state
+            .broken
+            .as_ref()
+            .is_some_and(|b| closed || b.retry_at <= Instant::now())
+        {
+            state.recover(store);
+        }
         let batch = shared.take(&state);
         if !batch.is_empty() {
-            state.write(&shared.store, batch);
-            state.settle(&shared.store);
+            state.write(store, batch);
+            state.settle(store);
             continue;
         }
-        match state.open.take() {
-            Some(o) if closed || o.since.elapsed() >= HOLD => o.commit(),
-            Some(o) => state.open = Some(o),
-            None if closed || state.last_write.elapsed() >= IDLE_CHECKPOINT => {
-                checkpoint(&shared.store, &mut state.journal);
+        if state.broken.is_some() {
+            if closed {
+                return;
             }
-            None => {}
+            continue;
         }
-        if closed && state.open.is_none() {
-            checkpoint(&shared.store, &mut state.journal);
+        let idle = state.last_write.elapsed() >= IDLE_CHECKPOINT;
+        let fold_due = state.journal.len() > 0 && (idle || state.last_fold.elapsed() >= FOLD_EVERY);
+        if closed || fold_due {
+            let open = state.open.take();
+            state.fold(store, open, closed);
+        } else if let Some(o) = state.open.take() {
+            if o.since.elapsed() >= HOLD {
+                if let Err(e) = o.commit(store, false) {
+                    state.broke(store, e);
+                }
+            } else {
+                state.open = Some(o);
+            }
+        }
+        if closed && (state.open.is_none() || state.broken.is_some()) {
             return;
         }
     }
 }
 
 impl State {
+    /// How long the writer thread may sleep with nothing queued.
+    fn next_wake(&self) -> Duration {
+        let mut wait = match &self.open {
+            Some(o) => HOLD.saturating_sub(o.since.elapsed()),
+            None if self.journal.len() > 0 => IDLE_CHECKPOINT
+                .saturating_sub(self.last_write.elapsed())
+                .min(FOLD_EVERY.saturating_sub(self.last_fold.elapsed())),
+            None => Duration::from_secs(3600),
+        };
+        if let Some(broken) = &self.broken {
+            wait = wait.min(broken.retry_at.saturating_duration_since(Instant::now()));
+        }
+        wait
+    }
+
+    /// Why writes must be refused now, if they must: the store is broken,
+    /// or its disk is nearly full.
+    fn refusal(&mut self, store: &Store) -> Option<StoreError> {
+        if let Some(broken) = &self.broken {
+            return Some(broken.error(store.dir()));
+        }
+        if self
+            .space_seen
+            .is_some_and(|at| at.elapsed() < SPACE_TRUSTED)
+        {
+            return None;
+        }
+        match free_space(store.dir()) {
+            Some(free) if free < RESERVE => {
+                self.space_seen = None;
+                self.quiet.error(format!(
+                    "refusing writes: {} KiB free on the disk of the data folder {}",
+                    free >> 10,
+                    store.dir().display()
+                ));
+                Some(StoreError::DiskFull {
+                    dir: store.dir().to_path_buf(),
+                })
+            }
+            _ => {
+                self.space_seen = Some(Instant::now());
+                None
+            }
+        }
+    }
+
     /// Writes one batch into the open transaction (opening one if needed),
     /// and commits it if someone waits for that, it is due, or the journal
     /// must be folded into redb.
     fn write(&mut self, store: &Store, batch: Vec<Request>) {
         self.last_write = Instant::now();
+        if let Some(refused) = self.refusal(store) {
+            refuse(batch, || failure(store, &refused));
+            return;
+        }
         let mut current = match self.open.take() {
             Some(o) => o,
             None => match Open::begin(store) {
                 Ok(o) => o,
                 Err(e) => {
-                    // Dropping a job drops its reply, which its caller reads
-                    // as a failure.
-                    drop(batch);
-                    tracing::error!("cannot begin a write transaction: {e}");
+                    refuse(batch, || failure(store, &e));
+                    self.broke(store, e);
                     return;
                 }
             },
         };
         current.run_later();
         match write_batch(store, &mut self.journal, current, batch) {
+            Ok(current) if current.must_fold => self.fold(store, Some(current), false),
             // Whoever waits for these writes has its answer: committing can
             // wait for the next `settle`.
             Ok(current) if !current.later.is_empty() => self.open = Some(current),
             Ok(current) => self.finish(store, current),
-            Err(e) => tracing::error!("a write batch failed and was rolled back: {e}"),
+            Err(e) => self.broke(store, e),
         }
     }
 
@@ -433,29 +662,112 @@ impl State {
     /// Commits the transaction if someone waits for that, it is due, or the
     /// journal must be folded into redb; otherwise leaves it open.
     fn finish(&mut self, store: &Store, current: Open) {
-        let must_commit = !current.waiting.is_empty()
-            || current.since.elapsed() >= HOLD
-            || self.journal.len() > MAX_JOURNAL;
-        if must_commit {
-            current.commit();
-            if self.journal.len() > MAX_JOURNAL {
-                checkpoint(store, &mut self.journal);
+        if self.journal.len() > MAX_JOURNAL {
+            self.fold(store, Some(current), false);
+        } else if !current.waiting.is_empty() || current.since.elapsed() >= HOLD {
+            if let Err(e) = current.commit(store, false) {
+                self.broke(store, e);
             }
         } else {
             self.open = Some(current);
         }
     }
+
+    /// Makes redb hold durably all the journal holds (committing `open`,
+    /// or an empty transaction, durably), records the journal's next
+    /// generation in it, and empties the journal. `clean`: the server is
+    /// stopping, and the journal stays empty until the next start.
+    fn fold(&mut self, store: &Store, open: Option<Open>, clean: bool) {
+        self.last_fold = Instant::now();
+        let current = match open {
+            Some(o) => o,
+            None if self.journal.len() == 0 && !clean => return,
+            None => match Open::begin(store) {
+                Ok(o) => o,
+                Err(e) => return self.broke(store, e),
+            },
+        };
+        let done = note_fold(&current.txn, self.journal.generation() + 1, clean)
+            .and_then(|()| current.commit(store, true))
+            .and_then(|()| self.journal.clear().map_err(store.io()));
+        if let Err(e) = done {
+            self.broke(store, e);
+        }
+    }
+
+    /// Gives up on the open transaction after a failure and refuses writes
+    /// until [`State::recover`] has made the store write again.
+    fn broke(&mut self, store: &Store, e: StoreError) {
+        let e = e.in_dir(store.dir());
+        if let Some(open) = self.open.take() {
+            open.abort(store, &e);
+        }
+        self.quiet.error(format!("a write failed: {e}"));
+        let backoff = Duration::from_millis(100);
+        let disk_full = e.is_disk_full();
+        match &mut self.broken {
+            // redb's later errors ("previous I/O error") hide the first one.
+            Some(broken) => broken.retry_at = Instant::now() + broken.backoff,
+            None => {
+                self.broken = Some(Broken {
+                    disk_full,
+                    why: e.to_string(),
+                    retry_at: Instant::now() + backoff,
+                    backoff,
+                });
+            }
+        }
+    }
+
+    /// Reopens redb, applies the journal again and folds it: what was
+    /// committed without an fsync before the failure comes back from the
+    /// journal. Tried again with a doubled wait while it fails.
+    fn recover(&mut self, store: &Store) {
+        if self.broken.is_none() {
+            return;
+        }
+        let low = free_space(store.dir()).is_some_and(|free| free < RESERVE);
+        let done = if low {
+            Err(StoreError::DiskFull {
+                dir: store.dir().to_path_buf(),
+            })
+        } else {
+            store.reopen().and_then(|()| {
+                let scan = self.journal.scan().map_err(store.io())?;
+                store.fold_batches(&mut self.journal, scan.batches)
+            })
+        };
+        match done {
+            Ok(()) => {
+                tracing::info!("the store in {} writes again", store.dir().display());
+                self.broken = None;
+                self.space_seen = None;
+                self.last_fold = Instant::now();
+            }
+            Err(e) => {
+                if let Some(broken) = self.broken.as_mut() {
+                    broken.disk_full = e.is_disk_full();
+                    broken.why = e.to_string();
+                    broken.backoff = (broken.backoff * 2).min(MAX_BACKOFF);
+                    broken.retry_at = Instant::now() + broken.backoff;
+                }
+                let what = format!("the store cannot write yet, trying again: {e}");
+                self.quiet.error(what);
+            }
+        }
+    }
 }
 
 /// Runs a batch in the open transaction, journals it, makes it durable when
-/// asked, and answers those who wait only for that.
+/// asked, and answers those who wait only for that. A batch with a record
+/// too large for the journal is answered only once folded (`must_fold`).
 fn write_batch(
     store: &Store,
     journal: &mut Journal,
     mut current: Open,
     batch: Vec<Request>,
 ) -> Result<Open> {
-    let recorded = RefCell::new(String::new());
+    let recorded = RefCell::new(Recorded::default());
     let mut deferred = Vec::new();
     let mut durable = false;
     let mut synced = Vec::new();
@@ -465,7 +777,7 @@ fn write_batch(
             journal: Some(&recorded),
         };
         for request in batch {
-            let (reply, later) = (request.job)(&tx);
+            let (reply, later) = (request.job)(Some(&tx));
             deferred.extend(later);
             match request.ack {
                 Ack::Detached => reply(Ok(())),
@@ -482,48 +794,32 @@ fn write_batch(
         }
     }
     let recorded = recorded.into_inner();
-    let io = |source| StoreError::Io {
-        dir: store.dir().to_path_buf(),
-        source,
-    };
     let journaled: Result<()> = (|| {
-        if !recorded.is_empty() {
-            journal.append(recorded).map_err(io)?;
+        if !recorded.text.is_empty() {
+            journal.append(recorded.text).map_err(store.io())?;
         }
-        if durable {
-            journal.sync().map_err(io)?;
+        if durable && !recorded.oversized {
+            journal.sync().map_err(store.io())?;
         }
         Ok(())
     })();
     if let Err(e) = journaled {
         for reply in synced {
-            reply(Err(StoreError::Commit(e.to_string())));
+            reply(Err(failure(store, &e)));
         }
-        current.abort(&e);
+        current.abort(store, &e);
         return Err(e);
     }
-    for reply in synced {
-        reply(Ok(()));
-    }
     current.later.extend(deferred);
+    if recorded.oversized {
+        current.must_fold = true;
+        current.waiting.extend(synced);
+    } else {
+        for reply in synced {
+            reply(Ok(()));
+        }
+    }
     Ok(current)
-}
-
-/// Makes redb durable on its own and empties the journal.
-fn checkpoint(store: &Store, journal: &mut Journal) {
-    if journal.len() == 0 {
-        return;
-    }
-    let done = (|| -> Result<()> {
-        store.db.begin_write().map_err(db)?.commit().map_err(db)?;
-        journal.clear().map_err(|source| StoreError::Io {
-            dir: store.dir().to_path_buf(),
-            source,
-        })
-    })();
-    if let Err(e) = done {
-        tracing::warn!("checkpoint of the journal into the store failed: {e}");
-    }
 }
 
 #[cfg(test)]
@@ -574,7 +870,11 @@ mod tests {
         // Once the journal is folded into redb, the writer thread sleeps
         // with nothing to do.
         eventually("the journal is empty", || {
-            Journal::open(dir.path()).expect("journal").len() == 0
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len()
+                == 0
         });
         writer
             .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
@@ -610,8 +910,7 @@ mod tests {
     }
 
     fn steps_done(store: &Store) -> u64 {
-        use redb::ReadableDatabase;
-        let txn = store.db.begin_read().expect("read");
+        let txn = store.begin_read().expect("read");
         let counts = txn
             .open_table(super::super::tables::STEP_COUNTS)
             .expect("counts");
@@ -662,7 +961,13 @@ mod tests {
         checkpoint_then(&writer, "k", "1");
         drop(writer);
         eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
-        assert_eq!(Journal::open(dir.path()).expect("journal").len(), 0);
+        assert_eq!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len(),
+            0
+        );
         assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 
@@ -672,11 +977,23 @@ mod tests {
         writer
             .write_now(|tx| tx.put_checkpoint("p", "k", "1"))
             .expect("write");
-        assert!(Journal::open(dir.path()).expect("journal").len() > 0);
+        assert!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len()
+                > 0
+        );
         drop(writer);
         // The thread held the other reference to the store until it ended.
         eventually("the writer thread ends", || Arc::strong_count(&store) == 1);
-        assert_eq!(Journal::open(dir.path()).expect("journal").len(), 0);
+        assert_eq!(
+            Journal::open(dir.path())
+                .expect("journal")
+                .expect("a journal")
+                .len(),
+            0
+        );
         assert_eq!(output(&store, "k"), Some(json!(1)));
     }
 }

@@ -9,5 +9,6 @@ mod newuser;
 mod pause;
 mod runs;
 mod server;
+mod store;
 mod subflow;
 mod tui;
