@@ -58,6 +58,11 @@ const PAGE: u64 = 4096;
 /// or a log line of megabytes) goes straight to redb with a durable commit
 /// instead, so that the fixed-size journal never grows.
 pub const MAX_RECORD: usize = 64 << 10;
+
+/// The most a batch writes into the journal: a batch of many records (a
+/// run's log lines, say) past it is made durable in redb instead, like an
+/// oversized record, so the journal keeps its fixed size.
+pub const MAX_BATCH: usize = 1 << 20;
 const MAGIC: &str = "hero_logic journal 1 generation ";
 
 /// One recorded write.

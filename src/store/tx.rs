@@ -10,7 +10,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::journal::{MAX_RECORD, Op};
+use super::journal::{MAX_BATCH, MAX_RECORD, Op};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
 
@@ -81,9 +81,13 @@ impl Tx<'_> {
     fn record(&self, op: Op) {
         if let Some(journal) = self.journal {
             let mut recorded = journal.borrow_mut();
+            if recorded.oversized {
+                // The batch is made durable in redb as a whole anyway.
+                return;
+            }
             let before = recorded.text.len();
             op.line(&mut recorded.text);
-            if recorded.text.len() - before > MAX_RECORD {
+            if recorded.text.len() - before > MAX_RECORD || recorded.text.len() > MAX_BATCH {
                 recorded.text.truncate(before);
                 recorded.oversized = true;
             }

@@ -4,7 +4,6 @@
 mod channel;
 mod cli;
 mod common;
-mod crash;
 mod newuser;
 mod pause;
 mod runs;
