@@ -196,17 +196,7 @@ pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
             let play = client
                 .play_retry(&sid)
                 .map_err(|e| client_error(e, &ctx.paths))?;
-            if !wait {
-                if ctx.json {
-                    print_json(&play);
-                } else {
-                    outln!("{}", play.sid);
-                }
-                return Ok(0);
-            }
-            let play = progress::wait(&mut client, &play.sid, 0)
-                .map_err(|e| client_error(e, &ctx.paths))?;
-            report(ctx, &play)
+            follow(ctx, &mut client, &play, wait)
         }
         PlayCommand::Restart { sid, latest } => {
             let play = ctx
@@ -291,16 +281,22 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
             ),
         })
         .map_err(|e| client_error(e, &ctx.paths))?;
+    follow(ctx, &mut client, &play, wait)
+}
+
+/// After a play was started (or retried): its sid alone, for
+/// `sid=$(hero_logic play start …)`, or with `wait`, its settled state and
+/// exit code.
+fn follow(ctx: &Ctx, client: &mut Client, play: &Play, wait: bool) -> anyhow::Result<i32> {
     if !wait {
         if ctx.json {
-            print_json(&play);
+            print_json(play);
         } else {
             outln!("{}", play.sid);
         }
         return Ok(0);
     }
-    let play =
-        progress::wait(&mut client, &play.sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
+    let play = progress::wait(client, &play.sid, 0).map_err(|e| client_error(e, &ctx.paths))?;
     report(ctx, &play)
 }
 

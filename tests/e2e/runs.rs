@@ -207,6 +207,17 @@ def main(lines: int, long: int):
     return "printed"
 "#;
 
+/// Runs the printing flow to its end; returns the settled play.
+fn print_run(env: &TestEnv, lines: usize, long: usize) -> Value {
+    let flow = write_flow(env, "prints.py", PRINTS);
+    let input = json!({"lines": lines, "long": long}).to_string();
+    let play = env.json([
+        "play", "start", &flow, "--input", &input, "--wait", "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    play
+}
+
 fn log_lines(env: &TestEnv, sid: &Value) -> Vec<String> {
     env.rpc("play_logs", json!({"play_sid": sid}))
         .as_array()
@@ -219,21 +230,11 @@ fn log_lines(env: &TestEnv, sid: &Value) -> Vec<String> {
 #[test]
 fn a_run_keeps_logs_up_to_its_limit_and_says_how_much_it_dropped() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "prints.py", PRINTS);
     let mut cmd = env.cmd();
     cmd.env("HERO_LOGIC_LOG_LIMIT", "2000").arg("start");
     env.output(&mut cmd, "hero_logic start".into())
         .expect_code(0);
-    let play = env.json([
-        "play",
-        "start",
-        &flow,
-        "--input",
-        r#"{"lines": 100, "long": 0}"#,
-        "--wait",
-        "--json",
-    ]);
-    assert_eq!(play["status"], "success", "{play}");
+    let play = print_run(&env, 100, 0);
     let lines = log_lines(&env, &play["sid"]);
     let (markers, kept): (Vec<_>, Vec<_>) =
         lines.iter().partition(|l| l.starts_with("[hero_logic:"));
@@ -251,17 +252,7 @@ fn a_run_keeps_logs_up_to_its_limit_and_says_how_much_it_dropped() {
 #[test]
 fn a_very_long_line_is_kept_in_pieces() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "prints.py", PRINTS);
-    let play = env.json([
-        "play",
-        "start",
-        &flow,
-        "--input",
-        r#"{"lines": 0, "long": 40000}"#,
-        "--wait",
-        "--json",
-    ]);
-    assert_eq!(play["status"], "success", "{play}");
+    let play = print_run(&env, 0, 40000);
     let lines = log_lines(&env, &play["sid"]);
     let sizes: Vec<usize> = lines.iter().map(String::len).collect();
     assert_eq!(
@@ -274,17 +265,7 @@ fn a_very_long_line_is_kept_in_pieces() {
 #[test]
 fn logs_are_read_back_in_pages_and_play_logs_prints_them_all() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "prints.py", PRINTS);
-    let play = env.json([
-        "play",
-        "start",
-        &flow,
-        "--input",
-        r#"{"lines": 2500, "long": 0}"#,
-        "--wait",
-        "--json",
-    ]);
-    assert_eq!(play["status"], "success", "{play}");
+    let play = print_run(&env, 2500, 0);
     let page = env.rpc(
         "play_logs",
         json!({"play_sid": play["sid"], "after": 100, "limit": 10}),
