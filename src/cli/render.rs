@@ -67,6 +67,12 @@ pub fn client_error(e: ClientError, paths: &Paths) -> anyhow::Error {
                 None => UserError::new(message).into(),
             }
         }
+        ClientError::DataDir { dir, source } => UserError::new(format!(
+            "cannot write in the data folder {}: {source}",
+            dir.display()
+        ))
+        .hint("make it writable, or point HERO_LOGIC_DATA_DIR at a writable folder")
+        .into(),
         other => anyhow::Error::new(other),
     }
 }

@@ -71,13 +71,17 @@ fn announce(client: &mut Client, paths: &Paths) {
 /// that exits without one answering is started again, within the deadline:
 /// it may have met the socket of a server that was still dying.
 pub fn start_server(paths: &Paths) -> Result<()> {
-    std::fs::create_dir_all(&paths.data_dir)?;
+    let unwritable = |source| ClientError::DataDir {
+        dir: paths.data_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&paths.data_dir).map_err(unwritable)?;
     let deadline = Instant::now() + START_DEADLINE;
     let answers = || matches!(probe(&paths.socket), Ok(Some(_)));
     let mut tries = 0;
     loop {
         tries += 1;
-        let mut child = spawn_server(paths)?;
+        let mut child = spawn_server(paths, &unwritable)?;
         let status = loop {
             if answers() {
                 return Ok(());
@@ -111,11 +115,15 @@ pub fn start_server(paths: &Paths) -> Result<()> {
     }
 }
 
-fn spawn_server(paths: &Paths) -> Result<Child> {
+fn spawn_server(
+    paths: &Paths,
+    unwritable: &dyn Fn(std::io::Error) -> ClientError,
+) -> Result<Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(paths.server_log())?;
+        .open(paths.server_log())
+        .map_err(unwritable)?;
     let exe = std::env::current_exe()?;
     Ok(Command::new(exe)
         .arg("server")

@@ -32,6 +32,13 @@ pub enum ClientError {
     },
     #[error("lost the connection to the server: {0}")]
     Io(#[from] std::io::Error),
+    /// The data folder cannot take the server's files (read-only, not
+    /// ours): nothing can start until it can.
+    #[error("cannot write in the data folder {}: {source}", .dir.display())]
+    DataDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the server sent something unexpected: {0}")]
     Decode(String),
 }

@@ -681,6 +681,17 @@ fn a_read_only_data_folder_is_refused_at_start_naming_it() {
     let said = refused_start(&env);
     assert!(said.contains(&s(&env.data_dir)), "names the folder: {said}");
     assert!(said.contains("HERO_LOGIC_DATA_DIR"), "says the fix: {said}");
+    // A client command that would start the server says the same, first.
+    let out = env.run(["play", "list"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot write in the data folder {}",
+            s(&env.data_dir)
+        )),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: make it writable"), "{out}");
 }
 
 /// Every path under `dir` whose mode lets group or others in.
