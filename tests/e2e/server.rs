@@ -217,14 +217,9 @@ fn subscribe_with_a_wrong_typed_play_sid_is_refused_naming_it() {
 }
 
 /// Every record of a stopped server's store, to compare before and after.
-fn dump(env: &TestEnv) -> Vec<String> {
-    env.store_dump()
-}
-
-#[test]
-fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
-    let env = TestEnv::new();
-    let sid = env.json([
+/// A play of `tests/flows/steps.py` run to its end: its sid.
+fn finished_play(env: &TestEnv) -> String {
+    env.json([
         "play",
         "start",
         &path_arg(&flow("steps.py")),
@@ -233,7 +228,13 @@ fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
     ])["sid"]
         .as_str()
         .expect("a sid")
-        .to_owned();
+        .to_owned()
+}
+
+#[test]
+fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
+    let env = TestEnv::new();
+    let sid = finished_play(&env);
     let start =
         |timeout: Value| json!({"workflow_sid": "steps", "input_data": {}, "timeout_s": timeout});
     let rpc_rows: Vec<(&str, Value, &str)> = vec![
@@ -271,7 +272,7 @@ fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
     .map(|row| row.into_iter().map(str::to_owned).collect())
     .collect();
     env.stop();
-    let before = dump(&env);
+    let before = env.store_dump();
     env.start();
     let mut wire = Wire::open(&env);
     let mut problems = Vec::new();
@@ -292,7 +293,11 @@ fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
     assert!(info["result"]["pid"].is_number(), "the server is still up");
     env.stop();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert_eq!(dump(&env), before, "a refused request changed the store");
+    assert_eq!(
+        env.store_dump(),
+        before,
+        "a refused request changed the store"
+    );
 }
 
 /// A play stored with `timeout_s: 1e20` by a build that let it through,
@@ -300,16 +305,7 @@ fn numbers_no_request_may_carry_are_refused_up_front_and_store_nothing() {
 #[test]
 fn a_play_stored_with_a_timeout_out_of_range_is_recovered_without_a_panic() {
     let env = TestEnv::new();
-    let sid = env.json([
-        "play",
-        "start",
-        &path_arg(&flow("steps.py")),
-        "--wait",
-        "--json",
-    ])["sid"]
-        .as_str()
-        .expect("a sid")
-        .to_owned();
+    let sid = finished_play(&env);
     env.stop();
     {
         // The stopped server's process may still hold the file a moment.
