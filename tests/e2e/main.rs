@@ -10,4 +10,5 @@ mod runs;
 mod server;
 mod store;
 mod subflow;
+mod tmux;
 mod tui;

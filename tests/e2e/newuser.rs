@@ -11,15 +11,16 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::common::{BIN, TestEnv, flow, repo_path};
+use crate::tmux::Session;
 
 /// How long a pane may take to show what a key asked for.
 const SCREEN_WITHIN: Duration = Duration::from_secs(30);
 
 /// `hero_logic ARGS` in a private tmux server's detached pane, with the
 /// test's folders in its environment and no autostart; the shell prints
-/// `exited N` once it ends. Dropping it kills that tmux server.
+/// `exited N` once it ends.
 struct Pane {
-    socket: PathBuf,
+    session: Session,
 }
 
 impl Pane {
@@ -32,55 +33,13 @@ impl Pane {
 
     /// Any program in the pane, e.g. an interactive shell.
     fn program(env: &TestEnv, program: &[&str], extra_env: &[&str]) -> Pane {
-        let pane = Pane {
-            socket: env.scratch("tmux.sock"),
-        };
-        let folder = |var: &str, path: &Path| format!("{var}={}", path.display());
-        let mut command: Vec<String> = [
-            "new-session",
-            "-d",
-            "-s",
-            "hl",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-e",
-            &folder("HERO_SOCKET_DIR", &env.socket_dir),
-            "-e",
-            &folder("HERO_LOGIC_DATA_DIR", &env.data_dir),
-            "-e",
-            "HERO_LOGIC_NO_AUTOSTART=1",
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-        for var in extra_env {
-            command.extend(["-e".to_owned(), (*var).to_owned()]);
+        Pane {
+            session: Session::start(env, 120, 40, extra_env, program),
         }
-        command.extend(program.iter().map(|a| a.to_string()));
-        command.extend(
-            [";", "set-option", "-t", "hl", "remain-on-exit", "on"]
-                .iter()
-                .map(|a| a.to_string()),
-        );
-        let refs: Vec<&str> = command.iter().map(String::as_str).collect();
-        let out = pane.run(&refs);
-        assert!(
-            out.status.success(),
-            "tmux could not start {program:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pane
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed (apt-get install tmux)")
+        self.session.run(args)
     }
 
     fn send(&self, keys: &[&str]) {
@@ -110,12 +69,6 @@ impl Pane {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-impl Drop for Pane {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
     }
 }
 

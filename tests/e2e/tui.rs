@@ -6,11 +6,11 @@
 //! Nothing here sleeps to synchronise: each step waits, with a deadline,
 //! until the screen shows what it should.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::common::{BIN, TestEnv, flow};
+use crate::tmux::Session;
 
 /// What the pane shows once the dashboard has ended well.
 const EXITED_0: &str = "hero_logic tui exited 0";
@@ -18,64 +18,29 @@ const EXITED_0: &str = "hero_logic tui exited 0";
 /// How long the dashboard may take to show what a key asked for.
 const SCREEN_WITHIN: Duration = Duration::from_secs(20);
 
-/// A tmux server of this test's own, on a socket in its temporary folder,
-/// so the user's tmux is never touched. Dropping it kills that server and
-/// every process in it.
+/// The dashboard in a tmux session of the test's own.
 struct Tmux {
-    socket: PathBuf,
+    session: Session,
 }
 
 impl Tmux {
     /// Runs `hero_logic tui` in a detached `width`×`height` session, with
     /// the test's folders in its environment. A shell runs it, reaps it and
-    /// prints its exit status on the pane, which stays after the shell ends
-    /// (tmux was seen to mark such a pane dead and never report a status).
+    /// prints its exit status on the pane.
     fn start(env: &TestEnv, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: env.scratch("tmux.sock"),
-        };
-        let folder = |var: &str, path: &std::path::Path| format!("{var}={}", path.display());
-        let out = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "hl",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            "-e",
-            &folder("HERO_SOCKET_DIR", &env.socket_dir),
-            "-e",
-            &folder("HERO_LOGIC_DATA_DIR", &env.data_dir),
-            "-e",
-            "HERO_LOGIC_NO_AUTOSTART=1",
+        let program = [
             "sh",
             "-c",
             r#""$0" tui; echo "hero_logic tui exited $?""#,
             BIN,
-            ";",
-            "set-option",
-            "-t",
-            "hl",
-            "remain-on-exit",
-            "on",
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux could not start the dashboard: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux
+        ];
+        Tmux {
+            session: Session::start(env, width, height, &[], &program),
+        }
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux is installed (apt-get install tmux)")
+        self.session.run(args)
     }
 
     fn send(&self, key: &str) {
@@ -131,12 +96,6 @@ impl Tmux {
             .next()
             .and_then(|pid| pid.parse().ok())
             .expect("the dashboard runs under the pane's shell")
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
     }
 }
 
