@@ -309,11 +309,15 @@ pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
 }
 
 /// Writes a run's file whole or not at all, readable by its owner only: it
-/// may hold the play's input, outputs and answers.
+/// may hold the play's input, outputs and answers. Each writer has its own
+/// temporary file, since plays of one version started at once all write its
+/// source.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{n}"));
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -505,5 +509,27 @@ impl Engine {
                 tracing::warn!("cannot keep log lines of play {sid}: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomic;
+
+    #[test]
+    fn one_file_written_by_many_at_once_is_always_whole() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("flow.py");
+        let text = "x".repeat(100_000);
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        write_atomic(&path, &text).expect("every write lands");
+                    }
+                });
+            }
+        });
+        assert_eq!(std::fs::read_to_string(&path).expect("the file"), text);
     }
 }
