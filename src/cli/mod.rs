@@ -131,7 +131,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SdkCommand {
-    /// Print the path of hero_tracing.py, for editors and linters.
+    /// Print the folder to put on PYTHONPATH for the SDK, for editors and linters.
     Path,
 }
 
