@@ -14,12 +14,15 @@ This package owns everything that happens inside a flow's Python process:
   server and for users, done with `ast` alone so that user code is never
   executed.
 
+`python -m hero_tracing ...` runs `_cli` below, through `__main__`.
+
 Invariants:
 * The standard library only: the binary ships these files and nothing else.
-* `import hero_tracing` loads this module and the flow API, with no more
-  than `os`, `sys` and `time`; `json`, `hashlib` and `socket` load when a run
-  starts, `ast` when a file is inspected. Outside a run the decorated
-  functions are plain functions.
+* `import hero_tracing` loads this module and the flow API, and nothing of
+  the standard library beyond `sys`: the run's modules with `json`,
+  `hashlib` and `socket` load when a run starts, the analysis with `ast`
+  when a file is inspected. Outside a run the decorated functions are plain
+  functions.
 * The SDK owns no play state: the server stores and decides, the SDK asks
   (see `_run`).
 """
