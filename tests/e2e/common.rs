@@ -50,6 +50,14 @@ pub fn python() -> &'static str {
     })
 }
 
+/// How long a killed flow process may take to disappear.
+pub const GONE_WITHIN: Duration = Duration::from_secs(10);
+
+/// A path as a command-line argument.
+pub fn path_arg(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
+
 /// The path of a flow script under `tests/flows/`.
 pub fn flow(file: &str) -> PathBuf {
     repo_path(&format!("tests/flows/{file}"))
