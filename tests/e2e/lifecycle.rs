@@ -203,64 +203,47 @@ fn the_server_banner_names_the_socket_and_the_data_folder() {
     );
 }
 
+/// A second server that shares one of the first's two places — the data
+/// folder or the socket — is refused, names the first server's pid, and
+/// leaves the first server serving. One row per shared place: the
+/// variable that moves the other place elsewhere.
 #[test]
-fn a_second_server_on_the_same_data_folder_is_refused_naming_the_first_pid() {
-    let env = TestEnv::new();
-    env.start();
-    let pid = env.status()["pid"]
-        .as_u64()
-        .expect("a running server's pid");
+fn a_second_server_sharing_a_place_is_refused_naming_the_first_pid() {
+    for (shared, other_var, other_dir) in [
+        ("the same data folder", "HERO_SOCKET_DIR", "other_sock"),
+        ("a live socket", "HERO_LOGIC_DATA_DIR", "other_data"),
+    ] {
+        let env = TestEnv::new();
+        env.start();
+        let pid = env.status()["pid"]
+            .as_u64()
+            .expect("a running server's pid");
 
-    let mut cmd = env.cmd();
-    cmd.arg("server")
-        .env("HERO_SOCKET_DIR", env.scratch("other_sock"))
-        .timeout(Duration::from_secs(15));
-    let out = env.output(
-        &mut cmd,
-        "HERO_SOCKET_DIR=other_sock hero_logic server".into(),
-    );
-    assert!(
-        out.code.is_some_and(|c| c != 0),
-        "the second server is refused:\n{out}"
-    );
-    assert!(
-        mentions_number(&out.stderr, pid),
-        "the refusal on stderr names the first server's pid {pid}:\n{out}"
-    );
-    assert!(out.stderr.contains("error: "), "{out}");
+        let mut cmd = env.cmd();
+        cmd.arg("server")
+            .env(other_var, env.scratch(other_dir))
+            .timeout(Duration::from_secs(15));
+        let out = env.output(
+            &mut cmd,
+            format!("{other_var}={other_dir} hero_logic server"),
+        );
+        assert!(
+            out.code.is_some_and(|c| c != 0),
+            "the second server on {shared} is refused:\n{out}"
+        );
+        assert!(
+            mentions_number(&out.stderr, pid),
+            "the refusal on stderr names the first server's pid {pid}:\n{out}"
+        );
+        assert!(out.stderr.contains("error: "), "{out}");
 
-    // The first server is untouched.
-    let status = env.status();
-    assert_eq!(status["running"], true);
-    assert_eq!(status["pid"].as_u64(), Some(pid));
-}
-
-#[test]
-fn a_second_server_on_a_live_socket_is_refused_naming_the_first_pid() {
-    let env = TestEnv::new();
-    env.start();
-    let pid = env.status()["pid"]
-        .as_u64()
-        .expect("a running server's pid");
-
-    let mut cmd = env.cmd();
-    cmd.arg("server")
-        .env("HERO_LOGIC_DATA_DIR", env.scratch("other_data"))
-        .timeout(Duration::from_secs(15));
-    let out = env.output(
-        &mut cmd,
-        "HERO_LOGIC_DATA_DIR=other_data hero_logic server".into(),
-    );
-    assert!(
-        out.code.is_some_and(|c| c != 0),
-        "the second server is refused:\n{out}"
-    );
-    assert!(
-        mentions_number(&out.stderr, pid),
-        "the refusal on stderr names the first server's pid {pid}:\n{out}"
-    );
-    assert!(env.socket().exists(), "the live socket is left alone");
-    assert_eq!(env.rpc("info", json!({}))["pid"].as_u64(), Some(pid));
+        // The first server is untouched, and so is its socket.
+        let status = env.status();
+        assert_eq!(status["running"], true, "{shared}");
+        assert_eq!(status["pid"].as_u64(), Some(pid), "{shared}");
+        assert!(env.socket().exists(), "the live socket is left alone");
+        assert_eq!(env.rpc("info", json!({}))["pid"].as_u64(), Some(pid));
+    }
 }
 
 #[test]
