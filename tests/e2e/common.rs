@@ -63,6 +63,13 @@ pub fn flow(file: &str) -> PathBuf {
     repo_path(&format!("tests/flows/{file}"))
 }
 
+/// The source of a flow script under `tests/flows/`, for a test that
+/// writes it into its own folder, under the file name its workflow needs.
+pub fn flow_source(file: &str) -> String {
+    let path = flow(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// A path inside the repository, from its root.
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
