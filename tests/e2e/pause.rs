@@ -263,20 +263,12 @@ fn a_paused_play_resumes_on_its_pinned_version_and_restart_latest_takes_the_new_
 #[test]
 fn lint_flags_nondeterminism_in_step_arguments_and_passes_it_in_the_body() {
     let env = TestEnv::new();
-    let flagged = write_flow(
-        &env,
-        "clock.py",
-        "import time\nfrom hero_tracing import flow\n\n@flow\ndef step(t: float) -> float:\n    return t\n\n@flow\ndef main():\n    return step(t=time.time())\n",
-    );
+    let flagged = write_flow(&env, "clock.py", &flow_source("clock.py"));
     let out = env.run(["workflow", "lint", &flagged]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(out.stdout.contains("clock.py:10:"), "{out}");
     assert!(out.stdout.contains("time.time()"), "{out}");
-    let fixed = write_flow(
-        &env,
-        "clock_fixed.py",
-        "import time\nfrom hero_tracing import flow\n\n@flow\ndef step() -> float:\n    return time.time()\n\n@flow\ndef main():\n    return step()\n",
-    );
+    let fixed = write_flow(&env, "clock_fixed.py", &flow_source("clock_fixed.py"));
     env.run(["workflow", "lint", &fixed]).expect_code(0);
     // Saving warns on stderr but saves.
     let save = env.run(["workflow", "save", &flagged]);

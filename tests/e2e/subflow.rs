@@ -164,11 +164,7 @@ fn a_parent_waits_on_a_paused_child_without_a_process_and_goes_on_by_itself() {
 fn cancelling_a_parent_cancels_its_waiting_child() {
     let env = TestEnv::new();
     save(&env, "ship", &flow_source("ship.py"));
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    return flow.invoke(\"ship\", spawn=True, order=\"B-2\")\n",
-    );
+    let parent = write_flow(&env, "parent.py", &flow_source("spawns_ship.py"));
     let sid = env.ok(["play", "start", &parent]).trim().to_owned();
     env.run(["play", "wait", &sid]).expect_code(75);
     let child = sid_of(&children_of(&env, &sid)[0]);
@@ -182,16 +178,8 @@ fn cancelling_a_parent_cancels_its_waiting_child() {
 #[test]
 fn a_failed_child_raises_in_its_parent_with_the_child_error() {
     let env = TestEnv::new();
-    save(
-        &env,
-        "broken_child",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    raise ValueError('no stock left')\n",
-    );
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    return flow.invoke(\"broken_child\", spawn=True)\n",
-    );
+    save(&env, "broken_child", &flow_source("broken_child.py"));
+    let parent = write_flow(&env, "parent.py", &flow_source("spawns_broken_child.py"));
     let out = env.run(["play", "start", &parent, "--wait", "--json"]);
     out.expect_code(1);
     let error = out.json()["error"].as_str().expect("an error").to_owned();
