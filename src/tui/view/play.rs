@@ -1,5 +1,9 @@
 //! The play screen: header, flow tree, span detail, and the bottom bar
 //! with the Pending and Events tabs.
+//!
+//! Every row of the tree and of both tabs ends in a right-aligned time
+//! column (`with_time_column`): a narrow terminal cuts the names, never
+//! the times.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
