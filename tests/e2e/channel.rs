@@ -263,7 +263,7 @@ fn a_play_whose_store_holds_a_record_that_does_not_decode_stays_readable() {
 fn a_pause_whose_schema_does_not_compile_fails_the_flow_naming_the_pause() {
     let env = TestEnv::new();
     let path = env.scratch("bad_schema.py");
-    std::fs::write(&path, &flow_source("bad_schema.py")).expect("the flow file");
+    std::fs::write(&path, flow_source("bad_schema.py")).expect("the flow file");
     let out = env.run([
         "play",
         "start",

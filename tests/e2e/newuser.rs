@@ -259,7 +259,7 @@ fn an_unknown_input_is_refused_with_main_inputs_and_the_closest_name() {
 fn a_main_with_keyword_arguments_takes_any_input() {
     let env = TestEnv::new();
     let path = env.scratch("open.py");
-    std::fs::write(&path, &flow_source("any_input.py")).expect("a flow file");
+    std::fs::write(&path, flow_source("any_input.py")).expect("a flow file");
     let play = env.json([
         "play",
         "start",
