@@ -10,44 +10,28 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hero_logic::model::{JsonMap, Play, PlayStatus, Span, SpanKind, SpanStatus};
+use hero_logic::model::{Play, PlayStatus, Span, SpanKind, SpanStatus};
 use hero_logic::tui::{Action, App, Data};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SPANS: usize = 10_000;
 const FRAMES: usize = 2_000;
 
 fn play() -> Play {
     Play {
-        sid: "0bench000000".into(),
-        name: "bench".into(),
-        workflow_sid: "w".into(),
-        workflow_version_sid: "v".into(),
         status: PlayStatus::Running,
-        input_data: json!({"n": SPANS}),
-        output_data: Value::Null,
-        error: None,
-        parent_play_sid: None,
-        parent_span_id: None,
-        created_at: "2026-11-02T10:00:00Z".into(),
         started_at: Some("2026-11-02T10:00:00Z".into()),
-        ended_at: None,
         runs: 1,
-        pending_resumes: Vec::new(),
-        received_resumes: JsonMap::new(),
-        step_outputs: JsonMap::new(),
-        prefill_resumes: JsonMap::new(),
-        answered_resumes: Vec::new(),
-        total_cost_usd: 0.0,
-        timeout_s: None,
-        newer_version_sid: None,
-        steps_done: 0,
-        run_pgid: None,
-        working_dir: None,
-        run_retries: 0,
-        retried_at: None,
+        ..Play::new(
+            "0bench000000".into(),
+            "bench".into(),
+            "w".into(),
+            "v".into(),
+            json!({"n": SPANS}),
+            "2026-11-02T10:00:00Z".into(),
+        )
     }
 }
 

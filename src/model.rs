@@ -153,6 +153,48 @@ pub struct Play {
 }
 
 impl Play {
+    /// A play of one workflow version that has not run yet: `pending`, no
+    /// runs, nothing asked, answered or checkpointed, no parent, no
+    /// timeout. Set the rest by field (`Play { runs: 1, ..Play::new(…) }`).
+    pub fn new(
+        sid: String,
+        name: String,
+        workflow_sid: String,
+        workflow_version_sid: String,
+        input_data: Value,
+        created_at: String,
+    ) -> Play {
+        Play {
+            sid,
+            name,
+            workflow_sid,
+            workflow_version_sid,
+            status: PlayStatus::Pending,
+            input_data,
+            output_data: Value::Null,
+            error: None,
+            parent_play_sid: None,
+            parent_span_id: None,
+            created_at,
+            started_at: None,
+            ended_at: None,
+            runs: 0,
+            pending_resumes: Vec::new(),
+            received_resumes: JsonMap::new(),
+            step_outputs: JsonMap::new(),
+            prefill_resumes: JsonMap::new(),
+            answered_resumes: Vec::new(),
+            total_cost_usd: 0.0,
+            timeout_s: None,
+            newer_version_sid: None,
+            run_pgid: None,
+            steps_done: 0,
+            working_dir: None,
+            run_retries: 0,
+            retried_at: None,
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         self.status.is_terminal()
     }

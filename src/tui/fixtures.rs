@@ -5,8 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::model::{
-    FieldType, FlowField, JsonMap, Play, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus,
-    Workflow,
+    FieldType, FlowField, Play, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, Workflow,
 };
 
 /// The clock of every test: five minutes after the plays were created.
@@ -16,33 +15,17 @@ pub fn now() -> jiff::Timestamp {
 
 pub fn play(sid: &str) -> Play {
     Play {
-        sid: sid.into(),
-        name: "approve".into(),
-        workflow_sid: "w-approve".into(),
-        workflow_version_sid: "v1a2b3c4d5e6".into(),
         status: PlayStatus::Running,
-        input_data: json!({}),
-        output_data: Value::Null,
-        error: None,
-        parent_play_sid: None,
-        parent_span_id: None,
-        created_at: "2026-11-02T10:00:00Z".into(),
         started_at: Some("2026-11-02T10:00:01Z".into()),
-        ended_at: None,
         runs: 1,
-        pending_resumes: Vec::new(),
-        received_resumes: JsonMap::new(),
-        step_outputs: JsonMap::new(),
-        prefill_resumes: JsonMap::new(),
-        answered_resumes: Vec::new(),
-        total_cost_usd: 0.0,
-        timeout_s: None,
-        newer_version_sid: None,
-        steps_done: 0,
-        run_pgid: None,
-        working_dir: None,
-        run_retries: 0,
-        retried_at: None,
+        ..Play::new(
+            sid.into(),
+            "approve".into(),
+            "w-approve".into(),
+            "v1a2b3c4d5e6".into(),
+            json!({}),
+            "2026-11-02T10:00:00Z".into(),
+        )
     }
 }
 

@@ -3,21 +3,26 @@
 //!
 //! Shaped as actions, update, render (ratatui's component template):
 //! - `action`: keys become [`Action`]s through one keymap table;
-//! - `app`: the state; `update(Action)` and `apply(Data)` change it and
-//!   return the RPC calls to make as data;
+//! - `app`: the state, by screen (`home`, `play`); `update(Action)` and
+//!   `apply(Data)` change it and return the RPC calls to make as data
+//!   ([`Effect`]);
 //! - `view`: draws the state, reading only;
 //! - `runtime`: the terminal, the input and subscription threads, and the
 //!   calls themselves, through the shared typed client.
 //!
+//! Beside them: `spans` (a play's spans, indexed by parent), `form` (the
+//! start form), `strings` and `theme` (every sentence and every colour).
+//!
 //! The flow tree is drawn by our own windowed list over an index by parent
 //! (`spans`) rather than tui-tree-widget, which flattens and re-hashes the
-//! whole tree on every frame and needs `&mut` state to draw: with 10,000
-//! spans it took about 5 ms a frame where this takes 0.1–0.4 ms
-//! (`benches/tui_render.rs`), and the tree is flattened only when spans
-//! arrive. Selection is by identity all the same, as in tui-tree-widget.
+//! whole tree on every frame and needs `&mut` state to draw: here the tree
+//! is flattened only when spans arrive, and a frame draws only the rows in
+//! view (`cargo bench --bench tui_render`; figures in BENCHMARKS.md).
+//! Selection is by identity all the same, as in tui-tree-widget.
 //!
-//! Deliberately absent: any knowledge of redb or the wire format; the
-//! dashboard is a client like the CLI.
+//! Invariants: only `runtime` does IO; the state changes only through
+//! `update` and `apply`; the dashboard is a client like the CLI and knows
+//! nothing of redb or the wire format.
 
 mod action;
 mod app;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, flow, wait_until};
+use crate::common::{TestEnv, flow, flow_source, wait_until};
 
 fn s(path: &std::path::Path) -> String {
     path.to_str().expect("test paths are UTF-8").to_owned()
@@ -263,25 +263,7 @@ fn a_play_whose_store_holds_a_record_that_does_not_decode_stays_readable() {
 fn a_pause_whose_schema_does_not_compile_fails_the_flow_naming_the_pause() {
     let env = TestEnv::new();
     let path = env.scratch("bad_schema.py");
-    std::fs::write(
-        &path,
-        r#"
-from hero_tracing import flow, ask_user
-
-@flow
-def main():
-    try:
-        flow.pause("caught", schema={"type": 7})
-    except ValueError as exc:
-        caught = str(exc)
-    assert "caught" in caught, caught
-    # The helpers build their schemas themselves: those compile.
-    assert ask_user.number("n", min=1, max=5) == 3
-    assert ask_user.multi_choice("m", ["a", "b"]) == ["a"]
-    return flow.pause("q", schema={"type": "nonsense"})
-"#,
-    )
-    .expect("the flow file");
+    std::fs::write(&path, flow_source("bad_schema.py")).expect("the flow file");
     let out = env.run([
         "play",
         "start",

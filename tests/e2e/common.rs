@@ -50,9 +50,24 @@ pub fn python() -> &'static str {
     })
 }
 
+/// How long a killed flow process may take to disappear.
+pub const GONE_WITHIN: Duration = Duration::from_secs(10);
+
+/// A path as a command-line argument.
+pub fn path_arg(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
+
 /// The path of a flow script under `tests/flows/`.
 pub fn flow(file: &str) -> PathBuf {
     repo_path(&format!("tests/flows/{file}"))
+}
+
+/// The source of a flow script under `tests/flows/`, for a test that
+/// writes it into its own folder, under the file name its workflow needs.
+pub fn flow_source(file: &str) -> String {
+    let path = flow(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// A path inside the repository, from its root.

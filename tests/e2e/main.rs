@@ -1,13 +1,16 @@
 //! The end-to-end tests: one test binary that runs the built `hero_logic`
 //! against a real server on private folders, with real Python flows.
 
+mod bad_input;
 mod channel;
-mod cli;
 mod common;
+mod lifecycle;
 mod newuser;
 mod pause;
+mod play;
 mod runs;
 mod server;
+mod shipped;
 mod store;
 mod subflow;
 mod tmux;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::common::{BIN, TestEnv, flow, repo_path};
+use crate::common::{BIN, TestEnv, flow, flow_source, repo_path};
 use crate::tmux::Session;
 
 /// How long a pane may take to show what a key asked for.
@@ -259,11 +259,7 @@ fn an_unknown_input_is_refused_with_main_inputs_and_the_closest_name() {
 fn a_main_with_keyword_arguments_takes_any_input() {
     let env = TestEnv::new();
     let path = env.scratch("open.py");
-    std::fs::write(
-        &path,
-        "from hero_tracing import flow\n\n\n@flow\ndef main(**given):\n    return given\n",
-    )
-    .expect("a flow file");
+    std::fs::write(&path, flow_source("any_input.py")).expect("a flow file");
     let play = env.json([
         "play",
         "start",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, repo_path, wait_until};
+use crate::common::{TestEnv, flow_source, repo_path, wait_until};
 
 /// Writes a flow script into the test's private folder.
 fn write_flow(env: &TestEnv, name: &str, source: &str) -> String {
@@ -49,27 +49,6 @@ fn pending(env: &TestEnv, sid: &str) -> Vec<Value> {
         .clone()
 }
 
-const APPROVE: &str = r#"
-import sqlite3
-from hero_tracing import flow
-
-@flow
-def create_record(ledger: str, db: str) -> int:
-    with open(ledger, "a") as f:
-        f.write("created\n")
-    con = sqlite3.connect(db)
-    con.execute("create table if not exists records (name text)")
-    con.execute("insert into records values ('order-1')")
-    con.commit()
-    return con.execute("select count(*) from records").fetchone()[0]
-
-@flow
-def main(ledger: str, db: str):
-    rows = create_record(ledger=ledger, db=db)
-    answer = flow.pause("approve", ui={"kind": "confirm"})
-    return {"approved": answer, "rows": rows}
-"#;
-
 fn sqlite_rows(db: &PathBuf) -> i64 {
     let out = std::process::Command::new(common::python())
         .args([
@@ -88,7 +67,7 @@ fn sqlite_rows(db: &PathBuf) -> i64 {
 #[test]
 fn a_confirm_pause_waits_is_resumed_and_its_side_effect_happens_once() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "approve.py", APPROVE);
+    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
     let (ledger, db) = (env.scratch("ledger.txt"), env.scratch("records.db"));
     let input = json!({"ledger": s(&ledger), "db": s(&db)});
 
@@ -131,19 +110,7 @@ fn a_confirm_pause_waits_is_resumed_and_its_side_effect_happens_once() {
 #[test]
 fn answers_are_idempotent_checked_against_the_schema_and_refused_when_different() {
     let env = TestEnv::new();
-    let flow = write_flow(
-        &env,
-        "ask.py",
-        r#"
-from hero_tracing import flow, ask_user
-
-@flow
-def main():
-    n = flow.pause("n", schema={"type": "integer"}, ui={"kind": "number"})
-    size = ask_user.choice("size", ["s", "m"])
-    return {"n": n, "size": size}
-"#,
-    );
+    let flow = write_flow(&env, "ask.py", &flow_source("ask.py"));
     let sid = start_and_settle(&env, &flow, json!({}), &[])["sid"]
         .as_str()
         .expect("a sid")
@@ -240,7 +207,7 @@ fn three_pauses_run_every_step_exactly_once_over_four_runs() {
 #[test]
 fn prefilled_resumes_run_a_play_headless_by_name_and_by_glob() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "approve.py", APPROVE);
+    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
     for prefill in ["approve=true", "appr*=true"] {
         let ledger = env.scratch(&format!("{prefill}.txt"));
         let input = json!({"ledger": s(&ledger), "db": s(&env.scratch("p.db"))});
@@ -261,15 +228,8 @@ fn prefilled_resumes_run_a_play_headless_by_name_and_by_glob() {
 #[test]
 fn a_paused_play_resumes_on_its_pinned_version_and_restart_latest_takes_the_new_one() {
     let env = TestEnv::new();
-    let v1 = r#"
-from hero_tracing import flow
-
-@flow
-def main():
-    ok = flow.pause("go", schema={"type": "boolean"})
-    return {"version": 1, "ok": ok}
-"#;
-    let flow = write_flow(&env, "versioned.py", v1);
+    let v1 = flow_source("versioned.py");
+    let flow = write_flow(&env, "versioned.py", &v1);
     let play = start_and_settle(&env, &flow, json!({}), &[]);
     let sid = play["sid"].as_str().expect("a sid").to_owned();
     let pinned = play["workflow_version_sid"].clone();
@@ -303,20 +263,12 @@ def main():
 #[test]
 fn lint_flags_nondeterminism_in_step_arguments_and_passes_it_in_the_body() {
     let env = TestEnv::new();
-    let flagged = write_flow(
-        &env,
-        "clock.py",
-        "import time\nfrom hero_tracing import flow\n\n@flow\ndef step(t: float) -> float:\n    return t\n\n@flow\ndef main():\n    return step(t=time.time())\n",
-    );
+    let flagged = write_flow(&env, "clock.py", &flow_source("clock.py"));
     let out = env.run(["workflow", "lint", &flagged]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(out.stdout.contains("clock.py:10:"), "{out}");
     assert!(out.stdout.contains("time.time()"), "{out}");
-    let fixed = write_flow(
-        &env,
-        "clock_fixed.py",
-        "import time\nfrom hero_tracing import flow\n\n@flow\ndef step() -> float:\n    return time.time()\n\n@flow\ndef main():\n    return step()\n",
-    );
+    let fixed = write_flow(&env, "clock_fixed.py", &flow_source("clock_fixed.py"));
     env.run(["workflow", "lint", &fixed]).expect_code(0);
     // Saving warns on stderr but saves.
     let save = env.run(["workflow", "save", &flagged]);
@@ -327,7 +279,7 @@ fn lint_flags_nondeterminism_in_step_arguments_and_passes_it_in_the_body() {
 #[test]
 fn resume_without_an_id_off_a_terminal_shows_the_scripted_form() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "approve.py", APPROVE);
+    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
     let input = json!({"ledger": s(&env.scratch("l.txt")), "db": s(&env.scratch("d.db"))});
     let sid = start_and_settle(&env, &flow, input, &[])["sid"]
         .as_str()
@@ -352,30 +304,7 @@ fn a_killed_server_recovers_a_running_play_without_running_a_finished_step_again
     let env = TestEnv::new();
     let log = env.scratch("steps.txt");
     let gate = env.scratch("gate");
-    let flow = write_flow(
-        &env,
-        "gated.py",
-        r#"
-import os, time
-from hero_tracing import flow
-
-@flow
-def step(log: str, i: int) -> int:
-    with open(log, "a") as f:
-        f.write(f"{i}\n")
-    return i
-
-@flow
-def main(log: str, gate: str, pids: str):
-    with open(pids, "a") as f:
-        f.write(f"{os.getpid()}\n")
-    total = step(log=log, i=0) + step(log=log, i=1)
-    open(gate + ".acked", "w").close()
-    while not os.path.exists(gate):
-        time.sleep(0.01)
-    return total + step(log=log, i=2)
-"#,
-    );
+    let flow = write_flow(&env, "gated.py", &flow_source("gated_steps.py"));
     let pids = env.scratch("pids.txt");
     let input = json!({"log": s(&log), "gate": s(&gate), "pids": s(&pids)}).to_string();
     let sid = env
@@ -452,20 +381,7 @@ fn plays_beyond_the_run_limit_wait_pending_and_all_finish() {
     env.output(&mut start, "HERO_LOGIC_MAX_RUNS=2 hero_logic start".into())
         .expect_code(0);
     let gate = env.scratch("gate");
-    let flow = write_flow(
-        &env,
-        "gated.py",
-        r#"
-import os, time
-from hero_tracing import flow
-
-@flow
-def main(gate: str):
-    while not os.path.exists(gate):
-        time.sleep(0.01)
-    return "through"
-"#,
-    );
+    let flow = write_flow(&env, "gated.py", &flow_source("gated.py"));
     let input = json!({"gate": s(&gate)}).to_string();
     let sids: Vec<String> = (0..4)
         .map(|_| {

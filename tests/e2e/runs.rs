@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{Outcome, TestEnv};
+use crate::common::{Outcome, TestEnv, flow_source};
 
 fn write_flow(env: &TestEnv, name: &str, source: &str) -> String {
     let path = env.scratch(name);
@@ -24,18 +24,10 @@ fn run_in(env: &TestEnv, cwd: &Path, args: &[&str]) -> Outcome {
     )
 }
 
-const ECHO_SIZE: &str = r#"
-from hero_tracing import flow
-
-@flow
-def main(blob: str):
-    return {"size": len(blob), "tail": blob[-8:]}
-"#;
-
 #[test]
 fn large_inputs_started_at_once_all_reach_their_runs() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "echo_size.py", ECHO_SIZE);
+    let flow = write_flow(&env, "echo_size.py", &flow_source("echo_size.py"));
     env.ok(["workflow", "save", &flow]);
     env.start();
     // Each over the kernel's 128 KiB limit on one environment string (or
@@ -75,29 +67,10 @@ fn large_inputs_started_at_once_all_reach_their_runs() {
     }
 }
 
-const NOT_UTF8: &str = r#"
-import sys
-from hero_tracing import flow
-
-@flow
-def after() -> str:
-    return "went on"
-
-@flow
-def main():
-    for _ in range(3):
-        sys.stdout.buffer.write(b"bad \xff\xfe bytes\n")
-        sys.stdout.flush()
-        sys.stderr.buffer.write(b"err \xc3\x28 bytes\n")
-        sys.stderr.flush()
-    print("plain line")
-    return after()
-"#;
-
 #[test]
 fn bytes_that_are_not_utf8_are_logged_and_never_fatal() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "not_utf8.py", NOT_UTF8);
+    let flow = write_flow(&env, "not_utf8.py", &flow_source("not_utf8.py"));
     let play = env.json(["play", "start", &flow, "--wait", "--json"]);
     assert_eq!(play["status"], "success", "{play}");
     assert_eq!(play["output_data"], "went on");
@@ -127,27 +100,10 @@ fn bytes_that_are_not_utf8_are_logged_and_never_fatal() {
     assert!(lines.contains(&"plain line"), "{lines:?}");
 }
 
-const READS_RELATIVE: &str = r#"
-from hero_tracing import flow
-
-@flow
-def first_read() -> str:
-    with open("data.txt") as f:
-        return f.read()
-
-@flow
-def main():
-    before = first_read()
-    flow.pause("go")
-    with open("data.txt") as f:
-        after = f.read()
-    return {"before": before, "after": after}
-"#;
-
 #[test]
 fn every_run_of_a_play_runs_in_the_folder_it_was_started_from() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "reads.py", READS_RELATIVE);
+    let flow = write_flow(&env, "reads.py", &flow_source("reads_relative.py"));
     let home = env.scratch("project");
     let elsewhere = env.scratch("elsewhere");
     for (dir, text) in [(&home, "mine"), (&elsewhere, "not mine")] {
@@ -180,7 +136,7 @@ fn every_run_of_a_play_runs_in_the_folder_it_was_started_from() {
 #[test]
 fn a_working_folder_that_is_not_one_is_refused_and_nothing_is_stored() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "echo_size.py", ECHO_SIZE);
+    let flow = write_flow(&env, "echo_size.py", &flow_source("echo_size.py"));
     env.ok(["workflow", "save", &flow]);
     let before = env.json(["play", "list", "--json"]);
     for dir in ["relative/dir", "/no/such/folder/anywhere"] {
@@ -196,20 +152,9 @@ fn a_working_folder_that_is_not_one_is_refused_and_nothing_is_stored() {
     assert_eq!(env.json(["play", "list", "--json"]), before);
 }
 
-const PRINTS: &str = r#"
-from hero_tracing import flow
-
-@flow
-def main(lines: int, long: int):
-    for i in range(lines):
-        print(f"line {i:04} " + "." * 40)
-    print("L" * long)
-    return "printed"
-"#;
-
 /// Runs the printing flow to its end; returns the settled play.
 fn print_run(env: &TestEnv, lines: usize, long: usize) -> Value {
-    let flow = write_flow(env, "prints.py", PRINTS);
+    let flow = write_flow(env, "prints.py", &flow_source("prints.py"));
     let input = json!({"lines": lines, "long": long}).to_string();
     let play = env.json([
         "play", "start", &flow, "--input", &input, "--wait", "--json",
@@ -289,37 +234,6 @@ fn logs_are_read_back_in_pages_and_play_logs_prints_them_all() {
     }
 }
 
-/// Half-way through, the first `kills` runs wait to be killed, after the
-/// step before has been checkpointed: each run notes its pid in `pids`, and
-/// in `waits` that it waits.
-const KILLED: &str = r#"
-import os, time
-from hero_tracing import flow
-
-@flow
-def step(i: int, ledger: str) -> int:
-    with open(ledger, "a") as f:
-        f.write(f"{i}\n")
-    return i
-
-def note(path, text):
-    with open(path, "a") as f:
-        f.write(f"{text}\n")
-
-@flow
-def main(ledger: str, pids: str, waits: str, n: int, kills: int):
-    note(pids, os.getpid())
-    for i in range(n):
-        step(i=i, ledger=ledger)
-        if i == n // 2:
-            with open(pids) as f:
-                runs = len(f.readlines())
-            if runs <= kills:
-                note(waits, runs)
-                time.sleep(120)
-    return "done"
-"#;
-
 fn lines_of(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -331,7 +245,7 @@ fn lines_of(path: &Path) -> Vec<String> {
 /// Starts the flow that waits to be killed and kills its first `kills`
 /// runs with SIGKILL, each once it waits; returns the play's sid.
 fn start_and_kill(env: &TestEnv, kills: usize) -> String {
-    let flow = write_flow(env, "killed.py", KILLED);
+    let flow = write_flow(env, "killed.py", &flow_source("killed.py"));
     let (ledger, pids, waits) = (
         env.scratch("ledger"),
         env.scratch("pids"),
@@ -407,28 +321,10 @@ fn a_play_whose_runs_keep_dying_fails_naming_the_signal_and_retry_continues_it()
     assert!(again.stderr.contains("success"), "{again}");
 }
 
-const SENDS_NOT_UTF8: &str = r#"
-import json
-import hero_tracing
-from hero_tracing import flow
-
-@flow
-def after(reply: str) -> str:
-    return reply
-
-@flow
-def main():
-    rt = hero_tracing._rt
-    after(reply="attached")
-    rt.sock.sendall(b"{\"jsonrpc\": \"2.0\", \"id\": 99, \"method\": \"\xff\xfe\"}\n")
-    reply = json.loads(rt.read_line("a line that is not UTF-8"))
-    return after(reply=reply["error"]["message"])
-"#;
-
 #[test]
 fn a_line_that_is_not_utf8_on_a_runs_own_connection_is_answered_and_the_run_goes_on() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "sends_not_utf8.py", SENDS_NOT_UTF8);
+    let flow = write_flow(&env, "sends_not_utf8.py", &flow_source("sends_not_utf8.py"));
     let play = env.json(["play", "start", &flow, "--wait", "--json"]);
     assert_eq!(play["status"], "success", "{}", play["error"]);
     let answer = play["output_data"].as_str().expect("the error's message");

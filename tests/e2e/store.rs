@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{self, TestEnv, wait_until};
+use crate::common::{self, TestEnv, flow_source, wait_until};
 
 const JOURNAL: &str = "hero_logic.journal";
 const HEADER_LEN: usize = 512;
@@ -208,36 +208,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A flow whose steps run until a gate file appears, each appending to a
-/// ledger: `run I` when its body runs, `ack I` once it returned in `main`
-/// (its checkpoint acknowledged).
-const LEDGER_FLOW: &str = r#"
-import os, time
-from hero_tracing import flow
-
-def note(ledger, line):
-    with open(ledger, "a") as f:
-        f.write(line + "\n")
-
-@flow
-def step(ledger: str, i: int) -> int:
-    note(ledger, f"run {i}")
-    time.sleep(0.001)
-    return i
-
-@flow
-def main(ledger: str, gate: str, n: int, pause_at: int = -1):
-    total = 0
-    for i in range(n):
-        total += step(ledger=ledger, i=i)
-        note(ledger, f"ack {i}")
-        if i == pause_at:
-            open(gate + ".reached", "w").close()
-            while not os.path.exists(gate):
-                time.sleep(0.01)
-    return total
-"#;
-
 /// What a ledger says of a play killed again and again.
 #[derive(Debug, Default)]
 struct Ledger {
@@ -288,7 +258,7 @@ fn acks(path: &Path) -> usize {
 /// finish; returns the ledger.
 fn crash_loop(n: u64, kills: usize) -> Ledger {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "ledger.py", &flow_source("ledger.py"));
     let ledger = env.scratch("ledger.txt");
     let input = json!({"ledger": s(&ledger), "gate": s(&env.scratch("gate")), "n": n});
     let sid = env
@@ -404,7 +374,7 @@ fn killed_with_a_full_journal(env: &TestEnv, flow: &str) -> (String, PathBuf) {
 #[test]
 fn a_torn_tail_starts_fine_and_loses_nothing() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "ledger.py", &flow_source("ledger.py"));
     let (sid, ledger) = killed_with_a_full_journal(&env, &flow);
     // What a crash in the middle of a write leaves: a batch without its
     // commit line after the last whole one.
@@ -428,7 +398,7 @@ fn a_torn_tail_starts_fine_and_loses_nothing() {
 #[test]
 fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "ledger.py", &flow_source("ledger.py"));
     let (sid, _) = killed_with_a_full_journal(&env, &flow);
     let journal = env.data_dir.join(JOURNAL);
     let mut bytes = std::fs::read(&journal).expect("the journal");
@@ -470,7 +440,7 @@ fn a_flipped_byte_in_the_middle_refuses_the_start_until_a_repair_names_the_play(
 #[test]
 fn a_deleted_journal_is_refused_while_the_store_lacks_what_it_held() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "ledger.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "ledger.py", &flow_source("ledger.py"));
     let (sid, _) = killed_with_a_full_journal(&env, &flow);
     std::fs::remove_file(env.data_dir.join(JOURNAL)).expect("delete the journal");
     let said = refused_start(&env);
@@ -498,28 +468,7 @@ fn store_commands_refuse_a_folder_a_live_server_holds() {
 #[test]
 fn the_journal_is_folded_every_second_under_load() {
     let env = TestEnv::new();
-    let flow = write_flow(
-        &env,
-        "busy.py",
-        r#"
-import time
-from hero_tracing import flow
-
-@flow
-def step(i: int) -> int:
-    time.sleep(0.001)
-    return i
-
-@flow
-def main(seconds: float):
-    end = time.time() + seconds
-    i = 0
-    while time.time() < end:
-        step(i=i)
-        i += 1
-    return i
-"#,
-    );
+    let flow = write_flow(&env, "busy.py", &flow_source("busy.py"));
     let sid = env
         .ok(["play", "start", &flow, "--input", r#"{"seconds": 4}"#])
         .trim()
@@ -561,22 +510,7 @@ def main(seconds: float):
 #[test]
 fn a_step_output_and_a_log_line_of_megabytes_skip_the_journal_and_survive_kill_9() {
     let env = TestEnv::new();
-    let flow = write_flow(
-        &env,
-        "big.py",
-        r#"
-from hero_tracing import flow
-
-@flow
-def big(n: int) -> str:
-    return "x" * n
-
-@flow
-def main(n: int):
-    print("y" * n)
-    return len(big(n=n))
-"#,
-    );
+    let flow = write_flow(&env, "big.py", &flow_source("big.py"));
     let n = 5 << 20;
     let sid = env
         .ok([
@@ -625,7 +559,7 @@ fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room()
         return;
     };
     let server = Foreground::start(&env);
-    let flow = write_flow(&env, "steps.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "steps.py", &flow_source("ledger.py"));
     let ledger = env.scratch("ledger.txt");
     let input = json!({"ledger": s(&ledger), "gate": "", "n": 5}).to_string();
     env.ok(["play", "start", &flow, "--input", &input, "--wait"]);
@@ -729,7 +663,7 @@ fn under_umask_022_nothing_in_the_data_or_socket_folder_is_open_to_others() {
         std::fs::Permissions::from_mode(0o644),
     )
     .expect("chmod");
-    let flow = write_flow(&env, "steps.py", LEDGER_FLOW);
+    let flow = write_flow(&env, "steps.py", &flow_source("ledger.py"));
     let input = json!({"ledger": s(&env.scratch("ledger.txt")), "gate": "", "n": 3});
     let mut cmd = env.command("sh");
     cmd.args(["-c", "umask 022; exec \"$0\" \"$@\"", common::BIN])

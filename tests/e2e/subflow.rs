@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, process_gone, repo_path, wait_until};
+use crate::common::{TestEnv, flow_source, process_gone, repo_path, wait_until};
 
 fn write_flow(env: &TestEnv, name: &str, source: &str) -> String {
     let path = env.scratch(name);
@@ -48,36 +48,11 @@ fn children_of(env: &TestEnv, parent: &str) -> Vec<Value> {
         .collect()
 }
 
-const CHILD: &str = r#"
-from hero_tracing import flow
-
-@flow
-def double(x: int) -> int:
-    flow.cost(0.25)
-    return 2 * x
-
-@flow
-def main(x: int):
-    return {"doubled": double(x=x)}
-"#;
-
 #[test]
 fn both_forms_return_the_child_output_with_subflow_spans_and_a_linked_child_play() {
     let env = TestEnv::new();
-    save(&env, "child", CHILD);
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        r#"
-from hero_tracing import flow
-
-@flow
-def main():
-    here = flow.invoke("child", x=2)
-    there = flow.invoke("child", spawn=True, x=5)
-    return {"here": here, "there": there}
-"#,
-    );
+    save(&env, "child", &flow_source("child.py"));
+    let parent = write_flow(&env, "parent.py", &flow_source("invokes_child.py"));
     let play = env.run(["play", "start", &parent, "--wait", "--json"]);
     play.expect_code(0);
     let play = play.json();
@@ -136,40 +111,12 @@ def main():
     );
 }
 
-const ASKING_CHILD: &str = r#"
-from hero_tracing import flow, ask_user
-
-@flow
-def main(order: str):
-    carrier = ask_user.choice("carrier", ["post", "courier"])
-    return {"order": order, "carrier": carrier}
-"#;
-
 #[test]
 fn a_parent_waits_on_a_paused_child_without_a_process_and_goes_on_by_itself() {
     let env = TestEnv::new();
-    save(&env, "ship", ASKING_CHILD);
+    save(&env, "ship", &flow_source("ship.py"));
     let counter = env.scratch("before.txt");
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        r#"
-from hero_tracing import flow
-
-@flow
-def before(path: str) -> int:
-    with open(path, "a") as f:
-        f.write("x\n")
-    return 1
-
-@flow
-def main(path: str):
-    before(path=path)
-    shipped = flow.invoke("ship", spawn=True, order="A-1")
-    done = flow.pause("after", schema={"type": "boolean"})
-    return {"shipped": shipped, "done": done}
-"#,
-    );
+    let parent = write_flow(&env, "parent.py", &flow_source("invokes_ship.py"));
     let input = json!({"path": counter.to_str().expect("UTF-8")}).to_string();
     let sid = env
         .ok(["play", "start", &parent, "--input", &input])
@@ -216,12 +163,8 @@ def main(path: str):
 #[test]
 fn cancelling_a_parent_cancels_its_waiting_child() {
     let env = TestEnv::new();
-    save(&env, "ship", ASKING_CHILD);
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    return flow.invoke(\"ship\", spawn=True, order=\"B-2\")\n",
-    );
+    save(&env, "ship", &flow_source("ship.py"));
+    let parent = write_flow(&env, "parent.py", &flow_source("spawns_ship.py"));
     let sid = env.ok(["play", "start", &parent]).trim().to_owned();
     env.run(["play", "wait", &sid]).expect_code(75);
     let child = sid_of(&children_of(&env, &sid)[0]);
@@ -235,16 +178,8 @@ fn cancelling_a_parent_cancels_its_waiting_child() {
 #[test]
 fn a_failed_child_raises_in_its_parent_with_the_child_error() {
     let env = TestEnv::new();
-    save(
-        &env,
-        "broken_child",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    raise ValueError('no stock left')\n",
-    );
-    let parent = write_flow(
-        &env,
-        "parent.py",
-        "from hero_tracing import flow\n\n@flow\ndef main():\n    return flow.invoke(\"broken_child\", spawn=True)\n",
-    );
+    save(&env, "broken_child", &flow_source("broken_child.py"));
+    let parent = write_flow(&env, "parent.py", &flow_source("spawns_broken_child.py"));
     let out = env.run(["play", "start", &parent, "--wait", "--json"]);
     out.expect_code(1);
     let error = out.json()["error"].as_str().expect("an error").to_owned();

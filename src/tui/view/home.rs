@@ -1,4 +1,8 @@
 //! The home screen: the plays list, and the workflows beside it.
+//!
+//! The plays list is a table whose columns give way one by one (cost,
+//! took, steps, age) as the terminal narrows, so that the name keeps at
+//! least 14 cells; the name column takes what is left.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;

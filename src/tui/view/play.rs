@@ -1,5 +1,9 @@
 //! The play screen: header, flow tree, span detail, and the bottom bar
 //! with the Pending and Events tabs.
+//!
+//! Every row of the tree and of both tabs ends in a right-aligned time
+//! column (`with_time_column`): a narrow terminal cuts the names, never
+//! the times.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -140,8 +144,6 @@ fn tree_row(app: &App, view: &PlayView, r: &Row, line: Rect, buf: &mut Buffer) {
     let Some(span) = data.span(r.span) else {
         return;
     };
-    let time = span_time(span, app);
-    let time_width = time.chars().count() as u16;
     // Deep trees keep at least half the row for names.
     let indent = (usize::from(r.depth) * 2).min(usize::from(line.width / 2));
     let marker = match (r.has_kids, r.folded) {
@@ -180,15 +182,27 @@ fn tree_row(app: &App, view: &PlayView, r: &Row, line: Rect, buf: &mut Buffer) {
     if let Some(child) = &span.child_play_sid {
         chunks.push(Chunk::styled(format!(" → {child}"), theme::DIM));
     }
-    let room = line.width.saturating_sub(time_width + 2);
-    buf.set_line(line.x, line.y, &Line::from(chunks), room);
+    with_time_column(buf, line, chunks, &span_time(span, app));
+}
+
+/// Draws `chunks` on `line` with `time` right-aligned at its end, dim, two
+/// columns apart: the time column of the tree and of both tabs. The chunks
+/// are cut short rather than the time.
+fn with_time_column(buf: &mut Buffer, line: Rect, chunks: Vec<Chunk>, time: &str) {
+    let time_width = time.chars().count() as u16;
+    buf.set_line(
+        line.x,
+        line.y,
+        &Line::from(chunks),
+        line.width.saturating_sub(time_width + 2),
+    );
     if time_width > 0 {
         right_aligned(
             buf,
             line.x + line.width - 1,
             line.y,
             time_width,
-            &time,
+            time,
             theme::DIM,
         );
     }
@@ -363,22 +377,7 @@ fn pending_list(
                 theme::DIM,
             ));
         }
-        let age = format::age(&request.asked_at, app.now);
-        let age_width = age.chars().count() as u16;
-        buf.set_line(
-            line.x,
-            line.y,
-            &Line::from(chunks),
-            line.width.saturating_sub(age_width + 2),
-        );
-        right_aligned(
-            buf,
-            line.x + line.width - 1,
-            line.y,
-            age_width,
-            &age,
-            theme::DIM,
-        );
+        with_time_column(buf, line, chunks, &format::age(&request.asked_at, app.now));
         if i == cursor {
             mark_selected(buf, line, focused);
         }
@@ -405,8 +404,6 @@ fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut 
     let end = (offset + height).min(spans.len());
     for (i, span) in spans[offset..end].iter().enumerate() {
         let line = row(area, i);
-        let time = span_time(span, app);
-        let time_width = time.chars().count() as u16;
         let chunks = vec![
             Chunk::styled(
                 format!(" run {:<2} {} ", span.run, format::clock(&span.started_at)),
@@ -423,22 +420,7 @@ fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut 
                 theme::DIM,
             ),
         ];
-        buf.set_line(
-            line.x,
-            line.y,
-            &Line::from(chunks),
-            line.width.saturating_sub(time_width + 2),
-        );
-        if time_width > 0 {
-            right_aligned(
-                buf,
-                line.x + line.width - 1,
-                line.y,
-                time_width,
-                &time,
-                theme::DIM,
-            );
-        }
+        with_time_column(buf, line, chunks, &span_time(span, app));
         if offset + i == cursor {
             mark_selected(buf, line, focused);
         }

@@ -1,0 +1,6 @@
+from hero_tracing import flow
+
+
+@flow
+def main(**given):
+    return given

@@ -1,0 +1,5 @@
+from hero_tracing import flow
+
+@flow
+def main():
+    raise ValueError('no stock left')
