@@ -15,6 +15,7 @@ use crate::model::{
     Workflow, WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
+use crate::store::writer::Plan;
 
 /// The most log lines one `play_logs` answers: a page.
 pub const MAX_LOG_PAGE: usize = 10_000;
@@ -293,7 +294,7 @@ impl Engine {
         let stored = play.clone();
         self.inner
             .writer
-            .write(true, move |tx| tx.put_play(None, &stored))
+            .durable(move |_| Ok::<_, EngineError>(Plan::new(move |tx| tx.put_play(None, &stored))))
             .await?;
         self.publish(PlayEvent::Play {
             play: Box::new(play.clone()),

@@ -20,6 +20,8 @@ use super::sdk_events::RunReport;
 use super::{Engine, Result};
 use crate::model::{LogLine, LogStream, Play, now};
 use crate::sdk;
+use crate::store::StoreError;
+use crate::store::writer::Plan;
 
 /// How many trailing stderr lines a failure message quotes.
 const STDERR_TAIL: usize = 20;
@@ -499,10 +501,12 @@ impl Engine {
             let written = self
                 .inner
                 .writer
-                .write(false, move |tx| {
-                    entries
-                        .iter()
-                        .try_for_each(|entry| tx.put_log(&play_sid, entry))
+                .deferred(move |_| {
+                    Ok::<_, StoreError>(Plan::new(move |tx| {
+                        entries
+                            .iter()
+                            .try_for_each(|entry| tx.put_log(&play_sid, entry))
+                    }))
                 })
                 .await;
             if let Err(e) = written {

@@ -28,7 +28,7 @@ use crate::model::Play;
 
 pub use lock::DataDirLock;
 pub use read::PlayFilter;
-pub use tx::{SpanText, Tx};
+pub use tx::{Snapshot, SpanText, Tx};
 
 /// The layout this binary writes; older files are migrated forward on open.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -326,10 +326,7 @@ impl Store {
     ) -> Result<()> {
         let txn = self.begin_write()?;
         {
-            let tx = Tx {
-                txn: &txn,
-                journal: None,
-            };
+            let tx = Tx::unjournaled(&txn);
             for op in batches.into_iter().flatten() {
                 tx.apply(op)?;
             }
