@@ -1,4 +1,8 @@
 //! Starting, reading, waiting on, cancelling and restarting plays.
+//!
+//! A play's status changes only through the lifecycle ([`super::lifecycle`]
+//! via the driver); what is here checks a request before anything is
+//! stored, and reads.
 
 use std::collections::HashMap;
 use std::time::Duration;

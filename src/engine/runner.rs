@@ -2,7 +2,8 @@
 //!
 //! A run is `PYTHON -m hero_tracing run FILE` in a fresh process group, so
 //! that cancel and timeout can kill the script and everything it started.
-//! Its stdout and stderr become the play's log lines.
+//! Its stdout and stderr become the play's log lines, written as deferred
+//! writes at the pace the store takes them.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

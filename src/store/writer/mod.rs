@@ -70,7 +70,9 @@ type Typed<T, E> = Box<dyn FnOnce(Option<&Tx<'_>>) -> Option<std::result::Result
 /// the caller's value. It fails only as the store does (I/O, a record that
 /// does not decode), never to refuse: refusing is the check's.
 #[must_use]
-pub struct Plan<T>(Box<dyn FnOnce(&Tx<'_>) -> Result<T> + Send>);
+pub struct Plan<T>(Apply<T>);
+
+type Apply<T> = Box<dyn FnOnce(&Tx<'_>) -> Result<T> + Send>;
 
 impl<T: Send + 'static> Plan<T> {
     pub fn new(apply: impl FnOnce(&Tx<'_>) -> Result<T> + Send + 'static) -> Plan<T> {
