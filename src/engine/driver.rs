@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
 use super::{Engine, EngineError, Result, lock, runner};
-use crate::model::{Play, PlayEvent, PlayStatus, now};
+use crate::model::{LogLine, LogStream, Play, PlayEvent, PlayStatus, now};
 use crate::store::writer::Plan;
 use crate::store::{Snapshot, StoreError};
 
@@ -101,12 +101,15 @@ impl Engine {
                         self.carry_out(&woken, None);
                     }
                     // The parent awaited this child and cannot go on: no
-                    // caller waits for this, so the log must say it.
-                    Some(Err(refusal)) => tracing::error!(
-                        "play {} ended, but its parent {} awaiting it cannot be woken: {refusal}",
-                        t.play.sid,
-                        t.play.parent_play_sid.as_deref().unwrap_or_default()
-                    ),
+                    // caller waits for this, so the parent's log says it.
+                    Some(Err(refusal)) => {
+                        if let Some(parent) = &t.play.parent_play_sid {
+                            self.note_failure(
+                                parent,
+                                format!("child play {} ended, but this play cannot take its result: {refusal}", t.play.sid),
+                            );
+                        }
+                    }
                     None => {}
                 },
             }
@@ -117,7 +120,7 @@ impl Engine {
         let children = match self.store().children(sid) {
             Ok(c) => c,
             Err(e) => {
-                tracing::error!("cannot list the children of {sid}: {e}");
+                self.note_failure(sid, format!("cannot list its children to cancel them: {e}"));
                 return;
             }
         };
@@ -125,9 +128,33 @@ impl Engine {
             if let Err(e) = Box::pin(self.transition(&child, |_| Event::Cancel { at: now() })).await
                 && !matches!(e, EngineError::WrongState(_))
             {
-                tracing::error!("cannot cancel child {child} of {sid}: {e}");
+                self.note_failure(sid, format!("cannot cancel its child {child}: {e}"));
             }
         }
+    }
+
+    /// An effect on play `sid` that could not be carried out, with nobody
+    /// waiting to hear it: logged at error level and added to the play's
+    /// log lines, where `play logs` and the dashboard show it.
+    fn note_failure(&self, sid: &str, what: String) {
+        tracing::error!("play {sid}: {what}");
+        let sid = sid.to_owned();
+        self.inner
+            .writer
+            .deferred(move |snapshot| {
+                let Some(play) = snapshot.play(&sid)? else {
+                    return Ok::<_, StoreError>(Plan::nothing(()));
+                };
+                let line = LogLine {
+                    run: play.runs,
+                    seq: snapshot.last_log_seq(&sid)?.map_or(1, |seq| seq + 1),
+                    stream: LogStream::Stderr,
+                    line: format!("[hero_logic: {what}]"),
+                    at: now(),
+                };
+                Ok(Plan::new(move |tx| tx.put_log(&sid, &line)))
+            })
+            .queue();
     }
 
     /// Queues a run of the play; it starts once a run slot is free and the
@@ -137,7 +164,7 @@ impl Engine {
         let sid = sid.to_owned();
         tokio::spawn(async move {
             if let Err(e) = engine.run_play(&sid).await {
-                tracing::error!("run of play {sid} failed to start: {e}");
+                engine.note_failure(&sid, format!("its run failed to start: {e}"));
             }
         });
     }

@@ -403,6 +403,18 @@ impl Snapshot<'_> {
         }
     }
 
+    /// The seq of a play's last log line, of any run.
+    pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
+        let table = self.txn.open_table(LOGS).map_err(db)?;
+        let mut range = table
+            .range((play_sid, 0, 0)..=(play_sid, u32::MAX, u64::MAX))
+            .map_err(db)?;
+        match range.next_back() {
+            Some(entry) => Ok(Some(entry.map_err(db)?.0.value().2)),
+            None => Ok(None),
+        }
+    }
+
     pub fn version_exists(&self, sid: &str) -> Result<bool> {
         let table = self.txn.open_table(VERSIONS).map_err(db)?;
         Ok(table.get(sid).map_err(db)?.is_some())
