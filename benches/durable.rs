@@ -114,8 +114,8 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
 /// time of the writes that follow the answer (redb, while the flow goes on).
 fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
     use hero_logic::store::{
-        SpanText, Store, StoreError,
-        writer::{Plan, Writer},
+        SpanText, Store,
+        writer::{Writer, always},
     };
     let store = std::sync::Arc::new(Store::open(dir).expect("store"));
     let writer = Writer::start(store).expect("writer");
@@ -135,13 +135,11 @@ fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
         let span = span.clone();
         let start = Instant::now();
         writer
-            .durable(move |_| {
-                Ok::<_, StoreError>(Plan::new(move |tx| {
-                    tx.checkpoint("bench".into(), key, "{\"ok\":true}".into(), move |tx, _| {
-                        tx.put_span_json("bench", 1, i as u64, &span)
-                    })
-                }))
-            })
+            .durable(always(move |tx| {
+                tx.checkpoint("bench".into(), key, "{\"ok\":true}".into(), move |tx, _| {
+                    tx.put_span_json("bench", 1, i as u64, &span)
+                })
+            }))
             .wait()
             .expect("write");
         let answered = Instant::now();

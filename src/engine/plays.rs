@@ -19,7 +19,7 @@ use crate::model::{
     Workflow, WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
-use crate::store::writer::Plan;
+use crate::store::writer::always;
 
 /// The most log lines one `play_logs` answers: a page.
 pub const MAX_LOG_PAGE: usize = 10_000;
@@ -298,7 +298,7 @@ impl Engine {
         let stored = play.clone();
         self.inner
             .writer
-            .durable(move |_| Ok::<_, EngineError>(Plan::new(move |tx| tx.put_play(None, &stored))))
+            .durable(always(move |tx| tx.put_play(None, &stored)))
             .await?;
         self.publish(PlayEvent::Play {
             play: Box::new(play.clone()),

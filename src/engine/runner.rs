@@ -21,8 +21,7 @@ use super::sdk_events::RunReport;
 use super::{Engine, Result};
 use crate::model::{LogLine, LogStream, Play, now};
 use crate::sdk;
-use crate::store::StoreError;
-use crate::store::writer::Plan;
+use crate::store::writer::always;
 
 /// How many trailing stderr lines a failure message quotes.
 const STDERR_TAIL: usize = 20;
@@ -502,13 +501,11 @@ impl Engine {
             let written = self
                 .inner
                 .writer
-                .deferred(move |_| {
-                    Ok::<_, StoreError>(Plan::new(move |tx| {
-                        entries
-                            .iter()
-                            .try_for_each(|entry| tx.put_log(&play_sid, entry))
-                    }))
-                })
+                .deferred(always(move |tx| {
+                    entries
+                        .iter()
+                        .try_for_each(|entry| tx.put_log(&play_sid, entry))
+                }))
                 .await;
             if let Err(e) = written {
                 tracing::warn!("cannot keep log lines of play {sid}: {e}");

@@ -16,8 +16,8 @@ use super::driver::CHILD_PAUSE_PREFIX;
 use super::lifecycle::{self, Event, child_result};
 use super::{Engine, EngineError, Result, lock, sdk_checks};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
-use crate::store::writer::Plan;
-use crate::store::{Snapshot, SpanText, StoreError, Tx};
+use crate::store::writer::{Plan, always};
+use crate::store::{Snapshot, SpanText, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,11 +201,9 @@ impl Engine {
         }
         self.inner
             .writer
-            .deferred(move |_| {
-                Ok::<_, StoreError>(Plan::new(move |tx| {
-                    spans.iter().try_for_each(|span| tx.put_span(span))
-                }))
-            })
+            .deferred(always(move |tx| {
+                spans.iter().try_for_each(|span| tx.put_span(span))
+            }))
             .queue();
         Ok(())
     }
@@ -234,12 +232,10 @@ impl Engine {
         if first {
             self.inner
                 .writer
-                .deferred(move |_| {
-                    Ok::<_, StoreError>(Plan::new(move |tx| {
-                        let spans = std::mem::take(&mut *lock(&queue));
-                        spans.iter().try_for_each(|span| span.store(tx))
-                    }))
-                })
+                .deferred(always(move |tx| {
+                    let spans = std::mem::take(&mut *lock(&queue));
+                    spans.iter().try_for_each(|span| span.store(tx))
+                }))
                 .queue();
         }
         Ok(())

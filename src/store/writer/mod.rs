@@ -85,6 +85,13 @@ impl<T: Send + 'static> Plan<T> {
     }
 }
 
+/// A job that checks nothing: it always applies `apply`.
+pub fn always<T: Send + 'static>(
+    apply: impl FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+) -> impl FnOnce(&Snapshot<'_>) -> Result<Plan<T>> + Send + 'static {
+    move |_| Ok(Plan::new(apply))
+}
+
 /// When a caller hears back, as its way in and its wait decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ack {

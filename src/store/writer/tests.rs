@@ -12,9 +12,7 @@ fn write_now<T: Send + 'static>(
     writer: &Writer,
     apply: impl FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    writer
-        .durable(move |_| Ok::<_, StoreError>(Plan::new(apply)))
-        .wait()
+    writer.durable(always(apply)).wait()
 }
 
 fn open() -> (tempfile::TempDir, Arc<Store>, Writer) {
@@ -41,11 +39,9 @@ fn a_write_now_comes_after_what_was_queued_before_it() {
     let (_dir, store, writer) = open();
     for i in 0..100 {
         writer
-            .deferred(move |_| {
-                Ok::<_, StoreError>(Plan::new(move |tx| {
-                    tx.put_checkpoint("p", "k", &i.to_string()).map(drop)
-                }))
-            })
+            .deferred(always(move |tx| {
+                tx.put_checkpoint("p", "k", &i.to_string()).map(drop)
+            }))
             .queue();
     }
     let fresh = write_now(&writer, |tx| tx.put_checkpoint("p", "k", "\"last\"")).expect("write");
@@ -183,11 +179,7 @@ fn a_refused_job_writes_nothing_and_the_rest_of_its_batch_commits() {
     let (_dir, store, writer) = open();
     let put = |key: &'static str| {
         writer
-            .deferred(move |_| {
-                Ok::<_, StoreError>(Plan::new(move |tx| {
-                    tx.put_checkpoint("p", key, "1").map(drop)
-                }))
-            })
+            .deferred(always(move |tx| tx.put_checkpoint("p", key, "1").map(drop)))
             .queue();
     };
     {
