@@ -4,7 +4,9 @@
 //! A write is a job in two parts: `check`, which sees the transaction
 //! read-only (a [`Snapshot`]) and returns a [`Plan`] or refuses, and the
 //! plan's `apply`, which writes. A refused job has written nothing, so the
-//! rest of its batch commits as if it had never been queued. There are two
+//! rest of its batch commits as if it had never been queued; `apply` fails
+//! only as the store itself does (I/O, a record that does not decode),
+//! never to refuse. There are two
 //! ways in: [`Writer::durable`], whose caller hears back once the write is
 //! on disk, and [`Writer::deferred`], whose write reaches the disk with the
 //! next durable batch or fold.
