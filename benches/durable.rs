@@ -115,7 +115,7 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
 fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
     use hero_logic::store::{
         SpanText, Store,
-        writer::{Later, Writer},
+        writer::{Writer, always},
     };
     let store = std::sync::Arc::new(Store::open(dir).expect("store"));
     let writer = Writer::start(store).expect("writer");
@@ -129,27 +129,25 @@ fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
         .to_string(),
     )
     .expect("a span");
-    let (mut acked, mut settled) = (Duration::ZERO, Duration::ZERO);
+    let (mut acked, mut after) = (Duration::ZERO, Duration::ZERO);
     for i in 0..n {
         let key = format!("{i:040}");
         let span = span.clone();
         let start = Instant::now();
         writer
-            .write_now_then(move |tx| {
-                tx.record_checkpoint("bench", &key, "{\"ok\":true}");
-                let later: Later = Box::new(move |tx| {
-                    tx.put_checkpoint("bench", &key, "{\"ok\":true}")?;
+            .durable(always(move |tx| {
+                tx.checkpoint("bench".into(), key, "{\"ok\":true}".into(), move |tx, _| {
                     tx.put_span_json("bench", 1, i as u64, &span)
-                });
-                Ok(((), Some(later)))
-            })
+                })
+            }))
+            .wait()
             .expect("write");
         let answered = Instant::now();
-        writer.settle();
+        writer.catch_up();
         acked += answered - start;
-        settled += answered.elapsed();
+        after += answered.elapsed();
     }
-    (acked / n as u32, settled / n as u32)
+    (acked / n as u32, after / n as u32)
 }
 
 fn python_exe() -> String {

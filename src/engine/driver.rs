@@ -1,15 +1,17 @@
 //! The driver: stores each lifecycle transition, publishes it, and carries
-//! out its effects (start a run, kill one, cascade a cancel, tell a parent).
+//! out its effects (start a run, kill one, cascade a cancel, wake a parent).
+//!
+//! Invariant: the driver decides nothing the lifecycle decides; an effect it
+//! cannot carry out is returned or logged at error level, never dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use serde_json::json;
-
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
 use super::{Engine, EngineError, Result, lock, runner};
-use crate::model::{Play, PlayEvent, PlayStatus, now};
-use crate::store::Tx;
+use crate::model::{LogLine, LogStream, Play, PlayEvent, PlayStatus, now};
+use crate::store::writer::Plan;
+use crate::store::{Snapshot, StoreError};
 
 /// The pause a parent records while a spawned child it waits on is paused;
 /// the engine answers it when the child ends.
@@ -29,53 +31,55 @@ impl Engine {
 
     /// Like [`Engine::transition`], for an event that must look at other
     /// records in the same transaction (a pause on a child looks at the
-    /// child). When the play ends and a parent is paused on it, the parent's
-    /// pause is answered in that same transaction: whoever sees the child
-    /// finished sees the parent going on.
+    /// child). When the play ends ([`Effect::NotifyParent`]), the parent the
+    /// lifecycle wakes ([`lifecycle::wake_parent`]) is written in that same
+    /// transaction: whoever sees the child finished sees the parent going
+    /// on. Everything is decided before anything is written, so a refused
+    /// event writes nothing.
     pub(super) async fn transition_with(
         &self,
         sid: &str,
-        event: impl FnOnce(&Tx<'_>, &Play) -> Result<Event> + Send + 'static,
+        event: impl FnOnce(&Snapshot<'_>, &Play) -> Result<Event> + Send + 'static,
     ) -> Result<Transition> {
         let owned = sid.to_owned();
-        let (outcome, parent) = self
+        let (t, parent) = self
             .inner
             .writer
-            .write(true, move |tx| {
-                let Some(play) = tx.play(&owned)? else {
-                    return Ok(Err(EngineError::NotFound(format!(
-                        "no play with sid `{owned}`"
-                    ))));
+            .durable(move |snapshot| {
+                let Some(play) = snapshot.play(&owned)? else {
+                    return Err(EngineError::NotFound(format!("no play with sid `{owned}`")));
                 };
-                let event = match event(tx, &play) {
-                    Ok(e) => e,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let t = match lifecycle::apply(&play, event) {
-                    Ok(t) => t,
-                    Err(refusal) => return Ok(Err(refusal.into())),
-                };
-                if t.play != play {
-                    tx.put_play(Some(&play), &t.play)?;
-                }
+                let t = lifecycle::apply(&play, event(snapshot, &play)?)?;
                 let parent = if t.effects.contains(&Effect::NotifyParent) {
-                    answer_parent(tx, &t.play)?
+                    woken_parent(snapshot, &t.play)?
                 } else {
                     None
                 };
-                Ok(Ok((t, parent)))
+                Ok(Plan::new(move |tx| {
+                    if t.play != play {
+                        tx.put_play(Some(&play), &t.play)?;
+                    }
+                    if let Some(Woken {
+                        old,
+                        woken: Ok(woken),
+                    }) = &parent
+                    {
+                        tx.put_play(Some(old), &woken.play)?;
+                    }
+                    Ok((t, parent))
+                }))
             })
-            .await??;
-        for t in [Some(&outcome), parent.as_ref()].into_iter().flatten() {
-            self.publish(PlayEvent::Play {
-                play: Box::new(t.play.clone()),
-            });
-            self.carry_out(t);
-        }
-        Ok(outcome)
+            .await?;
+        self.publish(PlayEvent::Play {
+            play: Box::new(t.play.clone()),
+        });
+        self.carry_out(&t, parent);
+        Ok(t)
     }
 
-    fn carry_out(&self, t: &Transition) {
+    /// Carries out a stored transition's effects. `parent` is what
+    /// [`Effect::NotifyParent`] found in the transaction.
+    fn carry_out(&self, t: &Transition, mut parent: Option<Woken>) {
         for effect in &t.effects {
             match effect {
                 Effect::StartRun => self.schedule(&t.play.sid),
@@ -89,7 +93,25 @@ impl Engine {
                     let sid = t.play.sid.clone();
                     tokio::spawn(async move { engine.cancel_children(&sid).await });
                 }
-                Effect::NotifyParent => {}
+                Effect::NotifyParent => match parent.take().map(|p| p.woken) {
+                    Some(Ok(woken)) => {
+                        self.publish(PlayEvent::Play {
+                            play: Box::new(woken.play.clone()),
+                        });
+                        self.carry_out(&woken, None);
+                    }
+                    // The parent awaited this child and cannot go on: no
+                    // caller waits for this, so the parent's log says it.
+                    Some(Err(refusal)) => {
+                        if let Some(parent) = &t.play.parent_play_sid {
+                            self.note_failure(
+                                parent,
+                                format!("child play {} ended, but this play cannot take its result: {refusal}", t.play.sid),
+                            );
+                        }
+                    }
+                    None => {}
+                },
             }
         }
     }
@@ -98,7 +120,7 @@ impl Engine {
         let children = match self.store().children(sid) {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!("cannot list the children of {sid}: {e}");
+                self.note_failure(sid, format!("cannot list its children to cancel them: {e}"));
                 return;
             }
         };
@@ -106,9 +128,33 @@ impl Engine {
             if let Err(e) = Box::pin(self.transition(&child, |_| Event::Cancel { at: now() })).await
                 && !matches!(e, EngineError::WrongState(_))
             {
-                tracing::warn!("cannot cancel child {child} of {sid}: {e}");
+                self.note_failure(sid, format!("cannot cancel its child {child}: {e}"));
             }
         }
+    }
+
+    /// An effect on play `sid` that could not be carried out, with nobody
+    /// waiting to hear it: logged at error level and added to the play's
+    /// log lines, where `play logs` and the dashboard show it.
+    fn note_failure(&self, sid: &str, what: String) {
+        tracing::error!("play {sid}: {what}");
+        let sid = sid.to_owned();
+        self.inner
+            .writer
+            .deferred(move |snapshot| {
+                let Some(play) = snapshot.play(&sid)? else {
+                    return Ok::<_, StoreError>(Plan::nothing(()));
+                };
+                let line = LogLine {
+                    run: play.runs,
+                    seq: snapshot.last_log_seq(&sid)?.map_or(1, |seq| seq + 1),
+                    stream: LogStream::Stderr,
+                    line: format!("[hero_logic: {what}]"),
+                    at: now(),
+                };
+                Ok(Plan::new(move |tx| tx.put_log(&sid, &line)))
+            })
+            .queue();
     }
 
     /// Queues a run of the play; it starts once a run slot is free and the
@@ -118,7 +164,7 @@ impl Engine {
         let sid = sid.to_owned();
         tokio::spawn(async move {
             if let Err(e) = engine.run_play(&sid).await {
-                tracing::warn!("run of play {sid} failed to start: {e}");
+                engine.note_failure(&sid, format!("its run failed to start: {e}"));
             }
         });
     }
@@ -190,17 +236,20 @@ impl Engine {
         lock(&self.inner.running).insert(sid.clone(), child.handle());
         let pgid = child.handle().pgid();
         let owned = sid.clone();
-        self.inner.writer.write_detached(move |tx| {
-            if let Some(old) = tx.play(&owned)?
-                && old.runs == run
-                && !old.is_terminal()
-            {
-                let mut play = old.clone();
-                play.run_pgid = Some(pgid);
-                tx.put_play(Some(&old), &play)?;
-            }
-            Ok(())
-        });
+        self.inner
+            .writer
+            .deferred(move |snapshot| {
+                let plan = match snapshot.play(&owned)? {
+                    Some(old) if old.runs == run && !old.is_terminal() => {
+                        let mut play = old.clone();
+                        play.run_pgid = Some(pgid);
+                        Plan::new(move |tx| tx.put_play(Some(&old), &play))
+                    }
+                    _ => Plan::nothing(()),
+                };
+                Ok::<_, StoreError>(plan)
+            })
+            .queue();
         // A cancel that landed between the run's start and the line above
         // found no process to kill: look again now that there is one.
         if self
@@ -243,31 +292,29 @@ impl Engine {
     }
 }
 
-/// Answers a parent's `child_play:SID` pause with the child's result,
-/// inside the transaction that ended the child.
-fn answer_parent(tx: &Tx<'_>, child: &Play) -> crate::store::Result<Option<Transition>> {
+/// A parent that a child's end wakes, as it was and as the lifecycle
+/// decided, or why it cannot be woken.
+struct Woken {
+    old: Play,
+    woken: std::result::Result<Transition, lifecycle::Refusal>,
+}
+
+/// The parent `child`'s end wakes, read in the transaction that ends it.
+fn woken_parent(snapshot: &Snapshot<'_>, child: &Play) -> Result<Option<Woken>> {
     let Some(parent_sid) = &child.parent_play_sid else {
         return Ok(None);
     };
-    let Some(parent) = tx.play(parent_sid)? else {
+    let Some(old) = snapshot.play(parent_sid)? else {
         return Ok(None);
     };
-    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
-    let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
-        return Ok(None);
-    };
-    let event = Event::Resumed {
-        id: request.id.clone(),
-        payload: child_result(child),
-        at: now(),
-    };
-    match lifecycle::apply(&parent, event) {
-        Ok(t) => {
-            tx.put_play(Some(&parent), &t.play)?;
-            Ok(Some(t))
-        }
-        Err(_) => Ok(None),
-    }
+    Ok(match lifecycle::wake_parent(&old, child, now()) {
+        Ok(None) => None,
+        Ok(Some(t)) => Some(Woken { old, woken: Ok(t) }),
+        Err(refusal) => Some(Woken {
+            old,
+            woken: Err(refusal),
+        }),
+    })
 }
 
 impl Engine {
@@ -305,16 +352,6 @@ impl Engine {
             Err(e) => tracing::warn!("no spare interpreter: {e}"),
         }
     }
-}
-
-/// What a parent's `child_play:` pause is answered with.
-pub fn child_result(child: &Play) -> serde_json::Value {
-    json!({
-        "status": child.status,
-        "output_data": child.output_data,
-        "error": child.error,
-        "child_play_sid": child.sid,
-    })
 }
 
 impl Engine {

@@ -1,11 +1,16 @@
 //! The play lifecycle as a pure state machine.
 //!
 //! `apply(play, event)` returns the play as it must be stored next and the
-//! effects the driver must carry out, or why the event is refused. No IO
+//! effects the driver must carry out, or why the event is refused. The
+//! rules other parts of the engine must ask before they build an event are
+//! here too, each once: whether an answer to a pause is accepted
+//! ([`answer`]), whether a run may still write to its play ([`check_run`]),
+//! and whether a child's end wakes its parent ([`wake_parent`]). No IO
 //! happens here, so every rule is tested with plain values.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::driver::CHILD_PAUSE_PREFIX;
 use crate::model::{Play, PlayStatus, ResumeRequest};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +19,9 @@ pub enum Event {
     RunStarted {
         at: String,
     },
-    /// The SDK recorded a pause that nothing answered yet.
+    /// Run `run`'s SDK recorded a pause that nothing answered yet.
     Paused {
+        run: u32,
         request: ResumeRequest,
     },
     /// `play_resume` with a payload that passed the schema.
@@ -24,8 +30,10 @@ pub enum Event {
         payload: Value,
         at: String,
     },
-    /// A pause answered by a prefilled payload, without stopping.
+    /// A pause of run `run` answered at once (a prefilled payload, an
+    /// earlier answer, a child that has ended), without stopping.
     Prefilled {
+        run: u32,
         request: ResumeRequest,
         at: String,
     },
@@ -71,7 +79,8 @@ pub enum Effect {
     KillRun,
     /// Cancel every spawned child that is not finished.
     CancelChildren,
-    /// The play ended: a parent waiting on it must hear of it.
+    /// The play ended: a parent waiting on it must hear of it (see
+    /// [`wake_parent`]), in the transaction that ends it.
     NotifyParent,
 }
 
@@ -85,6 +94,16 @@ pub enum Refusal {
     },
     #[error("play {sid} has no pause with id `{id}`")]
     UnknownResume { sid: String, id: String },
+    /// A run that is not the play's current one, or a play no longer
+    /// running: what the run wanted `to` do is refused.
+    #[error("play {sid} is {status} (run {runs}), so run {run} may not {to}")]
+    StaleRun {
+        sid: String,
+        status: PlayStatus,
+        runs: u32,
+        run: u32,
+        to: &'static str,
+    },
     /// The same payload again: not a change, and the first answer's time.
     #[error("already answered")]
     AlreadyAnswered { resumed_at: String },
@@ -104,6 +123,96 @@ fn refuse(play: &Play, why: &'static str) -> Refusal {
     }
 }
 
+/// What a payload for pause `id` of a play would be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<'a> {
+    /// The answer to this open pause.
+    Open(&'a ResumeRequest),
+    /// The same answer again: nothing changes; `resumed_at` is when it
+    /// was first given.
+    Again { resumed_at: String },
+    /// Another payload for a pause answered with `first`: refused.
+    Otherwise { first: &'a Value },
+    /// The play never asked a pause with this id: refused.
+    Unknown,
+}
+
+/// Whether `payload` answers pause `id` of `play`: the one rule of resume
+/// acceptance, which a resume asks before it validates the payload and
+/// [`apply`] asks again in the transaction. Whether the play is awaiting a
+/// resume at all is [`apply`]'s to say.
+pub fn answer<'a>(play: &'a Play, id: &str, payload: &Value) -> Answer<'a> {
+    if let Some(done) = play.answered_resumes.iter().find(|r| r.id == id) {
+        return if done.payload == *payload {
+            Answer::Again {
+                resumed_at: done.resumed_at.clone().unwrap_or_default(),
+            }
+        } else {
+            Answer::Otherwise {
+                first: &done.payload,
+            }
+        };
+    }
+    match play.pending_resumes.iter().find(|r| r.id == id) {
+        Some(request) => Answer::Open(request),
+        None => Answer::Unknown,
+    }
+}
+
+/// Whether run `run` may still write to its play (a checkpoint, a pause):
+/// only the current run of a running play may; an older run still alive
+/// (killed, not yet reaped) or a run of a play that ended may not.
+pub fn check_run(
+    sid: &str,
+    (status, runs): (PlayStatus, u32),
+    run: u32,
+    to: &'static str,
+) -> Result<(), Refusal> {
+    if status != PlayStatus::Running || runs != run {
+        return Err(Refusal::StaleRun {
+            sid: sid.to_owned(),
+            status,
+            runs,
+            run,
+            to,
+        });
+    }
+    Ok(())
+}
+
+/// What a parent's `child_play:` pause is answered with.
+pub fn child_result(child: &Play) -> Value {
+    json!({
+        "status": child.status,
+        "output_data": child.output_data,
+        "error": child.error,
+        "child_play_sid": child.sid,
+    })
+}
+
+/// The parent's transition when `child` has ended ([`Effect::NotifyParent`]):
+/// a parent awaiting a resume on its `child_play:SID` pause gets the
+/// child's result as the answer. Any other parent waits for nothing now: a
+/// finished one never will, and a pending or running one asks the pause
+/// again in its run and gets the child's result then. A refusal means the
+/// parent was awaiting the child and cannot be woken: the driver must make
+/// it seen.
+pub fn wake_parent(parent: &Play, child: &Play, at: String) -> Result<Option<Transition>, Refusal> {
+    if parent.status != PlayStatus::AwaitingResume {
+        return Ok(None);
+    }
+    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
+    let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
+        return Ok(None);
+    };
+    let event = Event::Resumed {
+        id: request.id.clone(),
+        payload: child_result(child),
+        at,
+    };
+    apply(parent, event).map(Some)
+}
+
 pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
     let mut next = play.clone();
     let mut effects = Vec::new();
@@ -116,36 +225,36 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
             next.runs += 1;
             next.started_at.get_or_insert(at);
         }
-        Event::Paused { request } => {
-            if play.status != PlayStatus::Running {
-                return Err(refuse(play, "only a running play can pause"));
-            }
+        Event::Paused { run, request } => {
+            check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
             if !next.pending_resumes.iter().any(|r| r.id == request.id) {
                 next.pending_resumes.push(request);
             }
             next.status = PlayStatus::AwaitingResume;
         }
-        Event::Prefilled { mut request, at } => {
-            if play.status != PlayStatus::Running {
-                return Err(refuse(play, "only a running play can pause"));
-            }
+        Event::Prefilled {
+            run,
+            mut request,
+            at,
+        } => {
+            check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
             next.received_resumes
                 .insert(request.id.clone(), request.payload.clone());
             request.resumed_at = Some(at);
             next.answered_resumes.push(request);
         }
         Event::Resumed { id, payload, at } => {
-            if let Some(done) = play.answered_resumes.iter().find(|r| r.id == id) {
-                return if done.payload == payload {
-                    Err(Refusal::AlreadyAnswered {
-                        resumed_at: done.resumed_at.clone().unwrap_or_default(),
-                    })
-                } else {
-                    Err(refuse(
+            match answer(play, &id, &payload) {
+                Answer::Again { resumed_at } => {
+                    return Err(Refusal::AlreadyAnswered { resumed_at });
+                }
+                Answer::Otherwise { .. } => {
+                    return Err(refuse(
                         play,
                         "this pause was already answered with another payload",
-                    ))
-                };
+                    ));
+                }
+                Answer::Open(_) | Answer::Unknown => {}
             }
             if play.status != PlayStatus::AwaitingResume {
                 return Err(refuse(play, "only a play awaiting a resume can be resumed"));
@@ -319,6 +428,7 @@ mod tests {
     fn paused_with(ids: &[&str]) -> Play {
         let running = play(PlayStatus::Running);
         let first = Event::Paused {
+            run: 1,
             request: request(ids[0]),
         };
         let mut p = apply(&running, first).unwrap().play;
@@ -512,5 +622,102 @@ mod tests {
         assert!(t.effects.contains(&Effect::KillRun));
         assert!(t.effects.contains(&Effect::CancelChildren));
         assert!(apply(&t.play, Event::Cancel { at: "t".into() }).is_err());
+    }
+
+    #[test]
+    fn an_answer_is_open_again_otherwise_or_unknown() {
+        let p = paused_with(&["a"]);
+        assert_eq!(
+            answer(&p, "a", &json!(1)),
+            Answer::Open(&p.pending_resumes[0])
+        );
+        assert_eq!(answer(&p, "zz", &json!(1)), Answer::Unknown);
+        let answered = apply(&p, resumed("a", json!(1))).unwrap().play;
+        assert_eq!(
+            answer(&answered, "a", &json!(1)),
+            Answer::Again {
+                resumed_at: "t2".into()
+            }
+        );
+        assert_eq!(
+            answer(&answered, "a", &json!(2)),
+            Answer::Otherwise { first: &json!(1) }
+        );
+    }
+
+    #[test]
+    fn only_the_current_run_of_a_running_play_may_write() {
+        assert_eq!(
+            check_run("p1", (PlayStatus::Running, 2), 2, "pause it"),
+            Ok(())
+        );
+        for (status, runs) in [(PlayStatus::Running, 3), (PlayStatus::Cancelled, 2)] {
+            let refused = check_run("p1", (status, runs), 2, "pause it").unwrap_err();
+            assert_eq!(
+                refused.to_string(),
+                format!("play p1 is {status} (run {runs}), so run 2 may not pause it")
+            );
+        }
+        let mut stale = play(PlayStatus::Running);
+        stale.runs = 2;
+        let pause = Event::Paused {
+            run: 1,
+            request: request("a"),
+        };
+        assert!(matches!(
+            apply(&stale, pause),
+            Err(Refusal::StaleRun { .. })
+        ));
+    }
+
+    /// A parent paused on child `c1`, and that child, ended.
+    fn parent_and_child() -> (Play, Play) {
+        let mut parent = paused_with(&["a"]);
+        parent.pending_resumes[0].name = format!("{CHILD_PAUSE_PREFIX}c1");
+        let mut child = play(PlayStatus::Success);
+        child.sid = "c1".into();
+        child.parent_play_sid = Some("p1".into());
+        child.output_data = json!(7);
+        (parent, child)
+    }
+
+    #[test]
+    fn a_child_that_ends_wakes_the_parent_awaiting_it() {
+        let (parent, child) = parent_and_child();
+        let t = wake_parent(&parent, &child, "t3".into())
+            .unwrap()
+            .expect("the parent is woken");
+        assert_eq!(t.play.status, PlayStatus::Running);
+        assert_eq!(t.effects, vec![Effect::StartRun]);
+        assert_eq!(t.play.received_resumes["a"]["output_data"], json!(7));
+    }
+
+    #[test]
+    fn a_child_wakes_no_parent_that_does_not_await_it() {
+        let (parent, child) = parent_and_child();
+        let mut other = child.clone();
+        other.sid = "c2".into();
+        assert_eq!(wake_parent(&parent, &other, "t".into()), Ok(None));
+        for status in [
+            PlayStatus::Cancelled,
+            PlayStatus::Pending,
+            PlayStatus::Running,
+        ] {
+            let mut parent = parent.clone();
+            parent.status = status;
+            assert_eq!(wake_parent(&parent, &child, "t".into()), Ok(None));
+        }
+    }
+
+    #[test]
+    fn a_parent_awaiting_a_child_it_cannot_take_the_answer_of_is_a_refusal() {
+        let (mut parent, child) = parent_and_child();
+        let mut done = parent.pending_resumes[0].clone();
+        done.payload = json!("another");
+        parent.answered_resumes.push(done);
+        assert!(matches!(
+            wake_parent(&parent, &child, "t".into()),
+            Err(Refusal::WrongState { .. })
+        ));
     }
 }

@@ -65,7 +65,9 @@ impl From<lifecycle::Refusal> for EngineError {
         match r {
             lifecycle::Refusal::UnknownResume { .. } => EngineError::NotFound(r.to_string()),
             lifecycle::Refusal::AlreadyAnswered { .. } => EngineError::Refused(r),
-            lifecycle::Refusal::WrongState { .. } => EngineError::WrongState(r.to_string()),
+            lifecycle::Refusal::WrongState { .. } | lifecycle::Refusal::StaleRun { .. } => {
+                EngineError::WrongState(r.to_string())
+            }
         }
     }
 }
@@ -161,10 +163,11 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
-    /// Writes what the checkpoints just answered left for later: for the
-    /// thread that answered them, while it waits for the flow's next word.
-    pub fn settle(&self) {
-        self.inner.writer.settle();
+    /// Writes what the checkpoints just answered left for after their
+    /// answer: for the thread that answered them, while it waits for the
+    /// flow's next word.
+    pub fn catch_up(&self) {
+        self.inner.writer.catch_up();
     }
 
     fn publish(&self, event: PlayEvent) {

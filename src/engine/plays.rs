@@ -1,4 +1,8 @@
 //! Starting, reading, waiting on, cancelling and restarting plays.
+//!
+//! A play's status changes only through the lifecycle ([`super::lifecycle`]
+//! via the driver); what is here checks a request before anything is
+//! stored, and reads.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use crate::model::{
     Workflow, WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
+use crate::store::writer::always;
 
 /// The most log lines one `play_logs` answers: a page.
 pub const MAX_LOG_PAGE: usize = 10_000;
@@ -293,7 +298,7 @@ impl Engine {
         let stored = play.clone();
         self.inner
             .writer
-            .write(true, move |tx| tx.put_play(None, &stored))
+            .durable(always(move |tx| tx.put_play(None, &stored)))
             .await?;
         self.publish(PlayEvent::Play {
             play: Box::new(play.clone()),

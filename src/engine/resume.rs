@@ -1,8 +1,9 @@
-//! `play_resume`: the one way in for every answer to a pause.
+//! `play_resume`: the one way in for every answer to a pause from outside
+//! the play (a child's end answers its parent's pause in the driver).
 
 use serde_json::Value;
 
-use super::lifecycle::{Event, Refusal};
+use super::lifecycle::{self, Answer, Event, Refusal};
 use super::{Engine, EngineError, Result};
 use crate::model::{ResumeAck, now};
 
@@ -32,24 +33,30 @@ impl Engine {
     /// Validates and records an answer; when it was the last open pause the
     /// play leaves `awaiting_resume` in the same transaction and its next
     /// run is queued. The same answer again is `ok` with the first time.
+    /// Acceptance is the lifecycle's rule ([`lifecycle::answer`]), asked of
+    /// the play as read here, so that the payload is validated against the
+    /// pause it answers, and again in the transaction.
     pub async fn resume(&self, sid: &str, resume_id: &str, payload: Value) -> Result<ResumeAck> {
         let play = self.play_snapshot(sid)?;
-        if let Some(done) = play.answered_resumes.iter().find(|r| r.id == resume_id) {
-            if done.payload != payload {
+        let request = match lifecycle::answer(&play, resume_id, &payload) {
+            Answer::Open(request) => request,
+            Answer::Again { resumed_at } => {
+                return Ok(ResumeAck {
+                    ok: true,
+                    resumed_at,
+                });
+            }
+            Answer::Otherwise { first } => {
                 return Err(EngineError::WrongState(format!(
                     "pause `{resume_id}` of play {sid} was already answered with {}",
-                    done.payload
+                    first
                 )));
             }
-            return Ok(ResumeAck {
-                ok: true,
-                resumed_at: done.resumed_at.clone().unwrap_or_default(),
-            });
-        }
-        let Some(request) = play.pending_resumes.iter().find(|r| r.id == resume_id) else {
-            return Err(EngineError::NotFound(format!(
-                "play {sid} has no pause with id `{resume_id}` (hint: `hero_logic pending {sid}` lists them)"
-            )));
+            Answer::Unknown => {
+                return Err(EngineError::NotFound(format!(
+                    "play {sid} has no pause with id `{resume_id}` (hint: `hero_logic pending {sid}` lists them)"
+                )));
+            }
         };
         let problems = violations(&request.schema, &payload);
         if !problems.is_empty() {

@@ -2,7 +2,8 @@
 //!
 //! A run is `PYTHON -m hero_tracing run FILE` in a fresh process group, so
 //! that cancel and timeout can kill the script and everything it started.
-//! Its stdout and stderr become the play's log lines.
+//! Its stdout and stderr become the play's log lines, written as deferred
+//! writes at the pace the store takes them.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use super::sdk_events::RunReport;
 use super::{Engine, Result};
 use crate::model::{LogLine, LogStream, Play, now};
 use crate::sdk;
+use crate::store::writer::always;
 
 /// How many trailing stderr lines a failure message quotes.
 const STDERR_TAIL: usize = 20;
@@ -499,11 +501,11 @@ impl Engine {
             let written = self
                 .inner
                 .writer
-                .write(false, move |tx| {
+                .deferred(always(move |tx| {
                     entries
                         .iter()
                         .try_for_each(|entry| tx.put_log(&play_sid, entry))
-                })
+                }))
                 .await;
             if let Err(e) = written {
                 tracing::warn!("cannot keep log lines of play {sid}: {e}");

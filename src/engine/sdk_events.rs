@@ -12,12 +12,12 @@
 use serde_json::Value;
 
 use super::channel::RunChannel;
-use super::driver::{CHILD_PAUSE_PREFIX, child_result};
-use super::lifecycle::Event;
+use super::driver::CHILD_PAUSE_PREFIX;
+use super::lifecycle::{self, Event, child_result};
 use super::{Engine, EngineError, Result, lock, sdk_checks};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
-use crate::store::writer::Later;
-use crate::store::{SpanText, Tx};
+use crate::store::writer::{Plan, always};
+use crate::store::{Snapshot, SpanText, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,25 +36,24 @@ pub enum PauseAnswer {
     Pending,
 }
 
-/// Refuses a write from anything but the current run of a running play,
-/// given the play's status and current run.
+/// Refuses a write from anything but the current run of a running play
+/// ([`lifecycle::check_run`]), given the play's status and current run.
 fn check_run(sid: &str, run: u32, found: Option<(PlayStatus, u32)>) -> Result<()> {
-    let Some((status, runs)) = found else {
+    let Some(found) = found else {
         return Err(EngineError::NotFound(format!("no play with sid `{sid}`")));
     };
-    if status != PlayStatus::Running || runs != run {
-        return Err(EngineError::WrongState(format!(
-            "play {sid} is {status} (run {runs}), so run {run} may not write to it"
-        )));
-    }
-    Ok(())
+    Ok(lifecycle::check_run(sid, found, run, "write to it")?)
 }
 
 /// The answer a pause gets without anyone asked: a prefilled payload whose
 /// name or glob matches, or the result of a child that has ended.
-fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Option<Value>> {
+fn answer_now(
+    snapshot: &Snapshot<'_>,
+    play: &Play,
+    request: &ResumeRequest,
+) -> Result<Option<Value>> {
     if let Some(child_sid) = request.name.strip_prefix(CHILD_PAUSE_PREFIX) {
-        let child = tx
+        let child = snapshot
             .play(child_sid)
             .map_err(EngineError::Store)?
             .ok_or_else(|| EngineError::NotFound(format!("no child play `{child_sid}`")))?;
@@ -111,17 +110,21 @@ impl SpanRecord {
     }
 
     /// Stores the span; the first end of a span that carries a cost adds it
-    /// to its play and every ancestor play.
+    /// to its play and every ancestor play. It reads what it adds to as it
+    /// writes: spans written together in one job may add to the same plays.
     fn store(&self, tx: &Tx<'_>) -> crate::store::Result<()> {
         let first_end = self.may_cost()
             && tx
+                .read()
                 .span(&self.play_sid, self.run, self.seq)?
                 .is_none_or(|old| old.status == SpanStatus::Running);
         tx.put_span_json(&self.play_sid, self.run, self.seq, &self.text)?;
         if first_end {
             let mut sid = Some(self.play_sid.clone());
             while let Some(current) = sid {
-                let Some(old) = tx.play(&current)? else { break };
+                let Some(old) = tx.read().play(&current)? else {
+                    break;
+                };
                 let mut play = old.clone();
                 play.total_cost_usd += self.cost_usd;
                 tx.put_play(Some(&old), &play)?;
@@ -198,7 +201,10 @@ impl Engine {
         }
         self.inner
             .writer
-            .write_detached(move |tx| spans.iter().try_for_each(|span| tx.put_span(span)));
+            .deferred(always(move |tx| {
+                spans.iter().try_for_each(|span| tx.put_span(span))
+            }))
+            .queue();
         Ok(())
     }
 
@@ -224,10 +230,13 @@ impl Engine {
             waiting.len() == 1
         };
         if first {
-            self.inner.writer.write_detached(move |tx| {
-                let spans = std::mem::take(&mut *lock(&queue));
-                spans.iter().try_for_each(|span| span.store(tx))
-            });
+            self.inner
+                .writer
+                .deferred(always(move |tx| {
+                    let spans = std::mem::take(&mut *lock(&queue));
+                    spans.iter().try_for_each(|span| span.store(tx))
+                }))
+                .queue();
         }
         Ok(())
     }
@@ -236,8 +245,8 @@ impl Engine {
     /// which is when the SDK lets the flow go on. Blocks for the fsync, on
     /// the caller's thread. Only the check and the journal record come
     /// before the answer; the step's output, count and span are written
-    /// while the flow goes on (see [`crate::store::writer::Writer::write_now_then`]),
-    /// so the caller should [`Engine::settle`] once it has answered.
+    /// while the flow goes on (see [`Tx::checkpoint`]), so the caller
+    /// should [`Engine::catch_up`] once it has answered.
     ///
     /// `output` and `span` are JSON text as the SDK sent them; both are
     /// checked whole before anything is written, and the span must be the
@@ -274,34 +283,35 @@ impl Engine {
         // terminal; a running play's event needs none of `publish`'s care
         // for settled plays.
         let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
-        self.inner.writer.write_now_then(move |tx| {
-            if let Err(refused) = check_run(&owned, run, tx.play_state(&owned)?) {
-                return Ok((Err(refused), None));
-            }
-            // A cost is journaled with its checkpoint, so a crash can
-            // neither lose it nor, the step replayed, count it twice.
-            let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
-            if let Some(span) = stored_span.as_ref().filter(|_| costly) {
-                span.store(tx)?;
-            }
-            tx.record_checkpoint(&owned, &step_key, &output);
-            let later: Later = Box::new(move |tx| {
-                let fresh = tx.put_checkpoint(&owned, &step_key, &output)?;
-                if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
-                    span.store(tx)?;
-                }
-                if (fresh || costly)
-                    && let Some(events) = watchers
-                    && let Some(play) = tx.play(&owned)?
-                {
-                    let _ = events.send(PlayEvent::Play {
-                        play: Box::new(play),
-                    });
-                }
-                Ok(())
-            });
-            Ok((Ok(()), Some(later)))
-        })??;
+        self.inner
+            .writer
+            .durable(move |snapshot| {
+                check_run(&owned, run, snapshot.play_state(&owned)?)?;
+                Ok::<_, EngineError>(Plan::new(move |tx| {
+                    // A cost is journaled with its checkpoint, so a crash can
+                    // neither lose it nor, the step replayed, count it twice.
+                    let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
+                    if let Some(span) = stored_span.as_ref().filter(|_| costly) {
+                        span.store(tx)?;
+                    }
+                    let sid = owned.clone();
+                    tx.checkpoint(owned, step_key, output, move |tx, fresh| {
+                        if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
+                            span.store(tx)?;
+                        }
+                        if (fresh || costly)
+                            && let Some(events) = watchers
+                            && let Some(play) = tx.read().play(&sid)?
+                        {
+                            let _ = events.send(PlayEvent::Play {
+                                play: Box::new(play),
+                            });
+                        }
+                        Ok(())
+                    })
+                }))
+            })
+            .wait()?;
         if let Some(span) = published {
             self.publish_span(span);
         }
@@ -321,23 +331,19 @@ impl Engine {
         sdk_checks::pause(&request, channel)?;
         let run = channel.run();
         let t = self
-            .transition_with(channel.play_sid(), move |tx, play| {
-                if play.runs != run || play.status != PlayStatus::Running {
-                    return Err(EngineError::WrongState(format!(
-                        "play {} is {} (run {}), so run {run} may not pause it",
-                        play.sid, play.status, play.runs
-                    )));
-                }
+            .transition_with(channel.play_sid(), move |snapshot, play| {
+                lifecycle::check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
                 let answer = match play.received_resumes.get(&request.id) {
                     Some(payload) => Some(payload.clone()),
-                    None => answer_now(tx, play, &request)?,
+                    None => answer_now(snapshot, play, &request)?,
                 };
                 Ok(match answer {
                     Some(payload) => Event::Prefilled {
+                        run,
                         request: ResumeRequest { payload, ..request },
                         at: now(),
                     },
-                    None => Event::Paused { request },
+                    None => Event::Paused { run, request },
                 })
             })
             .await?;

@@ -16,6 +16,7 @@ use super::{Engine, EngineError, Result};
 use crate::ids::{new_sid, sha1_hex};
 use crate::model::{FlowField, LintWarning, Workflow, WorkflowVersion, now};
 use crate::sdk;
+use crate::store::writer::Plan;
 
 /// A saved workflow and what the lint found in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,14 +136,14 @@ impl Engine {
         let workflow = self
             .inner
             .writer
-            .write(true, move |tx| {
+            .durable(move |snapshot| {
                 let at = now();
-                let existing = tx.workflow_by_name(&name)?;
+                let existing = snapshot.workflow_by_name(&name)?;
                 if let Some(conflict) = existing
                     .as_ref()
                     .and_then(|w| other_file(w, source_path.as_deref(), replace))
                 {
-                    return Ok(Err(conflict));
+                    return Err(EngineError::InvalidParams(conflict));
                 }
                 let mut workflow = existing.clone().unwrap_or_else(|| Workflow {
                     sid: new_sid(),
@@ -158,33 +159,39 @@ impl Engine {
                 if source_path.is_some() {
                     workflow.source_path = source_path;
                 }
-                if !tx.version_exists(&version_sid)? {
-                    tx.put_version(&WorkflowVersion {
-                        sid: version_sid.clone(),
-                        workflow_sid: workflow.sid.clone(),
-                        source,
-                        file_name,
-                        created_at: at.clone(),
-                    })?;
-                }
-                if fresh {
-                    tx.put_analysis(
-                        &source_hash,
-                        &serde_json::to_value(&saved_analysis).expect("json"),
-                    )?;
-                }
+                let version = (!snapshot.version_exists(&version_sid)?).then(|| WorkflowVersion {
+                    sid: version_sid.clone(),
+                    workflow_sid: workflow.sid.clone(),
+                    source,
+                    file_name,
+                    created_at: at.clone(),
+                });
                 workflow.current_version_sid = version_sid;
-                workflow.inputs = saved_analysis.inputs;
-                workflow.outputs = saved_analysis.outputs;
-                workflow.description = description.unwrap_or(saved_analysis.description);
-                if existing.as_ref() != Some(&workflow) {
+                workflow.inputs = saved_analysis.inputs.clone();
+                workflow.outputs = saved_analysis.outputs.clone();
+                workflow.description =
+                    description.unwrap_or_else(|| saved_analysis.description.clone());
+                let changed = existing.as_ref() != Some(&workflow);
+                if changed {
                     workflow.updated_at = at;
-                    tx.put_workflow(&workflow)?;
                 }
-                Ok(Ok(workflow))
+                Ok(Plan::new(move |tx| {
+                    if let Some(version) = &version {
+                        tx.put_version(version)?;
+                    }
+                    if fresh {
+                        tx.put_analysis(
+                            &source_hash,
+                            &serde_json::to_value(&saved_analysis).expect("json"),
+                        )?;
+                    }
+                    if changed {
+                        tx.put_workflow(&workflow)?;
+                    }
+                    Ok(workflow)
+                }))
             })
-            .await?
-            .map_err(EngineError::InvalidParams)?;
+            .await?;
         Ok(SavedWorkflow {
             workflow,
             warnings: analysis.warnings,

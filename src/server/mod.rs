@@ -12,7 +12,7 @@
 //! each checkpoint itself and answers as soon as the fsync returns. A step
 //! is then one wake-up of the flow, with nothing handed between threads in
 //! between: after answering, the thread writes the step to redb
-//! ([`Engine::settle`]) and polls for the flow's next request
+//! ([`Engine::catch_up`]) and polls for the flow's next request
 //! (`spin.rs`) while the flow runs its next step. Only a valid token gets a
 //! thread, and a run's token attaches one connection at a time, so threads
 //! are bounded by the runs alive. The SDK's other messages (the methods
@@ -234,7 +234,7 @@ impl Server {
                 out.write_all(reply.as_bytes())?;
             }
             spinner.answered();
-            self.engine.settle();
+            self.engine.catch_up();
         }
     }
 

@@ -1,19 +1,18 @@
 //! Waiting for a quick flow's next request without giving up the core.
 //!
-//! A flow whose steps are quick sends its next checkpoint some tens of
-//! microseconds after it was answered. A thread that sleeps in `read` for
-//! that long lets its core go idle, and waking an idle core of a virtual
-//! machine costs about as much again: measured, a step took 20–35 µs
-//! longer (of 300) without the spin. So the connection's thread polls the socket
-//! for a short while first, but only while the flow's last request came
-//! within that while: a flow with slow steps costs one wasted spin, and
-//! none after.
+//! A flow whose steps are quick sends its next checkpoint very soon after
+//! it was answered. A thread that sleeps in `read` for that long lets its
+//! core go idle, and waking an idle core (of a virtual machine above all)
+//! costs about as much again. So the connection's thread polls the socket
+//! for a short while (`SPIN`) first, but only while the flow's last
+//! request came within that while: a flow with slow steps costs one wasted
+//! spin, and none after.
 //!
 //! Polling pays only while the polling thread has a core to itself: with
 //! more flows running than that, it takes the cores the flows and the
-//! writes need (8 plays of 1,000 steps at once on 2 cores took about
-//! 2.4 s with every connection polling, 2.1–2.2 s with none). So no connection polls while
-//! more flows are connected than half the cores ([`Flows`]).
+//! writes need. So no connection polls while more flows are connected than
+//! half the cores ([`Flows`]). The measurements behind both choices are in
+//! BENCHMARKS.md.
 
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,4 +1,4 @@
-//! The checkpoint journal: the write-ahead log in front of redb.
+//! The journal: the write-ahead log in front of redb.
 //!
 //! A redb commit that is durable costs several scattered page writes and
 //! their fsync; a durable step should cost one fsync of a small write. So
@@ -50,9 +50,8 @@ pub const JOURNAL_SIZE: u64 = 4 << 20;
 const HEADER_LEN: u64 = 512;
 /// What the journal is written in when it is made. The page cache keeps a
 /// file in pieces as large as the writes that filled it, and one large
-/// piece makes every small write and fsync in it dearer: measured, a
-/// journal filled by one 4 MiB write took 11 µs a checkpoint's write and
-/// 110 µs its fsync, against 3 µs and 90 µs when filled a page at a time.
+/// piece makes every small write and fsync in it dearer (figures in
+/// BENCHMARKS.md).
 const PAGE: u64 = 4096;
 /// The largest record the journal takes. A larger write (a step's output
 /// or a log line of megabytes) goes straight to redb with a durable commit

@@ -2,8 +2,11 @@
 //! data folder.
 //!
 //! Owns the tables, the schema version and typed access in model types.
-//! Writes go through [`writer::Writer`], which folds concurrent writes into
-//! one transaction (group commit), so many plays share one fsync.
+//! Writes go through [`writer::Writer`], which runs concurrent writes in one
+//! transaction (group commit), so many plays share one fsync. A write first
+//! checks a read-only [`Snapshot`], then applies what it decided through a
+//! [`Tx`]. The journal in front of redb, and its fold into redb, are this
+//! module's own: callers never see them.
 //! [`check`] looks for damage offline (`hero_logic store check`, `store
 //! repair`); [`private`] keeps the data folder to its owner.
 //! Invariant: this module knows nothing of JSON-RPC, processes or terminals.
@@ -28,7 +31,7 @@ use crate::model::Play;
 
 pub use lock::DataDirLock;
 pub use read::PlayFilter;
-pub use tx::{SpanText, Tx};
+pub use tx::{Snapshot, SpanText, Tx};
 
 /// The layout this binary writes; older files are migrated forward on open.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -326,10 +329,7 @@ impl Store {
     ) -> Result<()> {
         let txn = self.begin_write()?;
         {
-            let tx = Tx {
-                txn: &txn,
-                journal: None,
-            };
+            let tx = Tx::unjournaled(&txn);
             for op in batches.into_iter().flatten() {
                 tx.apply(op)?;
             }

@@ -6,7 +6,7 @@ use redb::Database;
 
 use super::journal::tests::batch;
 use super::journal::{Journal, Op};
-use super::writer::Writer;
+use super::writer::{Writer, always};
 use super::{SCHEMA_VERSION, Store, tables};
 use crate::tui::fixtures;
 
@@ -23,7 +23,8 @@ fn store_with_play(dir: &std::path::Path) {
     let store = Arc::new(Store::open(dir).expect("store"));
     let writer = Writer::start(store.clone()).expect("writer");
     writer
-        .write_now(|tx| tx.put_play(None, &fixtures::play("p")))
+        .durable(always(|tx| tx.put_play(None, &fixtures::play("p"))))
+        .wait()
         .expect("write the play");
     drop(writer);
     while Arc::strong_count(&store) > 1 {
@@ -102,7 +103,7 @@ fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
     let writer = Writer::start(store.clone()).expect("writer");
     let lines = [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (4, 6)];
     writer
-        .write_now(move |tx| {
+        .durable(always(move |tx| {
             lines.iter().try_for_each(|&(run, seq)| {
                 let line = LogLine {
                     run,
@@ -113,7 +114,8 @@ fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
                 };
                 tx.put_log("p", &line)
             })
-        })
+        }))
+        .wait()
         .expect("write the lines");
     // Closing the writer commits what it holds open.
     drop(writer);

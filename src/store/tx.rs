@@ -1,8 +1,11 @@
-//! Typed writes inside one write transaction.
+//! Typed reads and writes inside one write transaction.
 //!
-//! Every method keeps the index tables in step with the records, so callers
-//! never touch an index. Callers check first and write after, so that an
-//! error leaves nothing half-written in a group-committed batch.
+//! A writer's job sees the transaction twice: first as a [`Snapshot`],
+//! which only reads (what earlier jobs of the batch wrote included), to
+//! decide what to write or to refuse; then as a [`Tx`], which writes what
+//! was decided. A refusal therefore never leaves anything half-written in a
+//! group-committed batch. Every write keeps the index tables in step with
+//! the records, so callers never touch an index.
 
 use std::cell::RefCell;
 
@@ -69,12 +72,41 @@ pub(super) struct Recorded {
     pub oversized: bool,
 }
 
+/// Writes a checkpoint leaves for after its answer (see [`Tx::checkpoint`]).
+pub(super) type Later = Box<dyn FnOnce(&Tx<'_>) -> Result<()> + Send>;
+
+/// A write transaction seen read-only, through model types: what a job's
+/// check looks at. It sees what earlier jobs of its batch wrote.
+#[derive(Clone, Copy)]
+pub struct Snapshot<'a> {
+    txn: &'a WriteTransaction,
+}
+
 /// A write transaction seen through model types. Every write is also
 /// recorded for the journal (see `journal.rs`), unless the transaction is
 /// itself a replay of the journal.
 pub struct Tx<'a> {
     pub(super) txn: &'a WriteTransaction,
     pub(super) journal: Option<&'a RefCell<Recorded>>,
+    /// Where checkpoints put what they leave for after the answer; `None`
+    /// writes it at once (a replay of the journal).
+    pub(super) later: Option<&'a RefCell<Vec<Later>>>,
+}
+
+impl<'a> Tx<'a> {
+    /// A transaction that records nothing for the journal: a replay of it.
+    pub(super) fn unjournaled(txn: &'a WriteTransaction) -> Tx<'a> {
+        Tx {
+            txn,
+            journal: None,
+            later: None,
+        }
+    }
+
+    /// The same transaction, read-only.
+    pub fn read(&self) -> Snapshot<'a> {
+        Snapshot { txn: self.txn }
+    }
 }
 
 impl Tx<'_> {
@@ -99,7 +131,7 @@ impl Tx<'_> {
         match op {
             Op::Play(json) => {
                 let play: Play = decode(&json)?;
-                let old = self.play(&play.sid)?;
+                let old = self.read().play(&play.sid)?;
                 // A journal written before schema 2 counts steps in the
                 // play record; since then that count is always 0.
                 if old.as_ref().map_or(0, |old| old.steps_done) < play.steps_done {
@@ -122,30 +154,6 @@ impl Tx<'_> {
             Op::Version(json) => self.put_version(&decode(&json)?),
             Op::Analysis { hash, json } => self.put_analysis_json(&hash, &json),
         }
-    }
-
-    pub fn play(&self, sid: &str) -> Result<Option<Play>> {
-        let table = self.txn.open_table(PLAYS).map_err(db)?;
-        let counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
-        let found = table.get(sid).map_err(db)?;
-        found
-            .map(|v| with_steps_done(decode(v.value())?, &counts))
-            .transpose()
-    }
-
-    /// A play's status and current run, read without decoding the rest of
-    /// it (a checkpoint asks before every step is acknowledged).
-    pub fn play_state(&self, sid: &str) -> Result<Option<(PlayStatus, u32)>> {
-        #[derive(serde::Deserialize)]
-        struct State {
-            status: PlayStatus,
-            runs: u32,
-        }
-        let table = self.txn.open_table(PLAYS).map_err(db)?;
-        let found = table.get(sid).map_err(db)?;
-        found
-            .map(|v| decode::<State>(v.value()).map(|s| (s.status, s.runs)))
-            .transpose()
     }
 
     /// Writes a play and moves its index entries when its status changed.
@@ -211,11 +219,33 @@ impl Tx<'_> {
         Ok(fresh)
     }
 
-    /// Records a checkpoint for the journal without writing it: for a
-    /// writer that acknowledges once the journal is durable and writes the
-    /// checkpoint after, with [`Tx::put_checkpoint`] in what it leaves for
-    /// later (which runs unjournaled: see `Writer::write_now_then`).
-    pub fn record_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) {
+    /// A step's checkpoint, durable with its batch's journal record and
+    /// written to redb only after its caller has the answer, before any
+    /// write queued after it; `then` runs right after that write, told
+    /// whether the step had no checkpoint stored before. A crash in
+    /// between is covered by the journal. A failure of these later writes
+    /// is logged at error level (the checkpoint is in the journal, which
+    /// the next start applies).
+    pub fn checkpoint(
+        &self,
+        play_sid: String,
+        step_key: String,
+        output: String,
+        then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let Some(later) = self.later else {
+            let fresh = self.put_checkpoint(&play_sid, &step_key, &output)?;
+            return then(self, fresh);
+        };
+        self.record_checkpoint(&play_sid, &step_key, &output);
+        later.borrow_mut().push(Box::new(move |tx: &Tx<'_>| {
+            let fresh = tx.put_checkpoint(&play_sid, &step_key, &output)?;
+            then(tx, fresh)
+        }));
+        Ok(())
+    }
+
+    fn record_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) {
         self.record(Op::StepOutput {
             sid: play_sid.to_owned(),
             key: step_key.to_owned(),
@@ -241,23 +271,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// A stored span; one that does not decode (written by an older build
-    /// that stored spans unchecked) counts as absent, so that it cannot
-    /// stop the writes of its play's next spans.
-    pub fn span(&self, play_sid: &str, run: u32, seq: u64) -> Result<Option<Span>> {
-        let table = self.txn.open_table(SPANS).map_err(db)?;
-        let found = table.get((play_sid, run, seq)).map_err(db)?;
-        Ok(found.and_then(|v| match decode(v.value()) {
-            Ok(span) => Some(span),
-            Err(e) => {
-                tracing::warn!(
-                    "span {run}.{seq} of play {play_sid} does not decode, overwritten: {e}"
-                );
-                None
-            }
-        }))
-    }
-
     pub fn put_log(&self, play_sid: &str, line: &LogLine) -> Result<()> {
         self.put_log_json(play_sid, line.run, line.seq, &json(line))
     }
@@ -277,24 +290,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn workflow(&self, sid: &str) -> Result<Option<Workflow>> {
-        let table = self.txn.open_table(WORKFLOWS).map_err(db)?;
-        let found = table.get(sid).map_err(db)?;
-        found.map(|v| decode(v.value())).transpose()
-    }
-
-    pub fn workflow_by_name(&self, name: &str) -> Result<Option<Workflow>> {
-        let sid = {
-            let names = self.txn.open_table(WORKFLOW_NAMES).map_err(db)?;
-            let found = names.get(name).map_err(db)?;
-            found.map(|v| v.value().to_owned())
-        };
-        match sid {
-            Some(sid) => self.workflow(&sid),
-            None => Ok(None),
-        }
-    }
-
     pub fn put_workflow(&self, workflow: &Workflow) -> Result<()> {
         let text = json(workflow);
         self.txn
@@ -309,11 +304,6 @@ impl Tx<'_> {
             .insert(workflow.name.as_str(), workflow.sid.as_str())
             .map_err(db)?;
         Ok(())
-    }
-
-    pub fn version_exists(&self, sid: &str) -> Result<bool> {
-        let table = self.txn.open_table(VERSIONS).map_err(db)?;
-        Ok(table.get(sid).map_err(db)?.is_some())
     }
 
     pub fn put_version(&self, version: &WorkflowVersion) -> Result<()> {
@@ -350,5 +340,83 @@ impl Tx<'_> {
             json: analysis.to_owned(),
         });
         Ok(())
+    }
+}
+
+impl Snapshot<'_> {
+    pub fn play(&self, sid: &str) -> Result<Option<Play>> {
+        let table = self.txn.open_table(PLAYS).map_err(db)?;
+        let counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found
+            .map(|v| with_steps_done(decode(v.value())?, &counts))
+            .transpose()
+    }
+
+    /// A play's status and current run, read without decoding the rest of
+    /// it (a checkpoint asks before every step is acknowledged).
+    pub fn play_state(&self, sid: &str) -> Result<Option<(PlayStatus, u32)>> {
+        #[derive(serde::Deserialize)]
+        struct State {
+            status: PlayStatus,
+            runs: u32,
+        }
+        let table = self.txn.open_table(PLAYS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found
+            .map(|v| decode::<State>(v.value()).map(|s| (s.status, s.runs)))
+            .transpose()
+    }
+
+    /// A stored span; one that does not decode (written by an older build
+    /// that stored spans unchecked) counts as absent, so that it cannot
+    /// stop the writes of its play's next spans.
+    pub fn span(&self, play_sid: &str, run: u32, seq: u64) -> Result<Option<Span>> {
+        let table = self.txn.open_table(SPANS).map_err(db)?;
+        let found = table.get((play_sid, run, seq)).map_err(db)?;
+        Ok(found.and_then(|v| match decode(v.value()) {
+            Ok(span) => Some(span),
+            Err(e) => {
+                tracing::warn!(
+                    "span {run}.{seq} of play {play_sid} does not decode, overwritten: {e}"
+                );
+                None
+            }
+        }))
+    }
+
+    pub fn workflow(&self, sid: &str) -> Result<Option<Workflow>> {
+        let table = self.txn.open_table(WORKFLOWS).map_err(db)?;
+        let found = table.get(sid).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    pub fn workflow_by_name(&self, name: &str) -> Result<Option<Workflow>> {
+        let sid = {
+            let names = self.txn.open_table(WORKFLOW_NAMES).map_err(db)?;
+            let found = names.get(name).map_err(db)?;
+            found.map(|v| v.value().to_owned())
+        };
+        match sid {
+            Some(sid) => self.workflow(&sid),
+            None => Ok(None),
+        }
+    }
+
+    /// The seq of a play's last log line, of any run.
+    pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
+        let table = self.txn.open_table(LOGS).map_err(db)?;
+        let mut range = table
+            .range((play_sid, 0, 0)..=(play_sid, u32::MAX, u64::MAX))
+            .map_err(db)?;
+        match range.next_back() {
+            Some(entry) => Ok(Some(entry.map_err(db)?.0.value().2)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn version_exists(&self, sid: &str) -> Result<bool> {
+        let table = self.txn.open_table(VERSIONS).map_err(db)?;
+        Ok(table.get(sid).map_err(db)?.is_some())
     }
 }

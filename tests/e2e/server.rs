@@ -318,14 +318,17 @@ fn a_play_stored_with_a_timeout_out_of_range_is_recovered_without_a_panic() {
         let writer = hero_logic::store::writer::Writer::start(store).expect("a writer");
         let owned = sid.clone();
         writer
-            .write_now(move |tx| {
-                let old = tx.play(&owned)?.expect("the play is stored");
+            .durable(move |snapshot| {
+                let old = snapshot.play(&owned)?.expect("the play is stored");
                 let mut play = old.clone();
                 play.status = hero_logic::model::PlayStatus::Running;
                 play.ended_at = None;
                 play.timeout_s = Some(1e20);
-                tx.put_play(Some(&old), &play)
+                Ok::<_, hero_logic::store::StoreError>(hero_logic::store::writer::Plan::new(
+                    move |tx| tx.put_play(Some(&old), &play),
+                ))
             })
+            .wait()
             .expect("the play is rewritten");
     }
     env.start();
