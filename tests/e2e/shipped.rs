@@ -38,26 +38,45 @@ fn the_hello_example_runs_to_success() {
 fn sdk_path_points_at_the_sdk_shipped_in_the_binary() {
     let env = TestEnv::new();
     let printed = env.ok(["sdk", "path"]);
-    let path = std::path::PathBuf::from(printed.trim());
-    // A folder to put on PYTHONPATH, or the module file itself.
-    let file = if path.is_dir() {
-        path.join("hero_tracing.py")
-    } else {
-        path.clone()
+    // The folder to put on PYTHONPATH, which holds the package.
+    let package = std::path::PathBuf::from(printed.trim()).join("hero_tracing");
+    let source = repo_path("sdk/python/hero_tracing");
+    let modules = |folder: &std::path::Path| -> Vec<String> {
+        let entries = std::fs::read_dir(folder).unwrap_or_else(|e| {
+            panic!(
+                "`sdk path` printed {printed:?}, but {} cannot be read: {e}",
+                folder.display()
+            )
+        });
+        let mut names: Vec<String> = entries
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| name.ends_with(".py"))
+            .collect();
+        names.sort();
+        names
     };
-    let shipped = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "`sdk path` printed {printed:?}, but {} cannot be read: {e}",
-            file.display()
-        )
-    });
-    let source =
-        std::fs::read_to_string(repo_path("sdk/python/hero_tracing.py")).expect("the SDK source");
-    assert!(
-        shipped == source,
-        "{} is not sdk/python/hero_tracing.py",
-        file.display()
+    let names = modules(&source);
+    assert!(!names.is_empty(), "the SDK's source has Python files");
+    assert_eq!(
+        modules(&package),
+        names,
+        "the package shipped is the SDK's source, file by file"
     );
+    for name in names {
+        let shipped = std::fs::read_to_string(package.join(&name)).expect("a shipped file");
+        let expected = std::fs::read_to_string(source.join(&name)).expect("the SDK source");
+        assert!(
+            shipped == expected,
+            "{} is not sdk/python/hero_tracing/{name}",
+            package.join(&name).display()
+        );
+    }
 }
 
 #[test]
