@@ -453,3 +453,50 @@ pub fn timeout_from_secs(secs: f64) -> Result<std::time::Duration, String> {
     }
     Ok(std::time::Duration::from_secs_f64(secs))
 }
+
+/// Whether a schedule's fire starts a play while its previous play has not
+/// ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// The fire is skipped.
+    #[default]
+    Skip,
+    /// The play starts once the previous one has ended.
+    Queue,
+    /// The play starts at once.
+    Allow,
+}
+
+/// Which fires missed while no server ran start plays when one starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Catchup {
+    /// One play, for the most recent missed fire.
+    #[default]
+    Latest,
+    /// One play per missed fire, at most 100.
+    All,
+    /// None: only fires on time start plays.
+    None,
+}
+
+/// Starts plays of a workflow by the clock: a cron rule in a zone, or an
+/// interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub name: String,
+    pub workflow_sid: String,
+    pub cron: Option<String>,
+    pub every_s: Option<u64>,
+    pub tz: Option<String>,
+    pub input_data: Value,
+    pub prefill_resumes: JsonMap,
+    pub overlap: Overlap,
+    pub catchup: Catchup,
+    pub paused: bool,
+    pub next_fire_at: Option<String>,
+    pub last_fire_at: Option<String>,
+    pub last_play_sid: Option<String>,
+    pub created_at: String,
+}

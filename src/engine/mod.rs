@@ -11,6 +11,7 @@ pub mod lifecycle;
 mod plays;
 mod resume;
 mod runner;
+pub mod schedule_rule;
 mod sdk_checks;
 mod sdk_events;
 mod workflows;
