@@ -31,6 +31,7 @@ pub const FILES: &[(&str, &str)] = package_files![
     "_channel.py",
     "_flow.py",
     "_run.py",
+    "_time.py",
 ];
 
 /// The folder put on a flow's `PYTHONPATH`: it holds the package.

@@ -29,9 +29,9 @@ Invariants:
 
 import sys
 
-from ._flow import ChildFlowError, FlowOutputError, ask_user, flow
+from ._flow import ChildFlowError, Fatal, FlowOutputError, PauseTimeout, ask_user, flow
 
-__all__ = ["flow", "ask_user", "FlowOutputError", "ChildFlowError"]
+__all__ = ["flow", "ask_user", "FlowOutputError", "ChildFlowError", "PauseTimeout", "Fatal"]
 
 
 def __getattr__(name):
@@ -41,7 +41,7 @@ def __getattr__(name):
     always the run in progress; a module loads on the first such access.
     """
     if name.startswith("_") and not name.startswith("__"):
-        for home in ("_flow", "_run", "_channel", "_analysis"):
+        for home in ("_flow", "_run", "_time", "_channel", "_analysis"):
             # Not `from . import`: that would ask this function for the module.
             full = f"{__name__}.{home}"
             if full not in sys.modules:

@@ -48,6 +48,30 @@ class ChildFlowError(RuntimeError):
         self.error = error
 
 
+class PauseTimeout(Exception):
+    """A pause with `timeout_s` and no `default` was not answered in time.
+
+    Raised in the flow at the pause, on the run after the deadline passed;
+    the flow may catch it (to remind, escalate, ...). Uncaught, the play
+    fails naming the pause.
+    """
+
+    __module__ = "hero_tracing"
+
+    def __init__(self, name, timeout_s=None):
+        after = "" if timeout_s is None else f" within {timeout_s:g} s"
+        super().__init__(f"nobody answered the pause `{name}`{after}")
+        self.name = name
+        self.timeout_s = timeout_s
+
+
+class Fatal(Exception):
+    """A failure that retrying cannot fix: a step raising it is never retried,
+    whatever its `retries=`."""
+
+    __module__ = "hero_tracing"
+
+
 class _Paused(BaseException):
     """Unwinds the flow once a pause is durably recorded.
 
@@ -56,16 +80,58 @@ class _Paused(BaseException):
     """
 
 
+# `default=` left out: a pause with a deadline raises `PauseTimeout`.
+_UNSET = object()
+
+
+class _Retry:
+    """A step's `retries=` policy, checked once when the step is decorated."""
+
+    __slots__ = ("retries", "delay_s", "backoff", "max_delay_s", "retry_on")
+
+    def __init__(self, retries, delay_s, backoff, max_delay_s, retry_on):
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"@flow(retries=...) takes a whole number ≥ 0, not {retries!r}")
+        for label, value, least in (("retry_delay_s", delay_s, 0.0),
+                                    ("max_delay_s", max_delay_s, 0.0),
+                                    ("backoff", backoff, 1.0)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not value >= least or value == float("inf"):
+                raise ValueError(
+                    f"@flow({label}=...) takes a finite number ≥ {least:g}, not {value!r}")
+        if isinstance(retry_on, type):
+            retry_on = (retry_on,)
+        retry_on = tuple(retry_on)
+        if not all(isinstance(c, type) and issubclass(c, BaseException) for c in retry_on):
+            raise ValueError("@flow(retry_on=...) takes exception classes")
+        self.retries = retries
+        self.delay_s = float(delay_s)
+        self.backoff = float(backoff)
+        self.max_delay_s = float(max_delay_s)
+        self.retry_on = retry_on
+
+    def delay(self, failed):
+        """Seconds to wait after the `failed`-th failed attempt."""
+        return min(self.delay_s * self.backoff ** (failed - 1), self.max_delay_s)
+
+    def retries_after(self, exc, failed):
+        """Whether an attempt that raised `exc`, the `failed`-th, is tried again."""
+        return (failed <= self.retries and isinstance(exc, self.retry_on)
+                and not isinstance(exc, Fatal))
+
+
 class _Step:
     """What the SDK knows of one step function, worked out once per function."""
 
     __slots__ = ("fn", "name", "outputs", "names", "defaults", "signature",
-                 "site", "wire", "quick")
+                 "site", "wire", "quick", "retry")
 
-    def __init__(self, fn, name, outputs, site=None):
+    def __init__(self, fn, name, outputs, site=None, retry=None):
         self.fn = fn
         self.name = name
         self.outputs = outputs
+        # The `retries=` policy, or None: tried once.
+        self.retry = retry
         # Where the span points in the source: (file, line), found lazily.
         self.site = site
         # The span fields that never change, as JSON text for replayed spans.
@@ -140,7 +206,7 @@ def _output_names(outputs):
     return tuple(outputs)
 
 
-def _decorate(fn, name, outputs):
+def _decorate(fn, name, outputs, retry=None):
     if not callable(fn):
         raise TypeError(
             f"@flow takes a function, not {type(fn).__name__}: "
@@ -150,7 +216,8 @@ def _decorate(fn, name, outputs):
         raise TypeError(
             f"@flow cannot wrap `{fn.__name__}`: async functions are not "
             "supported, a flow's steps run one after another on one thread")
-    info = _Step(fn, name or getattr(fn, "__name__", "step"), _output_names(outputs))
+    info = _Step(fn, name or getattr(fn, "__name__", "step"), _output_names(outputs),
+                 retry=retry)
 
     def step(*args, **kwargs):
         rt = _rt
@@ -186,26 +253,65 @@ class _Flow:
     `flow.cost`.
     """
 
-    def __call__(self, fn=None, /, *, name=None, outputs=None):
+    def __call__(self, fn=None, /, *, name=None, outputs=None, retries=0,
+                 retry_delay_s=1.0, backoff=2.0, max_delay_s=300.0,
+                 retry_on=(Exception,)):
+        """`retries=N` tries a step that raises one of `retry_on` up to N more
+        times, `min(retry_delay_s * backoff**(n-1), max_delay_s)` seconds
+        after the n-th failure; `Fatal` is never retried. The attempts are
+        counted durably: a crash or a pause between them does not reset it.
+        """
+        retry = _Retry(retries, retry_delay_s, backoff, max_delay_s, retry_on) \
+            if retries else None
         if fn is None:
-            return lambda fn: _decorate(fn, name, outputs)
-        return _decorate(fn, name, outputs)
+            return lambda fn: _decorate(fn, name, outputs, retry)
+        return _decorate(fn, name, outputs, retry)
 
     def __repr__(self):
         return "<hero_tracing.flow>"
 
     @staticmethod
-    def pause(name, *, schema=None, ui=None):
+    def pause(name, *, schema=None, ui=None, timeout_s=None, default=_UNSET):
         """Waits for a resume named `name` and returns its payload.
 
         The first time it is reached the request is recorded and the script
         exits with code 75; on the run after the answer it returns at once.
         `schema` is the JSON Schema the answer must satisfy; `ui` tells the
-        dashboard how to ask (None: a machine resume, no form).
+        dashboard how to ask (None: a machine resume, no form). Unanswered
+        after `timeout_s` seconds it returns `default`, or raises
+        `PauseTimeout` when there is none.
         """
         if not isinstance(name, str):
             raise TypeError(f"a pause is named by a string, not {type(name).__name__}")
-        return _runtime("flow.pause()").pause(name, schema, ui)
+        if timeout_s is not None:
+            timeout_s = _seconds("timeout_s", timeout_s)
+        return _runtime("flow.pause()").pause(name, schema, ui, timeout_s, default)
+
+    @staticmethod
+    def sleep(seconds):
+        """Waits `seconds` durably: a long wait parks the play with no process
+        and the server wakes it; on replay a passed wait returns at once."""
+        seconds = _seconds("flow.sleep()", seconds)
+        return _runtime("flow.sleep()").sleep(lambda now: now + seconds)
+
+    @staticmethod
+    def sleep_until(when):
+        """Waits durably until `when`: a `datetime` with a zone, or an RFC 3339
+        string. A time already past returns at once."""
+        import datetime
+
+        if isinstance(when, str):
+            try:
+                when = datetime.datetime.fromisoformat(when.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"flow.sleep_until() takes an RFC 3339 time, not {when!r}") \
+                    from None
+        if not isinstance(when, datetime.datetime) or when.tzinfo is None:
+            raise ValueError(
+                "flow.sleep_until() takes a datetime with a zone (or an RFC 3339 string), "
+                f"not {when!r}")
+        target = when.timestamp()
+        return _runtime("flow.sleep_until()").sleep(lambda now: target)
 
     @staticmethod
     def invoke(name, /, *, spawn=False, **inputs):
@@ -235,14 +341,22 @@ class _Flow:
 flow = _Flow()
 
 
-def _ask(name, kind, schema, prompt, default, **extra):
+def _seconds(what, value):
+    """A wait in seconds: a finite number ≥ 0, or ValueError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 <= value < float("inf"):
+        raise ValueError(f"{what} takes a finite number of seconds ≥ 0, not {value!r}")
+    return float(value)
+
+
+def _ask(name, kind, schema, prompt, default, timeout_s, **extra):
     ui = {"kind": kind, "prompt": prompt or name}
     for key, value in extra.items():
         if value is not None:
             ui[key] = value
-    if default is not None:
+    if default is not _UNSET and default is not None:
         ui["default"] = default
-    return flow.pause(name, schema=schema, ui=ui)
+    return flow.pause(name, schema=schema, ui=ui, timeout_s=timeout_s, default=default)
 
 
 class _AskUser:
@@ -256,33 +370,34 @@ class _AskUser:
         return "<hero_tracing.ask_user>"
 
     @staticmethod
-    def text(name, *, prompt=None, default=None):
-        return _ask(name, "text", {"type": "string"}, prompt, default)
+    def text(name, *, prompt=None, default=_UNSET, timeout_s=None):
+        return _ask(name, "text", {"type": "string"}, prompt, default, timeout_s)
 
     @staticmethod
-    def number(name, *, prompt=None, min=None, max=None, default=None):
+    def number(name, *, prompt=None, min=None, max=None, default=_UNSET, timeout_s=None):
         schema = {"type": "number"}
         if min is not None:
             schema["minimum"] = min
         if max is not None:
             schema["maximum"] = max
-        return _ask(name, "number", schema, prompt, default, min=min, max=max)
+        return _ask(name, "number", schema, prompt, default, timeout_s, min=min, max=max)
 
     @staticmethod
-    def choice(name, options, *, prompt=None, default=None):
+    def choice(name, options, *, prompt=None, default=_UNSET, timeout_s=None):
         options = list(options)
-        return _ask(name, "choice", {"enum": options}, prompt, default,
+        return _ask(name, "choice", {"enum": options}, prompt, default, timeout_s,
                     options=options)
 
     @staticmethod
-    def multi_choice(name, options, *, prompt=None, default=None):
+    def multi_choice(name, options, *, prompt=None, default=_UNSET, timeout_s=None):
         options = list(options)
         schema = {"type": "array", "items": {"enum": options}, "uniqueItems": True}
-        return _ask(name, "multi_choice", schema, prompt, default, options=options)
+        return _ask(name, "multi_choice", schema, prompt, default, timeout_s,
+                    options=options)
 
     @staticmethod
-    def confirm(name, *, prompt=None, default=None):
-        return _ask(name, "confirm", {"type": "boolean"}, prompt, default)
+    def confirm(name, *, prompt=None, default=_UNSET, timeout_s=None):
+        return _ask(name, "confirm", {"type": "boolean"}, prompt, default, timeout_s)
 
 
 ask_user = _AskUser()

@@ -31,7 +31,9 @@ import time
 
 from . import _flow
 from ._channel import _Channel, _not_json, _now, _reused_encoder
-from ._flow import ChildFlowError, FlowOutputError, _Paused, _Step
+from ._flow import (_UNSET, ChildFlowError, FlowOutputError, PauseTimeout, _Paused,
+                    _Step)
+from ._time import _Timers
 
 # The exit code of a run that stopped at a pause, as in BSD's EX_TEMPFAIL.
 _EXIT_PAUSED = 75
@@ -45,6 +47,8 @@ _REPLAY_BATCH = 500
 _QUICK_MS = 20.0
 
 _MISSING = object()
+
+
 
 # Values that JSON gives back as they were: a step's output of one of these
 # types needs no decoding to be what a replay would return.
@@ -69,7 +73,7 @@ class _Frame:
         self.pauses = {}
 
 
-class _Run(_Channel):
+class _Run(_Timers, _Channel):
     """The state of the run in progress; its connection is the `_Channel`."""
 
     def __init__(self, env):
@@ -86,6 +90,9 @@ class _Run(_Channel):
         self.version = env.get("HERO_WORKFLOW_VERSION_SID", "")
         self.steps = {}
         self.answers = {}
+        # Pauses whose deadline answered them and that had no default: each
+        # raises `PauseTimeout` where the flow reaches it.
+        self.timed_out = set()
         self.stack = [_Frame(None, "", self.version)]
         self.seq = 0
         # Sub-flows run in-process: version sid -> main, and sources already
@@ -141,6 +148,9 @@ class _Run(_Channel):
                 child = self.spawned_child(parent, key, info.name, canon)
             self.replayed(info, kind, parent, key, child)
             return output
+        if info.retry is not None:
+            return self.retrying(info, kind, parent, canon, key, args, kwargs,
+                                 version or parent.version)
         return self.execute(info, kind, parent, canon, key, args, kwargs,
                             version or parent.version)
 
@@ -163,7 +173,7 @@ class _Run(_Channel):
                      dumps(info.name))
         return info.wire
 
-    def execute(self, info, kind, parent, canon, key, args, kwargs, version):
+    def execute(self, info, kind, parent, canon, key, args, kwargs, version, attempt=None):
         self.seq += 1
         file, line = info.source()
         span = {"id": f"{self.run}.{self.seq}", "play_sid": self.play_sid,
@@ -176,6 +186,10 @@ class _Run(_Channel):
                 "inputs": canon, "output": None, "error": None,
                 "source_file": file, "source_line": line, "step_key": key,
                 "child_play_sid": None, "cost_usd": 0.0}
+        more = ""
+        if attempt is not None:
+            span["attempt"] = attempt
+            more = f',"attempt":{attempt}'
         wire = info.wire or self.wire_of(info)
         # The span's JSON is written as text around the canonical inputs:
         # encoding the whole span twice a step was most of the SDK's time.
@@ -185,7 +199,7 @@ class _Run(_Channel):
         start = lambda: (  # noqa: E731 (written only if it is sent)
             f'{self.span_event_head}{{{head}"status":"running","started_at":"{span["started_at"]}",'
             f'"ended_at":null,"duration_ms":0.0,{tail}"output":null,"error":null,{wire[1]},'
-            f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0}}}}}}\n')
+            f'"step_key":"{key}","child_play_sid":null,"cost_usd":0.0{more}}}}}}}\n')
         # A step that was quick last time is likely quick again: its start is
         # held back. One that was not is shown running from the start; so is
         # the first call of each step.
@@ -223,7 +237,7 @@ class _Run(_Channel):
             f'"started_at":"{span["started_at"]}","ended_at":"{ended}",'
             f'"duration_ms":{duration!r},{tail}"output":{text},"error":null,{wire[1]},'
             f'"step_key":"{key}","child_play_sid":{child},'
-            f'"cost_usd":{float(span["cost_usd"])!r}}}}}', checkpoint=True)
+            f'"cost_usd":{float(span["cost_usd"])!r}{more}}}}}', checkpoint=True)
         self.steps[key] = output
         return output
 
@@ -263,23 +277,39 @@ class _Run(_Channel):
             frame.pauses[name] = count + 1
         return self.sha1(f"{frame.key}|pause|{name}|{count}".encode()).hexdigest()[:20]
 
-    def pause(self, name, schema, ui):
+    def pause(self, name, schema, ui, timeout_s=None, default=_UNSET, kind="pause"):
         frame = self.stack[-1]
         resume_id = self.pause_id(frame, name, True)
         if resume_id in self.answers:
+            if resume_id in self.timed_out:
+                raise PauseTimeout(name, timeout_s)
             return self.answers[resume_id]
+        request = self.request_of(frame, resume_id, name, kind)
+        request["schema"] = schema
+        request["ui"] = ui
+        if timeout_s is not None:
+            # Pinned, so that every run of the play has the first deadline.
+            expires = self.pin(frame, f"flow.pause:{name}#expires", {"id": resume_id},
+                               lambda: self.instant(time.time() + timeout_s))
+            request["expires_at"] = expires["at"]
+            request["on_timeout"] = "raise" if default is _UNSET else {"default": default}
         # A pause the server refuses as asked (a schema that is not a valid
-        # JSON Schema, say) raises here, in the flow, naming the pause.
-        result = self.request("pause", {
-            "play_sid": self.play_sid, "run": self.run,
-            "request": {"id": resume_id, "name": name, "schema": schema, "ui": ui,
-                        "asked_at_span_id": frame.span and frame.span["id"],
-                        "asked_at": _now(), "payload": None, "resumed_at": None}},
-            refusable=True)
+        # JSON Schema, a default that fails it) raises here, in the flow.
+        result = self.request("pause", {"play_sid": self.play_sid, "run": self.run,
+                                        "request": request}, refusable=True)
         if result.get("answered"):
             self.answers[resume_id] = result.get("payload")
+            if result.get("timed_out"):
+                self.timed_out.add(resume_id)
+                raise PauseTimeout(name, timeout_s)
             return self.answers[resume_id]
         raise _Paused(resume_id)
+
+    def request_of(self, frame, resume_id, name, kind):
+        """A new ResumeRequest as the SDK sends it: what only the SDK knows."""
+        return {"id": resume_id, "name": name, "kind": kind, "schema": None, "ui": None,
+                "asked_at_span_id": frame.span and frame.span["id"], "asked_at": _now(),
+                "payload": None, "resumed_at": None, "wake_at": None, "expires_at": None}
 
     # ---- sub-flows
 
@@ -361,7 +391,7 @@ class _Run(_Channel):
             # The child waits for an answer, so this play waits for the child
             # without holding a process: a machine pause that the engine
             # answers with the child's outcome when the child ends.
-            outcome = self.pause(waiting, None, None)
+            outcome = self.pause(waiting, None, None, kind="child")
             if outcome.get("status") == "success":
                 return outcome.get("output_data")
             raise ChildFlowError(name, child, outcome.get("status"), outcome.get("error"))
@@ -447,7 +477,9 @@ def _run_file(path):
     rt = _flow._rt = _Run(os.environ)
     try:
         rt.steps = _load_json_object(rt.json, os.environ.get("HERO_REPLAY_STEP_OUTPUTS_FILE"))
-        rt.answers = _load_json_object(rt.json, os.environ.get("HERO_REPLAY_RESUMES_FILE"))
+        resumes = _load_json_object(rt.json, os.environ.get("HERO_REPLAY_RESUMES_FILE"))
+        rt.answers = resumes.get("answers") or {}
+        rt.timed_out = set(resumes.get("timed_out") or ())
         inputs = _load_input(rt.json, os.environ.get("HERO_INPUT_FILE"))
         if not isinstance(inputs, dict):
             raise TypeError(f"the play's input must be a JSON object, not {inputs!r}")
