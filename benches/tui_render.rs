@@ -59,6 +59,7 @@ fn span(seq: usize, parent: Option<usize>) -> Span {
         step_key: Some(format!("{seq:040x}")),
         child_play_sid: None,
         cost_usd: 0.0,
+        attempt: None,
     }
 }
 

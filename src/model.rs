@@ -150,6 +150,12 @@ pub struct Play {
     /// When `play_retry` last ran the play again.
     #[serde(default)]
     pub retried_at: Option<String>,
+    /// The schedule that started the play.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// The key a second start with the same key gets this play back by.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 impl Play {
@@ -192,6 +198,8 @@ impl Play {
             working_dir: None,
             run_retries: 0,
             retried_at: None,
+            schedule: None,
+            idempotency_key: None,
         }
     }
 
@@ -302,6 +310,9 @@ pub struct Span {
     pub child_play_sid: Option<String>,
     #[serde(default)]
     pub cost_usd: f64,
+    /// Which try of a step with `retries` this span is, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
 }
 
 impl Span {
@@ -371,6 +382,53 @@ pub struct ResumeRequest {
     pub asked_at: String,
     pub payload: Value,
     pub resumed_at: Option<String>,
+    /// What the pause waits for: an answer from outside, the clock, a
+    /// child play, or a signal.
+    #[serde(default)]
+    pub kind: ResumeKind,
+    /// When a timer wakes the play.
+    #[serde(default)]
+    pub wake_at: Option<String>,
+    /// When a pause with `timeout_s` gives up waiting.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// What the pause resolves with at `expires_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<OnTimeout>,
+    /// Who answered, when not `play_resume` or a prefill: `timer` or
+    /// `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+impl ResumeRequest {
+    /// When the clock answers this request, if it does.
+    pub fn due_at(&self) -> Option<&str> {
+        match self.kind {
+            ResumeKind::Timer => self.wake_at.as_deref(),
+            _ => self.expires_at.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeKind {
+    #[default]
+    Pause,
+    Timer,
+    Child,
+    Signal,
+}
+
+/// What a pause with a deadline resolves with when nobody answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    /// The pause returns this payload.
+    Default(Value),
+    /// The pause raises `hero_tracing.PauseTimeout` in the flow.
+    Raise,
 }
 
 /// A finding of `workflow lint`: non-determinism in a step's arguments.

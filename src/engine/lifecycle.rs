@@ -412,6 +412,11 @@ mod tests {
             asked_at: "t".into(),
             payload: Value::Null,
             resumed_at: None,
+            kind: crate::model::ResumeKind::Pause,
+            wake_at: None,
+            expires_at: None,
+            on_timeout: None,
+            by: None,
         }
     }
 

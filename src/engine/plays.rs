@@ -294,6 +294,8 @@ impl Engine {
             working_dir,
             run_retries: 0,
             retried_at: None,
+            schedule: None,
+            idempotency_key: None,
         };
         let stored = play.clone();
         self.inner

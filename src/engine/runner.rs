@@ -19,7 +19,7 @@ use super::channel::RunToken;
 use super::lifecycle::Outcome;
 use super::sdk_events::RunReport;
 use super::{Engine, Result};
-use crate::model::{LogLine, LogStream, Play, now};
+use crate::model::{LogLine, LogStream, OnTimeout, Play, now};
 use crate::sdk;
 use crate::store::writer::always;
 
@@ -310,6 +310,18 @@ pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
     let _ = std::fs::remove_dir(&dir);
 }
 
+/// The run's answers file: every answer by pause id, and the pauses whose
+/// deadline passed with no default, where the flow raises `PauseTimeout`.
+fn resumes_file(play: &Play) -> String {
+    let timed_out: Vec<&str> = play
+        .answered_resumes
+        .iter()
+        .filter(|r| r.by.as_deref() == Some("timeout") && r.on_timeout == Some(OnTimeout::Raise))
+        .map(|r| r.id.as_str())
+        .collect();
+    serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string()
+}
+
 /// Writes a run's file whole or not at all, readable by its owner only: it
 /// may hold the play's input, outputs and answers. Each writer has its own
 /// temporary file, since plays of one version started at once all write its
@@ -374,11 +386,7 @@ impl Engine {
         };
         let outputs = self.store().step_outputs(&play.sid)?;
         write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
-        write_atomic(
-            &resumes,
-            &serde_json::to_string(&play.received_resumes).expect("json"),
-        )
-        .map_err(io)?;
+        write_atomic(&resumes, &resumes_file(play)).map_err(io)?;
         let token = self.open_channel(&play.sid, play.runs)?;
         Ok(RunSpec {
             python: config.python.clone(),

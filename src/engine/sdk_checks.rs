@@ -318,6 +318,11 @@ mod tests {
             asked_at: "2026-12-04T18:00:00Z".into(),
             payload: Value::Null,
             resumed_at: None,
+            kind: crate::model::ResumeKind::Pause,
+            wake_at: None,
+            expires_at: None,
+            on_timeout: None,
+            by: None,
         }
     }
 

@@ -190,6 +190,7 @@ impl Engine {
                 step_key: Some(key),
                 child_play_sid: child,
                 cost_usd: 0.0,
+                attempt: None,
             })
             .collect();
         if self.inner.events.receiver_count() > 0 {

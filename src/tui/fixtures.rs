@@ -56,6 +56,7 @@ pub fn span(play_sid: &str, id: &str, parent: Option<&str>, name: &str) -> Span 
         step_key: None,
         child_play_sid: None,
         cost_usd: 0.0,
+        attempt: None,
     }
 }
 
@@ -110,6 +111,11 @@ pub fn paused_play_with_spans(sid: &str) -> (Play, Vec<Span>) {
         asked_at: "2026-11-02T10:00:04Z".into(),
         payload: Value::Null,
         resumed_at: None,
+        kind: crate::model::ResumeKind::Pause,
+        wake_at: None,
+        expires_at: None,
+        on_timeout: None,
+        by: None,
     }];
     let mut main = span(sid, "1.1", None, "main");
     main.status = SpanStatus::Paused;

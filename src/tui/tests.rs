@@ -227,6 +227,11 @@ fn pending_lists_child_pauses_and_machine_pauses() {
         asked_at: "2026-11-02T10:00:04Z".into(),
         payload: serde_json::Value::Null,
         resumed_at: None,
+        kind: crate::model::ResumeKind::Pause,
+        wake_at: None,
+        expires_at: None,
+        on_timeout: None,
+        by: None,
     });
     app.apply(Data::Event(PlayEvent::Play {
         play: Box::new(play),
