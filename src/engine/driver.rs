@@ -79,7 +79,7 @@ impl Engine {
 
     /// Carries out a stored transition's effects. `parent` is what
     /// [`Effect::NotifyParent`] found in the transaction.
-    fn carry_out(&self, t: &Transition, mut parent: Option<Woken>) {
+    pub(super) fn carry_out(&self, t: &Transition, mut parent: Option<Woken>) {
         for effect in &t.effects {
             match effect {
                 Effect::StartRun => self.schedule(&t.play.sid),
@@ -294,7 +294,7 @@ impl Engine {
 
 /// A parent that a child's end wakes, as it was and as the lifecycle
 /// decided, or why it cannot be woken.
-struct Woken {
+pub(super) struct Woken {
     old: Play,
     woken: std::result::Result<Transition, lifecycle::Refusal>,
 }

@@ -8,10 +8,12 @@
 //! and whether a child's end wakes its parent ([`wake_parent`]). No IO
 //! happens here, so every rule is tested with plain values.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use super::driver::CHILD_PAUSE_PREFIX;
-use crate::model::{Play, PlayStatus, ResumeRequest};
+use crate::model::{OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -28,6 +30,13 @@ pub enum Event {
     Resumed {
         id: String,
         payload: Value,
+        at: String,
+    },
+    /// The clock reached pause `id`'s time: a timer's `wake_at`, a pause's
+    /// `expires_at`. It answers the pause as [`expiry`] says, unless
+    /// something answered it first.
+    Expired {
+        id: String,
         at: String,
     },
     /// A pause of run `run` answered at once (a prefilled payload, an
@@ -90,7 +99,7 @@ pub enum Refusal {
     WrongState {
         sid: String,
         status: PlayStatus,
-        why: &'static str,
+        why: Cow<'static, str>,
     },
     #[error("play {sid} has no pause with id `{id}`")]
     UnknownResume { sid: String, id: String },
@@ -115,11 +124,62 @@ pub struct Transition {
     pub effects: Vec<Effect>,
 }
 
-fn refuse(play: &Play, why: &'static str) -> Refusal {
+fn refuse(play: &Play, why: impl Into<Cow<'static, str>>) -> Refusal {
     Refusal::WrongState {
         sid: play.sid.clone(),
         status: play.status,
-        why,
+        why: why.into(),
+    }
+}
+
+/// What the clock answers `request` with, and who it says answered: a
+/// timer wakes with `null` (`by: "timer"`); a pause past its deadline takes
+/// its default, or `null` for one that raises `PauseTimeout` in the flow
+/// (`by: "timeout"`). `None` for a pause the clock never answers.
+pub fn expiry(request: &ResumeRequest) -> Option<(Value, &'static str)> {
+    match (request.kind, &request.on_timeout) {
+        (ResumeKind::Timer, _) => request.wake_at.as_ref().map(|_| (Value::Null, "timer")),
+        (_, Some(OnTimeout::Default(value))) => Some((value.clone(), "timeout")),
+        (_, Some(OnTimeout::Raise)) => Some((Value::Null, "timeout")),
+        (_, None) => None,
+    }
+}
+
+/// Whether the clock answers `request` at `at` (both RFC 3339): its time
+/// has come. A time that does not parse is never due.
+pub fn is_due(request: &ResumeRequest, at: &str) -> bool {
+    let parse = |t: &str| t.parse::<jiff::Timestamp>().ok();
+    match (request.due_at().and_then(parse), parse(at)) {
+        (Some(due), Some(now)) => due <= now,
+        _ => false,
+    }
+}
+
+/// Whether an answer to a pause of the clock's was the timeout of one that
+/// raises `PauseTimeout` in the flow.
+pub fn raised_timeout(request: &ResumeRequest) -> bool {
+    request.by.as_deref() == Some("timeout") && request.on_timeout == Some(OnTimeout::Raise)
+}
+
+/// Moves open pause `index` to the answered ones with `payload`; the play
+/// runs again once no pause is open.
+fn take_answer(
+    next: &mut Play,
+    effects: &mut Vec<Effect>,
+    index: usize,
+    payload: Value,
+    at: String,
+    by: Option<&str>,
+) {
+    let mut request = next.pending_resumes.remove(index);
+    request.payload = payload.clone();
+    request.resumed_at = Some(at);
+    request.by = by.map(str::to_owned);
+    next.received_resumes.insert(request.id.clone(), payload);
+    next.answered_resumes.push(request);
+    if next.pending_resumes.is_empty() {
+        next.status = PlayStatus::Running;
+        effects.push(Effect::StartRun);
     }
 }
 
@@ -157,6 +217,23 @@ pub fn answer<'a>(play: &'a Play, id: &str, payload: &Value) -> Answer<'a> {
         Some(request) => Answer::Open(request),
         None => Answer::Unknown,
     }
+}
+
+/// Whether a play awaiting resumes waits for an answer from outside (a
+/// person, a program): what `play wait` returns for. A timer or a retry
+/// delay is answered by the clock; a `child_play:` pause by its child,
+/// which waits for outside only if `child_waits` says so of its sid.
+pub fn waits_outside(play: &Play, mut child_waits: impl FnMut(&str) -> bool) -> bool {
+    play.status == PlayStatus::AwaitingResume
+        && play.pending_resumes.iter().any(|r| {
+            if r.kind == ResumeKind::Timer {
+                return false;
+            }
+            match r.name.strip_prefix(CHILD_PAUSE_PREFIX) {
+                Some(child) => child_waits(child),
+                None => true,
+            }
+        })
 }
 
 /// Whether run `run` may still write to its play (a checkpoint, a pause):
@@ -265,15 +342,39 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                     id,
                 });
             };
-            let mut request = next.pending_resumes.remove(index);
-            request.payload = payload.clone();
-            request.resumed_at = Some(at);
-            next.received_resumes.insert(id, payload);
-            next.answered_resumes.push(request);
-            if next.pending_resumes.is_empty() {
-                next.status = PlayStatus::Running;
-                effects.push(Effect::StartRun);
+            let open = &next.pending_resumes[index];
+            if open.kind == ResumeKind::Timer {
+                return Err(refuse(
+                    play,
+                    format!(
+                        "pause `{id}` is a timer (`{}`): nobody answers it, it wakes by itself at {}",
+                        open.name,
+                        open.wake_at.as_deref().unwrap_or("its wake time")
+                    ),
+                ));
             }
+            take_answer(&mut next, &mut effects, index, payload, at, None);
+        }
+        Event::Expired { id, at } => {
+            let Some(index) = play.pending_resumes.iter().position(|r| r.id == id) else {
+                return Err(match play.answered_resumes.iter().find(|r| r.id == id) {
+                    Some(done) => Refusal::AlreadyAnswered {
+                        resumed_at: done.resumed_at.clone().unwrap_or_default(),
+                    },
+                    None => Refusal::UnknownResume {
+                        sid: play.sid.clone(),
+                        id,
+                    },
+                });
+            };
+            if play.status != PlayStatus::AwaitingResume {
+                return Err(refuse(play, "only a play awaiting a resume wakes by the clock"));
+            }
+            let request = &play.pending_resumes[index];
+            let Some((payload, by)) = expiry(request).filter(|_| is_due(request, &at)) else {
+                return Err(refuse(play, format!("pause `{id}` is not due at {at}")));
+            };
+            take_answer(&mut next, &mut effects, index, payload, at, Some(by));
         }
         Event::RunEnded { run, outcome, at } => {
             if run == play.runs {
@@ -673,6 +774,134 @@ mod tests {
             apply(&stale, pause),
             Err(Refusal::StaleRun { .. })
         ));
+    }
+
+    /// A play parked on timer `a`, due at `wake`.
+    fn on_timer(wake: &str) -> Play {
+        let mut p = paused_with(&["a"]);
+        let r = &mut p.pending_resumes[0];
+        r.kind = ResumeKind::Timer;
+        r.name = "sleep".into();
+        r.schema = Value::Null;
+        r.ui = Value::Null;
+        r.wake_at = Some(wake.into());
+        p
+    }
+
+    /// A play awaiting pause `a` with a deadline at `expires` that does
+    /// `on_timeout`.
+    fn with_deadline(expires: &str, on_timeout: OnTimeout) -> Play {
+        let mut p = paused_with(&["a"]);
+        p.pending_resumes[0].expires_at = Some(expires.into());
+        p.pending_resumes[0].on_timeout = Some(on_timeout);
+        p
+    }
+
+    fn expired(at: &str) -> Event {
+        Event::Expired {
+            id: "a".into(),
+            at: at.into(),
+        }
+    }
+
+    const WAKE: &str = "2026-12-04T18:00:00Z";
+    const LATER: &str = "2026-12-04T18:00:00.000001Z";
+    const EARLIER: &str = "2026-12-04T17:59:59.999999Z";
+
+    #[test]
+    fn a_due_timer_wakes_the_play_by_the_clock() {
+        let p = on_timer(WAKE);
+        assert!(matches!(
+            apply(&p, expired(EARLIER)),
+            Err(Refusal::WrongState { .. })
+        ));
+        let t = apply(&p, expired(LATER)).unwrap();
+        assert_eq!(t.play.status, PlayStatus::Running);
+        assert_eq!(t.effects, vec![Effect::StartRun]);
+        let answered = &t.play.answered_resumes[0];
+        assert_eq!(
+            (&answered.payload, answered.by.as_deref()),
+            (&Value::Null, Some("timer"))
+        );
+        assert_eq!(t.play.received_resumes["a"], Value::Null);
+    }
+
+    #[test]
+    fn nobody_answers_a_timer_by_hand() {
+        let refused = apply(&on_timer(WAKE), resumed("a", Value::Null)).unwrap_err();
+        let message = refused.to_string();
+        assert!(matches!(refused, Refusal::WrongState { .. }));
+        assert!(
+            message.contains("wakes by itself") && message.contains(WAKE),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_deadline_answers_with_the_default_or_null_for_raise() {
+        let p = with_deadline(WAKE, OnTimeout::Default(json!("no")));
+        let t = apply(&p, expired(WAKE)).unwrap();
+        let answered = &t.play.answered_resumes[0];
+        assert_eq!(answered.payload, json!("no"));
+        assert_eq!(answered.by.as_deref(), Some("timeout"));
+        assert!(!raised_timeout(answered));
+        let t = apply(&with_deadline(WAKE, OnTimeout::Raise), expired(WAKE)).unwrap();
+        let answered = &t.play.answered_resumes[0];
+        assert_eq!(answered.payload, Value::Null);
+        assert!(raised_timeout(answered));
+        let no_deadline = paused_with(&["a"]);
+        assert!(apply(&no_deadline, expired(WAKE)).is_err());
+    }
+
+    #[test]
+    fn an_answer_racing_a_deadline_exactly_one_wins() {
+        let p = with_deadline(WAKE, OnTimeout::Default(json!(false)));
+        // The answer first: the deadline finds the pause answered.
+        let answered = apply(&p, resumed("a", json!(true))).unwrap().play;
+        assert!(matches!(
+            apply(&answered, expired(LATER)),
+            Err(Refusal::AlreadyAnswered { .. })
+        ));
+        // The deadline first: another answer is refused, the same one is not
+        // a change.
+        let timed_out = apply(&p, expired(LATER)).unwrap().play;
+        assert!(matches!(
+            apply(&timed_out, resumed("a", json!(true))),
+            Err(Refusal::WrongState { .. })
+        ));
+        assert!(matches!(
+            apply(&timed_out, resumed("a", json!(false))),
+            Err(Refusal::AlreadyAnswered { .. })
+        ));
+        assert_eq!(timed_out.answered_resumes.len(), 1);
+    }
+
+    #[test]
+    fn the_clock_wakes_only_a_play_awaiting_it() {
+        let mut p = on_timer(WAKE);
+        p.status = PlayStatus::Running;
+        assert!(matches!(
+            apply(&p, expired(LATER)),
+            Err(Refusal::WrongState { .. })
+        ));
+        p.status = PlayStatus::Cancelled;
+        assert!(apply(&p, expired(LATER)).is_err());
+        assert!(matches!(
+            apply(&on_timer(WAKE), Event::Expired { id: "zz".into(), at: LATER.into() }),
+            Err(Refusal::UnknownResume { .. })
+        ));
+    }
+
+    #[test]
+    fn play_wait_goes_on_through_timers_and_children_that_wait_for_no_one() {
+        let timer = on_timer(WAKE);
+        assert!(!waits_outside(&timer, |_| true));
+        let deadline = with_deadline(WAKE, OnTimeout::Raise);
+        assert!(waits_outside(&deadline, |_| false));
+        let (parent, _) = parent_and_child();
+        assert!(!waits_outside(&parent, |sid| sid != "c1"));
+        assert!(waits_outside(&parent, |sid| sid == "c1"));
+        assert!(!waits_outside(&play(PlayStatus::Running), |_| true));
     }
 
     /// A parent paused on child `c1`, and that child, ended.

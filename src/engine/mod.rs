@@ -14,6 +14,7 @@ mod runner;
 pub mod schedule_rule;
 mod sdk_checks;
 mod sdk_events;
+mod timers;
 mod workflows;
 
 use std::collections::HashMap;
@@ -118,6 +119,8 @@ struct Inner {
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
     channels: channel::Channels,
+    /// The timer task's wake-up (see `timers.rs`).
+    timers: timers::Timers,
 }
 
 impl Engine {
@@ -144,9 +147,11 @@ impl Engine {
                 spare: Mutex::default(),
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
+                timers: timers::Timers::default(),
             }),
         };
         engine.recover()?;
+        engine.start_timers();
         engine.refill_spare();
         Ok(engine)
     }

@@ -343,8 +343,10 @@ impl Engine {
         Ok(self.store().count_plays(&filter)?)
     }
 
-    /// Returns once the play is terminal or awaiting a resume, or when the
-    /// time is up (`timeout_ms == 0`: no limit). Wakes on the change itself.
+    /// Returns once the play is terminal or awaiting an answer from
+    /// outside ([`super::lifecycle::waits_outside`]: not a timer, nor a child that
+    /// waits for none), or when the time is up (`timeout_ms == 0`: no
+    /// limit). Wakes on the change itself.
     pub async fn play_wait(&self, sid: &str, timeout_ms: u64) -> Result<Play> {
         // No deadline past what the clock can hold: that long is no limit.
         let deadline = (timeout_ms > 0)
@@ -353,13 +355,16 @@ impl Engine {
         let mut settled = self.inner.settled.subscribe();
         loop {
             let play = self.play_snapshot(sid)?;
-            if play.status.is_settled() {
+            // Awaiting only the clock or its children: any play's change may
+            // be a child's that now waits for outside.
+            let machine = play.status == PlayStatus::AwaitingResume && !self.waits_outside(&play);
+            if play.status.is_settled() && !machine {
                 return self.play_get(sid);
             }
             let changed = async {
                 loop {
                     match settled.recv().await {
-                        Ok(settled_sid) if settled_sid == sid => return,
+                        Ok(settled_sid) if machine || settled_sid == sid => return,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,

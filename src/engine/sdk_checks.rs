@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use super::channel::RunChannel;
 use super::{CHILD_PAUSE_PREFIX, EngineError, Result};
-use crate::model::{ResumeRequest, Span};
+use super::resume::violations;
+use crate::model::{OnTimeout, ResumeKind, ResumeRequest, Span};
 
 /// Longest name of a span or a pause, in bytes.
 pub const MAX_NAME_BYTES: usize = 1024;
@@ -117,6 +118,11 @@ pub fn span(span: &Span, channel: &RunChannel) -> Result<u64> {
         return Err(invalid(format!(
             "duration_ms {ms} is not a finite number ≥ 0"
         )));
+    }
+    if span.attempt == Some(0) {
+        return Err(invalid(
+            "attempt 0: a step's attempts are counted from 1".into(),
+        ));
     }
     let cost = span.cost_usd;
     if !(cost.is_finite() && (0.0..=MAX_SPAN_COST_USD).contains(&cost)) {
@@ -231,7 +237,67 @@ pub fn pause(request: &ResumeRequest, channel: &RunChannel) -> Result<()> {
             "pause `{name}` waits on a child play and takes no schema"
         )));
     }
-    schema(name, &request.schema)
+    schema(name, &request.schema)?;
+    time_fields(request)
+}
+
+/// A pause's times: a timer has a `wake_at` and asks nobody (no `ui`, no
+/// `schema`, no deadline); a deadline (`expires_at`) comes with what it
+/// does (`on_timeout`), and a default must be an answer the schema takes,
+/// or the pause could resolve with what no answer may be.
+fn time_fields(request: &ResumeRequest) -> Result<()> {
+    let name = &request.name;
+    if let Some(wake_at) = &request.wake_at {
+        timestamp(&format!("pause `{name}`: wake_at"), wake_at)?;
+    }
+    if let Some(expires_at) = &request.expires_at {
+        timestamp(&format!("pause `{name}`: expires_at"), expires_at)?;
+    }
+    if request.kind == ResumeKind::Timer {
+        if request.wake_at.is_none() {
+            return Err(invalid(format!(
+                "timer `{name}` has no wake_at: a timer says when it wakes"
+            )));
+        }
+        if !request.ui.is_null() || !request.schema.is_null() {
+            return Err(invalid(format!(
+                "timer `{name}` asks nobody: its ui and schema must be null"
+            )));
+        }
+        if request.expires_at.is_some() || request.on_timeout.is_some() {
+            return Err(invalid(format!(
+                "timer `{name}` takes no deadline (expires_at, on_timeout): it wakes at its wake_at"
+            )));
+        }
+        return Ok(());
+    }
+    if request.wake_at.is_some() {
+        return Err(invalid(format!(
+            "pause `{name}` is of kind {:?}: only a timer has a wake_at",
+            request.kind
+        )));
+    }
+    match (&request.expires_at, &request.on_timeout) {
+        (Some(_), None) => Err(invalid(format!(
+            "pause `{name}` has an expires_at but no on_timeout: say `\"raise\"` or give a default"
+        ))),
+        (None, Some(_)) => Err(invalid(format!(
+            "pause `{name}` has an on_timeout but no expires_at: there is no deadline to act on"
+        ))),
+        (_, Some(OnTimeout::Default(default))) => {
+            let problems = violations(&request.schema, default);
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(invalid(format!(
+                    "pause `{name}`: its default {} does not match its schema: {}",
+                    default.to_string().chars().take(200).collect::<String>(),
+                    problems.join("; ")
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Compiles a pause's JSON Schema; `null` means any answer.
@@ -346,6 +412,63 @@ mod tests {
             ..request(Value::Null)
         };
         assert!(pause(&elsewhere, &c).is_err());
+    }
+
+    #[test]
+    fn a_pause_s_times_are_checked_whole() {
+        let c = channel("p1", 1);
+        let timer = ResumeRequest {
+            kind: ResumeKind::Timer,
+            name: "sleep".into(),
+            wake_at: Some("2026-12-04T18:00:03.5Z".into()),
+            ..request(Value::Null)
+        };
+        pause(&timer, &c).expect("a timer");
+        let deadline = ResumeRequest {
+            expires_at: Some("2026-12-04T18:00:03Z".into()),
+            on_timeout: Some(OnTimeout::Default(json!("x"))),
+            ..request(json!({"type": "string"}))
+        };
+        pause(&deadline, &c).expect("a pause with a deadline and a default");
+        type Breaks = fn(&mut ResumeRequest);
+        let cases: Vec<(&str, ResumeRequest, Breaks)> = vec![
+            ("has no wake_at", timer.clone(), |r| r.wake_at = None),
+            ("RFC 3339", timer.clone(), |r| r.wake_at = Some("soon".into())),
+            ("ui and schema", timer.clone(), |r| r.ui = json!({"kind": "confirm"})),
+            ("ui and schema", timer.clone(), |r| r.schema = json!({"type": "null"})),
+            ("takes no deadline", timer.clone(), |r| {
+                r.expires_at = Some("2026-12-04T18:00:00Z".into())
+            }),
+            ("only a timer", deadline.clone(), |r| {
+                r.wake_at = Some("2026-12-04T18:00:00Z".into())
+            }),
+            ("RFC 3339", deadline.clone(), |r| r.expires_at = Some("x".into())),
+            ("no on_timeout", deadline.clone(), |r| r.on_timeout = None),
+            ("no expires_at", deadline.clone(), |r| r.expires_at = None),
+            ("does not match its schema", deadline.clone(), |r| {
+                r.on_timeout = Some(OnTimeout::Default(json!(3)))
+            }),
+        ];
+        for (needle, good, breaks) in cases {
+            let mut broken = good;
+            breaks(&mut broken);
+            let message = pause(&broken, &c).expect_err(needle).to_string();
+            assert!(message.contains(needle), "{message:?} names {needle:?}");
+            assert!(message.contains(&format!("`{}`", broken.name)), "{message}");
+        }
+        let mut raising = deadline.clone();
+        raising.on_timeout = Some(OnTimeout::Raise);
+        pause(&raising, &c).expect("a deadline that raises");
+    }
+
+    #[test]
+    fn attempts_count_from_one() {
+        let c = channel("p1", 2);
+        let mut s = good_span();
+        s.attempt = Some(1);
+        span(&s, &c).expect("attempt 1");
+        s.attempt = Some(0);
+        assert!(span(&s, &c).unwrap_err().to_string().contains("attempt 0"));
     }
 
     #[test]

@@ -15,7 +15,9 @@ use super::channel::RunChannel;
 use super::driver::CHILD_PAUSE_PREFIX;
 use super::lifecycle::{self, Event, child_result};
 use super::{Engine, EngineError, Result, lock, sdk_checks};
-use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
+use crate::model::{
+    Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanKind, SpanStatus, now,
+};
 use crate::store::writer::{Plan, always};
 use crate::store::{Snapshot, SpanText, Tx};
 
@@ -34,6 +36,9 @@ pub enum PauseAnswer {
     Answered(Value),
     /// Recorded; the script must stop and exit 75.
     Pending,
+    /// Its deadline passed with no default: the flow raises
+    /// `PauseTimeout` at it.
+    TimedOut,
 }
 
 /// Refuses a write from anything but the current run of a running play
@@ -66,6 +71,11 @@ fn answer_now(
             )));
         }
         return Ok(child.is_terminal().then(|| child_result(&child)));
+    }
+    // A prefill answers pauses, not the clock's timers: `{"*": true}` must
+    // not cut a sleep short.
+    if request.kind == ResumeKind::Timer {
+        return Ok(None);
     }
     Ok(play
         .prefill_resumes
@@ -331,32 +341,48 @@ impl Engine {
     pub async fn pause(&self, channel: &RunChannel, request: ResumeRequest) -> Result<PauseAnswer> {
         sdk_checks::pause(&request, channel)?;
         let run = channel.run();
+        let id = request.id.clone();
         let t = self
             .transition_with(channel.play_sid(), move |snapshot, play| {
                 lifecycle::check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
+                let at = now();
                 let answer = match play.received_resumes.get(&request.id) {
-                    Some(payload) => Some(payload.clone()),
-                    None => answer_now(snapshot, play, &request)?,
+                    Some(payload) => Some((payload.clone(), None)),
+                    None => match answer_now(snapshot, play, &request)? {
+                        Some(payload) => Some((payload, None)),
+                        // Its time passed already (a replay after the
+                        // deadline, a wake time a restart overslept):
+                        // the clock answers it here, in this transaction.
+                        None => lifecycle::expiry(&request)
+                            .filter(|_| lifecycle::is_due(&request, &at))
+                            .map(|(payload, by)| (payload, Some(by.to_owned()))),
+                    },
                 };
                 Ok(match answer {
-                    Some(payload) => Event::Prefilled {
+                    Some((payload, by)) => Event::Prefilled {
                         run,
-                        request: ResumeRequest { payload, ..request },
-                        at: now(),
+                        request: ResumeRequest {
+                            payload,
+                            by,
+                            ..request
+                        },
+                        at,
                     },
                     None => Event::Paused { run, request },
                 })
             })
             .await?;
-        Ok(match t.play.status {
-            PlayStatus::AwaitingResume => PauseAnswer::Pending,
-            _ => PauseAnswer::Answered(
-                t.play
-                    .answered_resumes
-                    .last()
-                    .map(|r| r.payload.clone())
-                    .unwrap_or(Value::Null),
-            ),
+        if t.play.status == PlayStatus::AwaitingResume {
+            let asked = t.play.pending_resumes.iter().find(|r| r.id == id);
+            if let Some(due) = asked.and_then(|r| r.due_at()) {
+                self.timer_added(due);
+            }
+            return Ok(PauseAnswer::Pending);
+        }
+        Ok(match t.play.answered_resumes.last() {
+            Some(r) if lifecycle::raised_timeout(r) => PauseAnswer::TimedOut,
+            Some(r) => PauseAnswer::Answered(r.payload.clone()),
+            None => PauseAnswer::Answered(Value::Null),
         })
     }
 

@@ -31,7 +31,7 @@ use crate::model::Play;
 
 pub use lock::DataDirLock;
 pub use read::PlayFilter;
-pub use tx::{Snapshot, SpanText, Tx};
+pub use tx::{Snapshot, SpanText, Tx, due_micros};
 
 /// The layout this binary writes; older files are migrated forward on open.
 pub const SCHEMA_VERSION: u32 = 2;

@@ -170,6 +170,20 @@ impl Store {
     }
 
     /// The sids of the plays spawned by `parent`.
+    /// The first `limit` entries of the timer index, soonest first: `(due
+    /// time in microseconds since the epoch, play sid, pause id)`.
+    pub fn timers(&self, limit: usize) -> Result<Vec<(i64, String, String)>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(TIMERS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db)?.take(limit) {
+            let (key, _) = entry.map_err(db)?;
+            let (due, sid, id) = key.value();
+            out.push((due, sid.to_owned(), id.to_owned()));
+        }
+        Ok(out)
+    }
+
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
         let txn = self.begin_read()?;
         let table = txn.open_table(PLAY_CHILDREN).map_err(db)?;

@@ -40,3 +40,8 @@ pub const STEP_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("step_c
 pub const SPANS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("spans");
 /// (play sid, run, seq) → LogLine.
 pub const LOGS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("logs");
+/// (due time in microseconds since the epoch, play sid, pause id) → (): the
+/// open pauses the clock answers (a timer's `wake_at`, a pause's
+/// `expires_at`), soonest first. Kept by [`crate::store::Tx::put_play`] from
+/// the play's pending resumes, so the timer task reads only what is due.
+pub const TIMERS: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("timers");

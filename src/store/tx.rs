@@ -17,6 +17,26 @@ use super::journal::{MAX_BATCH, MAX_RECORD, Op};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
 
+/// A time as stored in [`TIMERS`]: microseconds since the epoch; `None`
+/// when it is not an RFC 3339 time (the SDK checks refuse such a pause).
+pub fn due_micros(at: &str) -> Option<i64> {
+    at.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_microsecond())
+}
+
+/// The (due time, pause id) of each open pause of `play` the clock answers;
+/// none once the play has ended.
+fn timer_keys(play: &Play) -> Vec<(i64, &str)> {
+    if play.is_terminal() {
+        return Vec::new();
+    }
+    play.pending_resumes
+        .iter()
+        .filter_map(|r| Some((due_micros(r.due_at()?)?, r.id.as_str())))
+        .collect()
+}
+
 pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(META).map_err(db)?;
     txn.open_table(WORKFLOWS).map_err(db)?;
@@ -32,6 +52,7 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(STEP_COUNTS).map_err(db)?;
     txn.open_table(SPANS).map_err(db)?;
     txn.open_table(LOGS).map_err(db)?;
+    txn.open_table(TIMERS).map_err(db)?;
     Ok(())
 }
 
@@ -182,6 +203,7 @@ impl Tx<'_> {
                 .insert((play.status.as_str(), play.sid.as_str()), ())
                 .map_err(db)?;
         }
+        self.put_timers(old, play)?;
         if old.is_none() {
             self.txn
                 .open_table(PLAYS_BY_WORKFLOW)
@@ -196,6 +218,38 @@ impl Tx<'_> {
                     .map_err(db)?;
             }
         }
+        Ok(())
+    }
+
+    /// Keeps [`TIMERS`] in step with the play's open pauses that the clock
+    /// answers. Every entry of the new record is inserted again, so that an
+    /// entry the timer task dropped while the play could not take it (a
+    /// retried play that runs again) comes back when its run asks the pause.
+    fn put_timers(&self, old: Option<&Play>, play: &Play) -> Result<()> {
+        let before = old.map(timer_keys).unwrap_or_default();
+        let after = timer_keys(play);
+        if before.is_empty() && after.is_empty() {
+            return Ok(());
+        }
+        let mut timers = self.txn.open_table(TIMERS).map_err(db)?;
+        for (due, id) in before.iter().filter(|k| !after.contains(k)) {
+            timers.remove((*due, play.sid.as_str(), *id)).map_err(db)?;
+        }
+        for (due, id) in &after {
+            timers.insert((*due, play.sid.as_str(), *id), ()).map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Drops one entry of [`TIMERS`]: the timer task's, for an entry whose
+    /// pause the play can no longer take. Not journaled: an entry that
+    /// comes back after a crash is found stale again and dropped again.
+    pub fn remove_timer(&self, due: i64, play_sid: &str, id: &str) -> Result<()> {
+        self.txn
+            .open_table(TIMERS)
+            .map_err(db)?
+            .remove((due, play_sid, id))
+            .map_err(db)?;
         Ok(())
     }
 
