@@ -368,7 +368,10 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                 });
             };
             if play.status != PlayStatus::AwaitingResume {
-                return Err(refuse(play, "only a play awaiting a resume wakes by the clock"));
+                return Err(refuse(
+                    play,
+                    "only a play awaiting a resume wakes by the clock",
+                ));
             }
             let request = &play.pending_resumes[index];
             let Some((payload, by)) = expiry(request).filter(|_| is_due(request, &at)) else {
@@ -887,7 +890,13 @@ mod tests {
         p.status = PlayStatus::Cancelled;
         assert!(apply(&p, expired(LATER)).is_err());
         assert!(matches!(
-            apply(&on_timer(WAKE), Event::Expired { id: "zz".into(), at: LATER.into() }),
+            apply(
+                &on_timer(WAKE),
+                Event::Expired {
+                    id: "zz".into(),
+                    at: LATER.into()
+                }
+            ),
             Err(Refusal::UnknownResume { .. })
         ));
     }

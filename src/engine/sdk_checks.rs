@@ -12,8 +12,8 @@
 use serde_json::Value;
 
 use super::channel::RunChannel;
-use super::{CHILD_PAUSE_PREFIX, EngineError, Result};
 use super::resume::violations;
+use super::{CHILD_PAUSE_PREFIX, EngineError, Result};
 use crate::model::{OnTimeout, ResumeKind, ResumeRequest, Span};
 
 /// Longest name of a span or a pause, in bytes.
@@ -433,16 +433,24 @@ mod tests {
         type Breaks = fn(&mut ResumeRequest);
         let cases: Vec<(&str, ResumeRequest, Breaks)> = vec![
             ("has no wake_at", timer.clone(), |r| r.wake_at = None),
-            ("RFC 3339", timer.clone(), |r| r.wake_at = Some("soon".into())),
-            ("ui and schema", timer.clone(), |r| r.ui = json!({"kind": "confirm"})),
-            ("ui and schema", timer.clone(), |r| r.schema = json!({"type": "null"})),
+            ("RFC 3339", timer.clone(), |r| {
+                r.wake_at = Some("soon".into())
+            }),
+            ("ui and schema", timer.clone(), |r| {
+                r.ui = json!({"kind": "confirm"})
+            }),
+            ("ui and schema", timer.clone(), |r| {
+                r.schema = json!({"type": "null"})
+            }),
             ("takes no deadline", timer.clone(), |r| {
                 r.expires_at = Some("2026-12-04T18:00:00Z".into())
             }),
             ("only a timer", deadline.clone(), |r| {
                 r.wake_at = Some("2026-12-04T18:00:00Z".into())
             }),
-            ("RFC 3339", deadline.clone(), |r| r.expires_at = Some("x".into())),
+            ("RFC 3339", deadline.clone(), |r| {
+                r.expires_at = Some("x".into())
+            }),
             ("no on_timeout", deadline.clone(), |r| r.on_timeout = None),
             ("no expires_at", deadline.clone(), |r| r.expires_at = None),
             ("does not match its schema", deadline.clone(), |r| {

@@ -158,7 +158,10 @@ impl Engine {
                 let Some(play) = snapshot.play(&owned)? else {
                     return Ok::<_, EngineError>(stale(due, owned, id));
                 };
-                let event = Event::Expired { id: id.clone(), at: now() };
+                let event = Event::Expired {
+                    id: id.clone(),
+                    at: now(),
+                };
                 Ok(match lifecycle::apply(&play, event) {
                     Ok(t) => Plan::new(move |tx| {
                         tx.put_play(Some(&play), &t.play)?;

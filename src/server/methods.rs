@@ -434,7 +434,9 @@ impl Server {
                 Ok(match engine.pause(channel, p.request).await? {
                     PauseAnswer::Answered(payload) => json!({"answered": true, "payload": payload}),
                     PauseAnswer::Pending => json!({"answered": false}),
-                    PauseAnswer::TimedOut => json!({"answered": true, "payload": null, "timed_out": true}),
+                    PauseAnswer::TimedOut => {
+                        json!({"answered": true, "payload": null, "timed_out": true})
+                    }
                 })
             }
             "run_result" => {

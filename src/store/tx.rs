@@ -236,7 +236,9 @@ impl Tx<'_> {
             timers.remove((*due, play.sid.as_str(), *id)).map_err(db)?;
         }
         for (due, id) in &after {
-            timers.insert((*due, play.sid.as_str(), *id), ()).map_err(db)?;
+            timers
+                .insert((*due, play.sid.as_str(), *id), ())
+                .map_err(db)?;
         }
         Ok(())
     }

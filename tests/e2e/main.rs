@@ -13,5 +13,6 @@ mod server;
 mod shipped;
 mod store;
 mod subflow;
+mod time;
 mod tmux;
 mod tui;

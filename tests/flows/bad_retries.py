@@ -1,0 +1,13 @@
+"""A step decorated with a negative retry count: refused when the flow is
+loaded, before anything runs."""
+from hero_tracing import flow
+
+
+@flow(retries=-1)
+def step() -> int:
+    return 1
+
+
+@flow
+def main():
+    return step()
