@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Client, Result};
-use crate::engine::{SavedWorkflow, WorkflowDetail};
+use crate::api::{SavedWorkflow, WorkflowDetail};
 use crate::model::{JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow};
 
 /// What `play_start` sends.

@@ -24,10 +24,13 @@ pub use autostart::{connect_or_start, probe, start_server};
 pub enum ClientError {
     #[error("no hero_logic server is listening on {}", .socket.display())]
     NotRunning { socket: PathBuf },
+    /// The server refused the call; its hint (`error.data.hint`) is kept
+    /// apart from the message, for the caller to show as it shows hints.
     #[error("{message}")]
     Rpc {
         code: i64,
         message: String,
+        hint: Option<String>,
         data: Option<Value>,
     },
     #[error("lost the connection to the server: {0}")]
@@ -48,6 +51,14 @@ impl ClientError {
     pub fn code(&self) -> Option<i64> {
         match self {
             ClientError::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What the server says to do about it, when it says.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ClientError::Rpc { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }
@@ -104,6 +115,7 @@ impl Client {
                 return Err(ClientError::Rpc {
                     code: error["code"].as_i64().unwrap_or(0),
                     message: error["message"].as_str().unwrap_or("").to_owned(),
+                    hint: crate::api::hint_of(error.get("data")).map(str::to_owned),
                     data: error.get("data").cloned(),
                 });
             }

@@ -65,10 +65,10 @@ impl RunChannel {
     pub fn check(&self, play_sid: Option<&str>, run: Option<u32>) -> Result<()> {
         if let Some(other) = play_sid.filter(|sid| *sid != self.play_sid) {
             return Err(EngineError::InvalidParams(format!(
-                "this connection carries run {} of play {}: a message for play {other} is refused \
-                 (hint: a run writes only into its own play)",
+                "this connection carries run {} of play {}: a message for play {other} is refused",
                 self.run, self.play_sid
-            )));
+            ))
+            .with_hint("a run writes only into its own play"));
         }
         if let Some(other) = run.filter(|run| *run != self.run) {
             return Err(EngineError::InvalidParams(format!(

@@ -11,10 +11,6 @@ use super::{Engine, EngineError, Result, lock, runner};
 use crate::model::{Play, PlayEvent, PlayStatus, now};
 use crate::store::Tx;
 
-/// The pause a parent records while a spawned child it waits on is paused;
-/// the engine answers it when the child ends.
-pub const CHILD_PAUSE_PREFIX: &str = "child_play:";
-
 impl Engine {
     /// Applies one lifecycle event to a play in one durable transaction, then
     /// publishes the new play and carries out the effects.
@@ -252,7 +248,7 @@ fn answer_parent(tx: &Tx<'_>, child: &Play) -> crate::store::Result<Option<Trans
     let Some(parent) = tx.play(parent_sid)? else {
         return Ok(None);
     };
-    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
+    let name = crate::api::child_pause_name(&child.sid);
     let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
         return Ok(None);
     };

@@ -12,10 +12,11 @@
 use serde_json::Value;
 
 use super::channel::RunChannel;
-use super::driver::{CHILD_PAUSE_PREFIX, child_result};
+use super::driver::child_result;
 use super::lifecycle::Event;
 use super::{Engine, EngineError, Result, lock, sdk_checks};
-use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanKind, SpanStatus, now};
+use crate::api::{ReplayedStep, child_of_pause};
+use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, now};
 use crate::store::writer::Later;
 use crate::store::{SpanText, Tx};
 
@@ -53,7 +54,7 @@ fn check_run(sid: &str, run: u32, found: Option<(PlayStatus, u32)>) -> Result<()
 /// The answer a pause gets without anyone asked: a prefilled payload whose
 /// name or glob matches, or the result of a child that has ended.
 fn answer_now(tx: &Tx<'_>, play: &Play, request: &ResumeRequest) -> Result<Option<Value>> {
-    if let Some(child_sid) = request.name.strip_prefix(CHILD_PAUSE_PREFIX) {
+    if let Some(child_sid) = child_of_pause(&request.name) {
         let child = tx
             .play(child_sid)
             .map_err(EngineError::Store)?
@@ -132,17 +133,6 @@ impl SpanRecord {
     }
 }
 
-/// One step a run replayed: `(seq, parent_id, step_key, child_play_sid,
-/// name, kind)`.
-pub type ReplayedStep = (
-    u64,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    SpanKind,
-);
-
 impl Engine {
     /// Stores the spans of steps a run replayed. The SDK sends only what
     /// differs from the run that did the work; the span's inputs, output and
@@ -155,7 +145,15 @@ impl Engine {
         items: Vec<ReplayedStep>,
     ) -> Result<()> {
         sdk_checks::timestamp("at", at)?;
-        for (seq, parent_id, key, child, name, _) in &items {
+        for ReplayedStep {
+            seq,
+            parent_id,
+            step_key: key,
+            child_play_sid: child,
+            name,
+            ..
+        } in &items
+        {
             sdk_checks::replayed(
                 *seq,
                 parent_id.as_deref(),
@@ -168,26 +166,35 @@ impl Engine {
         let (sid, run) = (channel.play_sid(), channel.run());
         let spans: Vec<Span> = items
             .into_iter()
-            .map(|(seq, parent_id, key, child, name, kind)| Span {
-                id: format!("{run}.{seq}"),
-                play_sid: sid.to_owned(),
-                run,
-                parent_id,
-                name,
-                kind,
-                status: SpanStatus::Replayed,
-                started_at: at.to_owned(),
-                ended_at: Some(at.to_owned()),
-                duration_ms: Some(0.0),
-                inputs: Value::Null,
-                output: Value::Null,
-                error: None,
-                source_file: None,
-                source_line: None,
-                step_key: Some(key),
-                child_play_sid: child,
-                cost_usd: 0.0,
-            })
+            .map(
+                |ReplayedStep {
+                     seq,
+                     parent_id,
+                     step_key: key,
+                     child_play_sid: child,
+                     name,
+                     kind,
+                 }| Span {
+                    id: format!("{run}.{seq}"),
+                    play_sid: sid.to_owned(),
+                    run,
+                    parent_id,
+                    name,
+                    kind,
+                    status: SpanStatus::Replayed,
+                    started_at: at.to_owned(),
+                    ended_at: Some(at.to_owned()),
+                    duration_ms: Some(0.0),
+                    inputs: Value::Null,
+                    output: Value::Null,
+                    error: None,
+                    source_file: None,
+                    source_line: None,
+                    step_key: Some(key),
+                    child_play_sid: child,
+                    cost_usd: 0.0,
+                },
+            )
             .collect();
         if self.inner.events.receiver_count() > 0 {
             for span in &spans {

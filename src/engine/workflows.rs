@@ -13,18 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Engine, EngineError, Result};
+use crate::api::SavedWorkflow;
 use crate::ids::{new_sid, sha1_hex};
 use crate::model::{FlowField, LintWarning, Workflow, WorkflowVersion, now};
 use crate::sdk;
-
-/// A saved workflow and what the lint found in it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SavedWorkflow {
-    #[serde(flatten)]
-    pub workflow: Workflow,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<LintWarning>,
-}
 
 /// What `workflow_save` asks for.
 #[derive(Debug, Clone, Default)]
@@ -76,16 +68,25 @@ fn check_name(name: &str) -> Result<()> {
 
 /// The refusal of a save from another file than the workflow's own; none
 /// when either path is unknown or the caller asked to replace.
-fn other_file(workflow: &Workflow, source_path: Option<&str>, replace: bool) -> Option<String> {
+fn other_file(
+    workflow: &Workflow,
+    source_path: Option<&str>,
+    replace: bool,
+) -> Option<EngineError> {
     let theirs = workflow.source_path.as_deref()?;
     let ours = source_path?;
     if replace || theirs == ours {
         return None;
     }
-    Some(format!(
-        "workflow `{name}` was saved from {theirs}, not from {ours} (hint: save {ours} under its own name with `--name NAME` or `@flow(name=\"...\")` on its main, or pass `--replace` (RPC: `replace: true`) to make it the next version of `{name}`)",
-        name = workflow.name
-    ))
+    let name = &workflow.name;
+    Some(
+        EngineError::InvalidParams(format!(
+            "workflow `{name}` was saved from {theirs}, not from {ours}"
+        ))
+        .with_hint(format!(
+            "save {ours} under its own name with `--name NAME` or `@flow(name=\"...\")` on its main, or pass `--replace` (RPC: `replace: true`) to make it the next version of `{name}`"
+        )),
+    )
 }
 
 impl Engine {
@@ -183,8 +184,7 @@ impl Engine {
                 }
                 Ok(Ok(workflow))
             })
-            .await?
-            .map_err(EngineError::InvalidParams)?;
+            .await??;
         Ok(SavedWorkflow {
             workflow,
             warnings: analysis.warnings,
