@@ -249,3 +249,125 @@ pub struct WorkflowResolve {
     pub play_sid: Option<String>,
     pub name: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde::de::{self, Deserializer, Visitor};
+
+    use super::*;
+    use crate::api::METHODS;
+
+    /// A deserializer that only writes down the field names a struct asks
+    /// for, then gives up.
+    struct Fields<'f>(&'f mut Vec<&'static str>);
+
+    #[derive(Debug)]
+    struct Done;
+    impl std::fmt::Display for Done {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("done")
+        }
+    }
+    impl std::error::Error for Done {}
+    impl de::Error for Done {
+        fn custom<T: std::fmt::Display>(_: T) -> Done {
+            Done
+        }
+    }
+
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = Done;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Done> {
+            Err(Done)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Done> {
+            self.0.extend(fields);
+            Err(Done)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn fields<'de, T: Deserialize<'de>>() -> BTreeSet<&'static str> {
+        let mut names = Vec::new();
+        let _ = T::deserialize(Fields(&mut names));
+        names.into_iter().collect()
+    }
+
+    fn listed(method: &str) -> BTreeSet<&'static str> {
+        METHODS
+            .iter()
+            .find(|m| m.name == method)
+            .unwrap_or_else(|| panic!("{method} is not listed"))
+            .params
+            .iter()
+            .map(|(name, _, _)| *name)
+            .collect()
+    }
+
+    /// Each params struct takes exactly what `METHODS` (and so
+    /// `rpc.discover`) lists for its method. The server's dispatch is
+    /// checked against `rpc.discover` end to end (`tests/e2e/api.rs`).
+    #[test]
+    fn each_params_struct_takes_what_the_method_list_says() {
+        let cases: &[(&[&str], BTreeSet<&'static str>)] = &[
+            (&["workflow_get"], fields::<SidOrName>()),
+            (
+                &[
+                    "play_get",
+                    "play_cancel",
+                    "play_pending_resumes",
+                    "play_retry",
+                ],
+                fields::<PlaySid>(),
+            ),
+            (&["workflow_source"], fields::<VersionSid>()),
+            (&["workflow_save"], fields::<WorkflowSave>()),
+            (&["play_wait"], fields::<PlayWait>()),
+            (&["play_count"], fields::<PlayCount>()),
+            (&["play_list"], fields::<PlayList>()),
+            (&["play_spans"], fields::<PlaySpans>()),
+            (&["play_logs"], fields::<PlayLogs>()),
+            (&["play_resume"], fields::<PlayResume>()),
+            (&["play_restart"], fields::<PlayRestart>()),
+            (&["run_attach"], fields::<RunAttach>()),
+            (&["span_event"], fields::<SpanEvent>()),
+            (&["spans_replayed"], fields::<SpansReplayed>()),
+            (&["step_output"], fields::<StepOutput>()),
+            (&["pause"], fields::<Pause>()),
+            (&["run_result"], fields::<RunResult>()),
+            (&["workflow_resolve"], fields::<WorkflowResolve>()),
+        ];
+        for (methods, fields) in cases {
+            for method in *methods {
+                assert_eq!(&listed(method), fields, "{method}");
+            }
+        }
+        // `StartPlay` serves both starts; each lists the part it takes.
+        let start = fields::<StartPlay>();
+        for method in ["play_start", "play_run_async"] {
+            assert!(listed(method).is_subset(&start), "{method}");
+        }
+    }
+
+    #[test]
+    fn a_replayed_step_reads_from_the_sdks_compact_array() {
+        let step: ReplayedStep =
+            serde_json::from_str(r#"[3, "1.2", "k", null, "fetch", "step"]"#).unwrap();
+        assert_eq!(step.seq, 3);
+        assert_eq!(step.parent_id.as_deref(), Some("1.2"));
+        assert_eq!(step.step_key, "k");
+        assert_eq!(step.child_play_sid, None);
+        assert_eq!(step.kind, SpanKind::Step);
+    }
+}

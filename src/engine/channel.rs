@@ -213,7 +213,7 @@ pub(crate) mod tests {
         c.check(None, None).expect("no names: the channel's own");
         c.check(Some("p1"), Some(2)).expect("its own play and run");
         let other_play = c.check(Some("p2"), Some(2)).expect_err("another play");
-        assert!(matches!(other_play, EngineError::InvalidParams(_)));
+        assert!(matches!(other_play.kind(), EngineError::InvalidParams(_)));
         assert!(other_play.to_string().contains("p2"), "{other_play}");
         assert!(c.check(Some("p1"), Some(1)).is_err(), "an earlier run");
         c.live.store(false, Ordering::Release);
