@@ -145,56 +145,39 @@ impl Engine {
         items: Vec<ReplayedStep>,
     ) -> Result<()> {
         sdk_checks::timestamp("at", at)?;
-        for ReplayedStep {
-            seq,
-            parent_id,
-            step_key: key,
-            child_play_sid: child,
-            name,
-            ..
-        } in &items
-        {
+        for step in &items {
             sdk_checks::replayed(
-                *seq,
-                parent_id.as_deref(),
-                key,
-                child.as_deref(),
-                name,
+                step.seq,
+                step.parent_id.as_deref(),
+                &step.step_key,
+                step.child_play_sid.as_deref(),
+                &step.name,
                 channel,
             )?;
         }
         let (sid, run) = (channel.play_sid(), channel.run());
         let spans: Vec<Span> = items
             .into_iter()
-            .map(
-                |ReplayedStep {
-                     seq,
-                     parent_id,
-                     step_key: key,
-                     child_play_sid: child,
-                     name,
-                     kind,
-                 }| Span {
-                    id: format!("{run}.{seq}"),
-                    play_sid: sid.to_owned(),
-                    run,
-                    parent_id,
-                    name,
-                    kind,
-                    status: SpanStatus::Replayed,
-                    started_at: at.to_owned(),
-                    ended_at: Some(at.to_owned()),
-                    duration_ms: Some(0.0),
-                    inputs: Value::Null,
-                    output: Value::Null,
-                    error: None,
-                    source_file: None,
-                    source_line: None,
-                    step_key: Some(key),
-                    child_play_sid: child,
-                    cost_usd: 0.0,
-                },
-            )
+            .map(|step| Span {
+                id: format!("{run}.{}", step.seq),
+                play_sid: sid.to_owned(),
+                run,
+                parent_id: step.parent_id,
+                name: step.name,
+                kind: step.kind,
+                status: SpanStatus::Replayed,
+                started_at: at.to_owned(),
+                ended_at: Some(at.to_owned()),
+                duration_ms: Some(0.0),
+                inputs: Value::Null,
+                output: Value::Null,
+                error: None,
+                source_file: None,
+                source_line: None,
+                step_key: Some(step.step_key),
+                child_play_sid: step.child_play_sid,
+                cost_usd: 0.0,
+            })
             .collect();
         if self.inner.events.receiver_count() > 0 {
             for span in &spans {

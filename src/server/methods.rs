@@ -1,8 +1,10 @@
 //! Method dispatch: wire params in, model types out.
 //!
 //! The only place that knows both the method names of SPEC §3 and the
-//! engine's calls. Params are structs, so a missing or mistyped field is a
-//! `-32602` naming it, before anything is stored.
+//! engine's calls. Params are the structs of [`crate::api`], so a missing
+//! or mistyped field is a `-32602` naming it, before anything is stored.
+//! `tests/e2e/api.rs` checks that every method `rpc.discover` lists (from
+//! [`crate::api::METHODS`]) is dispatched here with the params it lists.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
