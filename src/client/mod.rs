@@ -31,7 +31,9 @@ pub enum ClientError {
         code: i64,
         message: String,
         hint: Option<String>,
-        data: Option<Value>,
+        /// The rest of `error.data` (e.g. `violations`), boxed to keep
+        /// every `Result` of the client small.
+        data: Option<Box<Value>>,
     },
     #[error("lost the connection to the server: {0}")]
     Io(#[from] std::io::Error),
@@ -116,7 +118,7 @@ impl Client {
                     code: error["code"].as_i64().unwrap_or(0),
                     message: error["message"].as_str().unwrap_or("").to_owned(),
                     hint: crate::api::hint_of(error.get("data")).map(str::to_owned),
-                    data: error.get("data").cloned(),
+                    data: error.get("data").cloned().map(Box::new),
                 });
             }
             return Ok(reply.get("result").cloned().unwrap_or(Value::Null));
