@@ -330,3 +330,30 @@ fn spawn_subscription(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_call_shows_the_servers_hint_after_its_message() {
+        let refused = ClientError::Rpc {
+            code: crate::api::NOT_FOUND,
+            message: "no workflow `x`".into(),
+            hint: Some("`hero_logic workflow list` shows the saved ones".into()),
+            data: None,
+        };
+        let Data::Failed(text) = failed(&refused) else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            text,
+            "no workflow `x` · hint: `hero_logic workflow list` shows the saved ones"
+        );
+        let gone = ClientError::Decode("x".into());
+        let Data::Failed(text) = failed(&gone) else {
+            panic!("a failure");
+        };
+        assert_eq!(text, gone.to_string());
+    }
+}
