@@ -25,19 +25,35 @@ pub struct Refusal {
     pub causes: Vec<String>,
 }
 
-impl From<StoreError> for Refusal {
-    fn from(e: StoreError) -> Refusal {
+impl Refusal {
+    fn of(e: &(dyn std::error::Error + 'static), in_use: bool, hint: Option<String>) -> Refusal {
         let mut causes = Vec::new();
-        let mut cause = std::error::Error::source(&e);
+        let mut cause = e.source();
         while let Some(c) = cause {
             causes.push(c.to_string());
             cause = c.source();
         }
         Refusal {
-            causes,
-            in_use: matches!(e, StoreError::Locked { .. }),
-            hint: e.hint().map(str::to_owned),
             message: e.to_string(),
+            in_use,
+            hint,
+            causes,
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Refusal {
+        let in_use = matches!(e, StoreError::Locked { .. });
+        Refusal::of(&e, in_use, e.hint().map(str::to_owned))
+    }
+}
+
+impl From<EngineError> for Refusal {
+    fn from(e: EngineError) -> Refusal {
+        match e {
+            EngineError::Store(store) => store.into(),
+            other => Refusal::of(&other, false, other.hint()),
         }
     }
 }
@@ -58,15 +74,40 @@ pub fn is_free(dir: &Path) -> bool {
 }
 
 /// The refusal of the store or the engine in a server's failure to start,
-/// when it is one; any other failure comes back as it was.
+/// with its hint apart, when it is one; any other failure comes back as it
+/// was.
 pub fn refusal(e: anyhow::Error) -> Result<Refusal, anyhow::Error> {
     let e = match e.downcast::<StoreError>() {
         Ok(store) => return Ok(store.into()),
         Err(e) => e,
     };
-    match e.downcast::<EngineError>() {
-        Ok(EngineError::Store(store)) => Ok(store.into()),
-        Ok(engine) => Err(engine.into()),
-        Err(e) => Err(e),
+    e.downcast::<EngineError>().map(Refusal::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_message_hint_and_causes_apart() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let refusal = Refusal::from(EngineError::Store(StoreError::NotWritable {
+            dir: "/d".into(),
+            source: io,
+        }));
+        assert!(!refusal.in_use);
+        assert!(!refusal.message.contains("hint"), "{}", refusal.message);
+        assert!(
+            refusal
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("HERO_LOGIC_DATA_DIR"))
+        );
+        assert_eq!(refusal.causes.len(), 1, "{:?}", refusal.causes);
+        let locked = Refusal::from(StoreError::Locked {
+            pid: "7".into(),
+            dir: "/d".into(),
+        });
+        assert!(locked.in_use && locked.hint.is_none());
     }
 }
