@@ -10,7 +10,6 @@
 
 use serde_json::{Value, json};
 
-use super::driver::CHILD_PAUSE_PREFIX;
 use crate::model::{Play, PlayStatus, ResumeRequest};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -201,7 +200,7 @@ pub fn wake_parent(parent: &Play, child: &Play, at: String) -> Result<Option<Tra
     if parent.status != PlayStatus::AwaitingResume {
         return Ok(None);
     }
-    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
+    let name = crate::api::child_pause_name(&child.sid);
     let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
         return Ok(None);
     };
@@ -678,7 +677,7 @@ mod tests {
     /// A parent paused on child `c1`, and that child, ended.
     fn parent_and_child() -> (Play, Play) {
         let mut parent = paused_with(&["a"]);
-        parent.pending_resumes[0].name = format!("{CHILD_PAUSE_PREFIX}c1");
+        parent.pending_resumes[0].name = crate::api::child_pause_name("c1");
         let mut child = play(PlayStatus::Success);
         child.sid = "c1".into();
         child.parent_play_sid = Some("p1".into());
