@@ -2,6 +2,7 @@
 //! end. See ARCHITECTURE.md for the map of these modules.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -10,7 +10,7 @@ use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Select};
 use serde_json::{Value, json};
 
-use crate::engine::violations;
+use crate::api::violations;
 use crate::model::ResumeRequest;
 
 #[derive(Debug, thiserror::Error)]

@@ -16,11 +16,13 @@ use std::ffi::OsStr;
 use std::time::Duration;
 
 use clap::{Arg, Command, CommandFactory};
-use clap_complete::engine::{
-    ArgValueCandidates, ArgValueCompleter, CompletionCandidate, ValueCompleter,
-};
+// clap_complete calls its dynamic completion module `engine`: not ours.
+use clap_complete::engine as dynamic;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
-use clap_complete::{CompleteEnv, PathCompleter, Shell};
+use clap_complete::{
+    ArgValueCandidates, ArgValueCompleter, CompleteEnv, CompletionCandidate, PathCompleter, Shell,
+};
+use dynamic::ValueCompleter;
 
 use super::Cli;
 use crate::client::Client;

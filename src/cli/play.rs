@@ -310,7 +310,7 @@ pub(super) fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
             PlayStatus::Success => outln!("{}", pretty(&play.output_data)),
             PlayStatus::AwaitingResume => {
                 for r in &play.pending_resumes {
-                    match r.name.strip_prefix(crate::engine::CHILD_PAUSE_PREFIX) {
+                    match crate::api::child_of_pause(&r.name) {
                         Some(child) => eprintln!(
                             "  ⏸ waiting on child play {child}; it goes on by itself when the child ends (`hero_logic pending {child}`)"
                         ),

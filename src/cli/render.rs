@@ -20,6 +20,9 @@ pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
     pub code: i32,
+    /// Causes printed under the message, for an error that came apart
+    /// from its source (a refusal of the data folder).
+    pub causes: Vec<String>,
 }
 
 impl UserError {
@@ -28,6 +31,7 @@ impl UserError {
             message: message.into(),
             hint: None,
             code: 1,
+            causes: Vec::new(),
         }
     }
 
@@ -41,6 +45,20 @@ impl UserError {
     pub fn hint(mut self, hint: impl Into<String>) -> UserError {
         self.hint = Some(hint.into());
         self
+    }
+}
+
+impl crate::server::offline::Refusal {
+    /// The refusal as the CLI shows it: `error:` then its `hint:`.
+    pub fn into_user_error(self) -> UserError {
+        let error = UserError {
+            causes: self.causes,
+            ..UserError::new(self.message)
+        };
+        match self.hint {
+            Some(hint) => error.hint(hint),
+            None => error,
+        }
     }
 }
 
@@ -60,11 +78,11 @@ pub fn client_error(e: ClientError, paths: &Paths) -> anyhow::Error {
             )
         })
         .into(),
-        ClientError::Rpc { message, .. } => {
-            // The server writes hints into its messages as `(hint: …)`.
-            match message.split_once(" (hint: ") {
-                Some((what, hint)) => UserError::new(what).hint(hint.trim_end_matches(')')).into(),
-                None => UserError::new(message).into(),
+        ClientError::Rpc { message, hint, .. } => {
+            let error = UserError::new(message);
+            match hint {
+                Some(hint) => error.hint(hint).into(),
+                None => error.into(),
             }
         }
         ClientError::DataDir { dir, source } => UserError::new(format!(
@@ -85,7 +103,12 @@ pub fn print_error(e: &anyhow::Error) -> i32 {
         let _ = write!(out, "\n  caused by: {cause}");
     }
     let (hint, code) = match e.downcast_ref::<UserError>() {
-        Some(u) => (u.hint.clone(), u.code),
+        Some(u) => {
+            for cause in &u.causes {
+                let _ = write!(out, "\n  caused by: {cause}");
+            }
+            (u.hint.clone(), u.code)
+        }
         None => (None, 1),
     };
     if let Some(hint) = hint {

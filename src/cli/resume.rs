@@ -169,7 +169,7 @@ fn answer_all(
     for request in pending {
         if request.ui.is_null() {
             left += 1;
-            match request.name.strip_prefix(crate::engine::CHILD_PAUSE_PREFIX) {
+            match crate::api::child_of_pause(&request.name) {
                 Some(child) => eprintln!(
                     "{} waiting on child play {child}; it goes on by itself when the child ends (`hero_logic resume {child}` answers its questions)",
                     style("⏸").yellow()

@@ -9,6 +9,7 @@ use super::Ctx;
 use super::render::{UserError, print_json};
 use crate::client::{self, Client};
 use crate::manifest;
+use crate::server::offline;
 use crate::server::socket::prepare_sockets;
 
 #[derive(Debug, Subcommand)]
@@ -48,7 +49,7 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
         .unwrap_or_else(|| ctx.paths.data_dir.clone());
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
-        if lock_is_free(&data_dir) && Client::connect(&ctx.paths.socket).is_err() {
+        if offline::is_free(&data_dir) && Client::connect(&ctx.paths.socket).is_err() {
             eprintln!("hero_logic stopped (pid {})", info["pid"]);
             return Ok(0);
         }
@@ -60,13 +61,6 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<i32> {
     ))
     .hint(format!("kill it with `kill {}`", info["pid"]))
     .into())
-}
-
-fn lock_is_free(data_dir: &std::path::Path) -> bool {
-    match std::fs::File::open(data_dir.join("hero_logic.lock")) {
-        Ok(file) => file.try_lock().is_ok(),
-        Err(_) => true,
-    }
 }
 
 pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
@@ -133,13 +127,11 @@ pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
             crate::env::python(),
             crate::env::max_runs(),
         ))
-        .map_err(|e| match e.downcast::<crate::store::StoreError>() {
-            Ok(locked @ crate::store::StoreError::Locked { .. }) => {
-                UserError::new(locked.to_string())
-                    .hint("stop it with `hero_logic stop`, or use another HERO_LOGIC_DATA_DIR")
-                    .into()
-            }
-            Ok(other) => other.into(),
+        .map_err(|e| match offline::refusal(e) {
+            Ok(refusal) if refusal.in_use => UserError::new(refusal.message)
+                .hint("stop it with `hero_logic stop`, or use another HERO_LOGIC_DATA_DIR")
+                .into(),
+            Ok(refusal) => refusal.into_user_error().into(),
             Err(e) => e,
         })?;
     Ok(0)

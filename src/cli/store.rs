@@ -4,7 +4,7 @@ use clap::Subcommand;
 
 use super::Ctx;
 use super::render::{UserError, print_json};
-use crate::store::{StoreError, check};
+use crate::server::offline::{self, Refusal};
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
@@ -21,14 +21,13 @@ pub fn run(ctx: &Ctx, command: StoreCommand) -> anyhow::Result<i32> {
     let dir = &ctx.paths.data_dir;
     let is_check = matches!(command, StoreCommand::Check);
     let outcome = match command {
-        StoreCommand::Check => check::check(dir),
-        StoreCommand::Repair => check::repair(dir),
+        StoreCommand::Check => offline::check(dir),
+        StoreCommand::Repair => offline::repair(dir),
     };
-    let report = outcome.map_err(|e| match e {
-        StoreError::Locked { .. } => UserError::new(e.to_string())
-            .hint("stop it first with `hero_logic stop`, then run this again")
-            .into(),
-        other => anyhow::Error::new(other),
+    let report = outcome.map_err(|refusal| match refusal {
+        Refusal { in_use: true, .. } => UserError::new(refusal.message)
+            .hint("stop it first with `hero_logic stop`, then run this again"),
+        other => other.into_user_error(),
     })?;
     let damaged = !report.problems.is_empty();
     if ctx.json {

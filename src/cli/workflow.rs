@@ -8,8 +8,8 @@ use console::style;
 
 use super::Ctx;
 use super::render::{UserError, age, client_error, print_json};
+use crate::api::SavedWorkflow;
 use crate::client::SaveRequest;
-use crate::engine::SavedWorkflow;
 use crate::model::{FlowField, LintWarning};
 
 #[derive(Debug, Subcommand)]

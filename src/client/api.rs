@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Client, Result};
-use crate::engine::{SavedWorkflow, WorkflowDetail};
+use crate::api::{SavedWorkflow, WorkflowDetail};
 use crate::model::{JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow};
 
 /// What `play_start` sends.
@@ -158,5 +158,105 @@ impl Client {
 
     pub fn server_shutdown(&mut self) -> Result<Value> {
         self.call_value("server_shutdown", json!({}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    use serde_json::{Value, json};
+
+    use super::{SaveRequest, StartRequest};
+    use crate::api::METHODS;
+    use crate::client::Client;
+
+    /// Every call the typed client makes names a method of the one list,
+    /// with params that list names and its required ones all there.
+    #[test]
+    fn every_typed_call_is_a_listed_method_with_listed_params() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let socket = dir.path().join("api.sock");
+        let listener = UnixListener::bind(&socket).expect("a socket");
+        // A server that writes down each request and refuses it.
+        let server = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for stream in listener.incoming() {
+                let stream = stream.expect("a connection");
+                let mut writer = stream.try_clone().expect("a second handle");
+                for line in BufReader::new(stream).lines() {
+                    let request: Value = serde_json::from_str(&line.expect("a line")).unwrap();
+                    if request["method"] == "stop" {
+                        return seen;
+                    }
+                    let reply = json!({"jsonrpc": "2.0", "id": request["id"],
+                        "error": {"code": -32000, "message": "refused"}});
+                    writeln!(writer, "{reply}").expect("the reply is sent");
+                    seen.push((request["method"].clone(), request["params"].clone()));
+                }
+            }
+            seen
+        });
+        let mut c = Client::connect(&socket).expect("connected");
+        let _ = c.info();
+        let _ = c.workflow_save(&SaveRequest {
+            name: Some("n"),
+            source: "s",
+            file_name: Some("f.py"),
+            source_path: Some("/f.py"),
+            replace: true,
+        });
+        let _ = c.workflow_get("w");
+        let _ = c.workflow_list();
+        let _ = c.play_start(&StartRequest {
+            workflow: "w".into(),
+            input_data: json!({}),
+            name: Some("n".into()),
+            prefill_resumes: [("a".to_owned(), json!(1))].into_iter().collect(),
+            timeout_s: Some(1.0),
+            working_dir: Some("/".into()),
+        });
+        let _ = c.play_get("p");
+        let _ = c.play_list(None, Some("w"), Some(1));
+        let _ = c.play_count(None, Some("w"));
+        let _ = c.play_wait("p", 1);
+        let _ = c.play_spans("p", Some(1));
+        let _ = c.play_logs("p", Some(1), 1);
+        let _ = c.play_retry("p");
+        let _ = c.play_cancel("p");
+        let _ = c.play_resume("p", "r", &json!(true));
+        let _ = c.play_pending_resumes("p");
+        let _ = c.play_restart("p", true);
+        let _ = c.server_shutdown();
+        // The fake server takes one connection at a time.
+        let next = c.reconnect().expect("connected");
+        drop(c);
+        let _ = next.subscribe(Some("p"));
+        let _ = Client::connect(&socket)
+            .expect("connected")
+            .call_value("stop", json!({}));
+        let seen = server.join().expect("the fake server");
+        assert_eq!(seen.len(), 18, "{seen:?}");
+        for (method, params) in &seen {
+            let listed = METHODS
+                .iter()
+                .find(|m| m.name == method)
+                .unwrap_or_else(|| panic!("{method} is not in api::METHODS"));
+            assert!(!listed.internal, "{method} is the SDK's");
+            let sent = params.as_object().expect("params by name");
+            for key in sent.keys() {
+                assert!(
+                    listed.params.iter().any(|(name, _, _)| name == key),
+                    "{method} sends `{key}`, which api::METHODS does not list"
+                );
+            }
+            for (name, required, _) in listed.params {
+                assert!(
+                    !required || sent.contains_key(*name),
+                    "{method} leaves out `{name}`, which is required"
+                );
+            }
+        }
     }
 }

@@ -24,11 +24,16 @@ pub use autostart::{connect_or_start, probe, start_server};
 pub enum ClientError {
     #[error("no hero_logic server is listening on {}", .socket.display())]
     NotRunning { socket: PathBuf },
+    /// The server refused the call; its hint (`error.data.hint`) is kept
+    /// apart from the message, for the caller to show as it shows hints.
     #[error("{message}")]
     Rpc {
         code: i64,
         message: String,
-        data: Option<Value>,
+        hint: Option<String>,
+        /// The rest of `error.data` (e.g. `violations`), boxed to keep
+        /// every `Result` of the client small.
+        data: Option<Box<Value>>,
     },
     #[error("lost the connection to the server: {0}")]
     Io(#[from] std::io::Error),
@@ -48,6 +53,14 @@ impl ClientError {
     pub fn code(&self) -> Option<i64> {
         match self {
             ClientError::Rpc { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// What the server says to do about it, when it says.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ClientError::Rpc { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }
@@ -104,7 +117,8 @@ impl Client {
                 return Err(ClientError::Rpc {
                     code: error["code"].as_i64().unwrap_or(0),
                     message: error["message"].as_str().unwrap_or("").to_owned(),
-                    data: error.get("data").cloned(),
+                    hint: crate::api::hint_of(error.get("data")).map(str::to_owned),
+                    data: error.get("data").cloned().map(Box::new),
                 });
             }
             return Ok(reply.get("result").cloned().unwrap_or(Value::Null));

@@ -65,10 +65,10 @@ impl RunChannel {
     pub fn check(&self, play_sid: Option<&str>, run: Option<u32>) -> Result<()> {
         if let Some(other) = play_sid.filter(|sid| *sid != self.play_sid) {
             return Err(EngineError::InvalidParams(format!(
-                "this connection carries run {} of play {}: a message for play {other} is refused \
-                 (hint: a run writes only into its own play)",
+                "this connection carries run {} of play {}: a message for play {other} is refused",
                 self.run, self.play_sid
-            )));
+            ))
+            .with_hint("a run writes only into its own play"));
         }
         if let Some(other) = run.filter(|run| *run != self.run) {
             return Err(EngineError::InvalidParams(format!(
@@ -213,7 +213,7 @@ pub(crate) mod tests {
         c.check(None, None).expect("no names: the channel's own");
         c.check(Some("p1"), Some(2)).expect("its own play and run");
         let other_play = c.check(Some("p2"), Some(2)).expect_err("another play");
-        assert!(matches!(other_play, EngineError::InvalidParams(_)));
+        assert!(matches!(other_play.kind(), EngineError::InvalidParams(_)));
         assert!(other_play.to_string().contains("p2"), "{other_play}");
         assert!(c.check(Some("p1"), Some(1)).is_err(), "an earlier run");
         c.live.store(false, Ordering::Release);

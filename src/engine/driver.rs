@@ -13,10 +13,6 @@ use crate::model::{LogLine, LogStream, Play, PlayEvent, PlayStatus, now};
 use crate::store::writer::Plan;
 use crate::store::{Snapshot, StoreError};
 
-/// The pause a parent records while a spawned child it waits on is paused;
-/// the engine answers it when the child ends.
-pub const CHILD_PAUSE_PREFIX: &str = "child_play:";
-
 impl Engine {
     /// Applies one lifecycle event to a play in one durable transaction, then
     /// publishes the new play and carries out the effects.

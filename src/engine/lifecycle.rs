@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
-use super::driver::CHILD_PAUSE_PREFIX;
+use crate::api::child_of_pause;
 use crate::model::{OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,7 +229,7 @@ pub fn waits_outside(play: &Play, mut child_waits: impl FnMut(&str) -> bool) -> 
             if r.kind == ResumeKind::Timer {
                 return false;
             }
-            match r.name.strip_prefix(CHILD_PAUSE_PREFIX) {
+            match child_of_pause(&r.name) {
                 Some(child) => child_waits(child),
                 None => true,
             }
@@ -278,7 +278,7 @@ pub fn wake_parent(parent: &Play, child: &Play, at: String) -> Result<Option<Tra
     if parent.status != PlayStatus::AwaitingResume {
         return Ok(None);
     }
-    let name = format!("{CHILD_PAUSE_PREFIX}{}", child.sid);
+    let name = crate::api::child_pause_name(&child.sid);
     let Some(request) = parent.pending_resumes.iter().find(|r| r.name == name) else {
         return Ok(None);
     };
@@ -916,7 +916,7 @@ mod tests {
     /// A parent paused on child `c1`, and that child, ended.
     fn parent_and_child() -> (Play, Play) {
         let mut parent = paused_with(&["a"]);
-        parent.pending_resumes[0].name = format!("{CHILD_PAUSE_PREFIX}c1");
+        parent.pending_resumes[0].name = crate::api::child_pause_name("c1");
         let mut child = play(PlayStatus::Success);
         child.sid = "c1".into();
         child.parent_play_sid = Some("p1".into());

@@ -30,12 +30,9 @@ use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
 pub use channel::{AttachError, Attached, RunChannel};
-pub use driver::CHILD_PAUSE_PREFIX;
-pub use plays::{StartPlay, VersionRef, WorkflowDetail};
-pub use resume::violations;
 use sdk_events::SpanRecord;
-pub use sdk_events::{PauseAnswer, ReplayedStep, RunReport};
-pub use workflows::{SaveWorkflow, SavedWorkflow};
+pub use sdk_events::{PauseAnswer, RunReport};
+pub use workflows::SaveWorkflow;
 
 /// What went wrong, in terms the server maps one-to-one to error codes.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +55,40 @@ pub enum EngineError {
     /// into success; every other refusal maps to a wire error.
     #[error("{0}")]
     Refused(lifecycle::Refusal),
+    /// An error with what the caller can do about it; the server sends the
+    /// hint as `error.data.hint`, apart from the message.
+    #[error("{error}")]
+    Hinted {
+        error: Box<EngineError>,
+        hint: String,
+    },
+}
+
+impl EngineError {
+    /// The same error, with what the caller can do about it.
+    pub fn with_hint(self, hint: impl Into<String>) -> EngineError {
+        EngineError::Hinted {
+            error: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
+    /// What the caller can do about it, when something helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Hinted { hint, .. } => Some(hint.clone()),
+            EngineError::Store(e) => e.hint().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    /// The error itself, without its hint: what decides its code.
+    pub fn kind(&self) -> &EngineError {
+        match self {
+            EngineError::Hinted { error, .. } => error.kind(),
+            other => other,
+        }
+    }
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;

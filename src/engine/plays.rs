@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::lifecycle::Event;
 use super::{Engine, EngineError, Result};
+use crate::api::{StartPlay, VersionRef, WorkflowDetail};
 use crate::ids::new_sid;
 use crate::model::{
     FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus,
@@ -23,45 +24,6 @@ use crate::store::writer::always;
 
 /// The most log lines one `play_logs` answers: a page.
 pub const MAX_LOG_PAGE: usize = 10_000;
-
-/// What `play_start` and `play_run_async` ask for.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct StartPlay {
-    pub workflow_sid: String,
-    #[serde(default)]
-    pub input_data: Option<Value>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub prefill_resumes: Option<JsonMap>,
-    #[serde(default)]
-    pub timeout_s: Option<f64>,
-    #[serde(default)]
-    pub parent_span_id: Option<String>,
-    #[serde(default)]
-    pub parent_play_sid: Option<String>,
-    /// An absolute path to an existing folder; a child play without one
-    /// inherits its parent's.
-    #[serde(default)]
-    pub working_dir: Option<String>,
-    /// Pins a version other than the workflow's current one (restart).
-    #[serde(skip)]
-    pub version_sid: Option<String>,
-}
-
-/// `workflow_get`: the workflow and its versions, oldest first.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkflowDetail {
-    #[serde(flatten)]
-    pub workflow: Workflow,
-    pub versions: Vec<VersionRef>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VersionRef {
-    pub sid: String,
-    pub created_at: String,
-}
 
 /// Checks `input_data` against `main`'s signature before anything is stored.
 /// `known` says whether `main` takes the key; it is asked only of a key
@@ -180,8 +142,9 @@ fn unknown_inputs(workflow: &str, unknown: &[&String], inputs: &[FlowField]) -> 
         format!("{} ", guesses.join(" "))
     };
     EngineError::InvalidParams(format!(
-        "input_data has {names}, not an input of workflow `{workflow}`'s main (hint: {guesses}{signature})"
+        "input_data has {names}, not an input of workflow `{workflow}`'s main"
     ))
+    .with_hint(format!("{guesses}{signature}"))
 }
 
 impl Engine {
@@ -216,9 +179,8 @@ impl Engine {
 
     pub fn workflow(&self, sid_or_name: &str) -> Result<Workflow> {
         self.store().workflow(sid_or_name)?.ok_or_else(|| {
-            EngineError::NotFound(format!(
-                "no workflow `{sid_or_name}` (hint: `hero_logic workflow list` shows the saved ones)"
-            ))
+            EngineError::NotFound(format!("no workflow `{sid_or_name}`"))
+                .with_hint("`hero_logic workflow list` shows the saved ones")
         })
     }
 

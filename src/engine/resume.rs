@@ -5,29 +5,8 @@ use serde_json::Value;
 
 use super::lifecycle::{self, Answer, Event, Refusal};
 use super::{Engine, EngineError, Result};
+use crate::api::violations;
 use crate::model::{ResumeAck, now};
-
-/// Every way `payload` breaks `schema`, one line each; empty when it fits.
-pub fn violations(schema: &Value, payload: &Value) -> Vec<String> {
-    if schema.is_null() {
-        return Vec::new();
-    }
-    let validator = match jsonschema::validator_for(schema) {
-        Ok(v) => v,
-        Err(e) => return vec![format!("the pause's own schema is invalid: {e}")],
-    };
-    validator
-        .iter_errors(payload)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            if path.is_empty() {
-                e.to_string()
-            } else {
-                format!("at {path}: {e}")
-            }
-        })
-        .collect()
-}
 
 impl Engine {
     /// Validates and records an answer; when it was the last open pause the
@@ -54,8 +33,9 @@ impl Engine {
             }
             Answer::Unknown => {
                 return Err(EngineError::NotFound(format!(
-                    "play {sid} has no pause with id `{resume_id}` (hint: `hero_logic pending {sid}` lists them)"
-                )));
+                    "play {sid} has no pause with id `{resume_id}`"
+                ))
+                .with_hint(format!("`hero_logic pending {sid}` lists them")));
             }
         };
         let problems = violations(&request.schema, &payload);
@@ -79,26 +59,5 @@ impl Engine {
             }),
             Err(e) => Err(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::violations;
-
-    #[test]
-    fn names_each_violation() {
-        assert!(violations(&json!({"type": "integer"}), &json!(3)).is_empty());
-        assert_eq!(
-            violations(&json!({"type": "integer"}), &json!("x")).len(),
-            1
-        );
-        let enum_schema = json!({"enum": ["a", "b"]});
-        assert!(violations(&enum_schema, &json!("c"))[0].contains("\"c\""));
-        let object = json!({"type": "object", "required": ["tx"],
-                            "properties": {"n": {"type": "integer"}}});
-        assert_eq!(violations(&object, &json!({"n": "x"})).len(), 2);
     }
 }

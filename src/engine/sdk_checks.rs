@@ -12,8 +12,8 @@
 use serde_json::Value;
 
 use super::channel::RunChannel;
-use super::resume::violations;
-use super::{CHILD_PAUSE_PREFIX, EngineError, Result};
+use super::{EngineError, Result};
+use crate::api::violations;
 use crate::model::{OnTimeout, ResumeKind, ResumeRequest, Span};
 
 /// Longest name of a span or a pause, in bytes.
@@ -232,7 +232,7 @@ pub fn pause(request: &ResumeRequest, channel: &RunChannel) -> Result<()> {
             "pause `{name}`: ui must be an object or null"
         )));
     }
-    if name.starts_with(CHILD_PAUSE_PREFIX) && !request.schema.is_null() {
+    if crate::api::child_of_pause(name).is_some() && !request.schema.is_null() {
         return Err(invalid(format!(
             "pause `{name}` waits on a child play and takes no schema"
         )));

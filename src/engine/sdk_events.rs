@@ -12,11 +12,11 @@
 use serde_json::Value;
 
 use super::channel::RunChannel;
-use super::driver::CHILD_PAUSE_PREFIX;
 use super::lifecycle::{self, Event, child_result};
 use super::{Engine, EngineError, Result, lock, sdk_checks};
+use crate::api::{ReplayedStep, child_of_pause};
 use crate::model::{
-    Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanKind, SpanStatus, now,
+    Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now,
 };
 use crate::store::writer::{Plan, always};
 use crate::store::{Snapshot, SpanText, Tx};
@@ -57,7 +57,7 @@ fn answer_now(
     play: &Play,
     request: &ResumeRequest,
 ) -> Result<Option<Value>> {
-    if let Some(child_sid) = request.name.strip_prefix(CHILD_PAUSE_PREFIX) {
+    if let Some(child_sid) = child_of_pause(&request.name) {
         let child = snapshot
             .play(child_sid)
             .map_err(EngineError::Store)?
@@ -145,17 +145,6 @@ impl SpanRecord {
     }
 }
 
-/// One step a run replayed: `(seq, parent_id, step_key, child_play_sid,
-/// name, kind)`.
-pub type ReplayedStep = (
-    u64,
-    Option<String>,
-    String,
-    Option<String>,
-    String,
-    SpanKind,
-);
-
 impl Engine {
     /// Stores the spans of steps a run replayed. The SDK sends only what
     /// differs from the run that did the work; the span's inputs, output and
@@ -168,26 +157,26 @@ impl Engine {
         items: Vec<ReplayedStep>,
     ) -> Result<()> {
         sdk_checks::timestamp("at", at)?;
-        for (seq, parent_id, key, child, name, _) in &items {
+        for step in &items {
             sdk_checks::replayed(
-                *seq,
-                parent_id.as_deref(),
-                key,
-                child.as_deref(),
-                name,
+                step.seq,
+                step.parent_id.as_deref(),
+                &step.step_key,
+                step.child_play_sid.as_deref(),
+                &step.name,
                 channel,
             )?;
         }
         let (sid, run) = (channel.play_sid(), channel.run());
         let spans: Vec<Span> = items
             .into_iter()
-            .map(|(seq, parent_id, key, child, name, kind)| Span {
-                id: format!("{run}.{seq}"),
+            .map(|step| Span {
+                id: format!("{run}.{}", step.seq),
                 play_sid: sid.to_owned(),
                 run,
-                parent_id,
-                name,
-                kind,
+                parent_id: step.parent_id,
+                name: step.name,
+                kind: step.kind,
                 status: SpanStatus::Replayed,
                 started_at: at.to_owned(),
                 ended_at: Some(at.to_owned()),
@@ -197,8 +186,8 @@ impl Engine {
                 error: None,
                 source_file: None,
                 source_line: None,
-                step_key: Some(key),
-                child_play_sid: child,
+                step_key: Some(step.step_key),
+                child_play_sid: step.child_play_sid,
                 cost_usd: 0.0,
                 attempt: None,
             })

@@ -13,19 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Engine, EngineError, Result};
+use crate::api::SavedWorkflow;
 use crate::ids::{new_sid, sha1_hex};
 use crate::model::{FlowField, LintWarning, Workflow, WorkflowVersion, now};
 use crate::sdk;
 use crate::store::writer::Plan;
-
-/// A saved workflow and what the lint found in it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SavedWorkflow {
-    #[serde(flatten)]
-    pub workflow: Workflow,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<LintWarning>,
-}
 
 /// What `workflow_save` asks for.
 #[derive(Debug, Clone, Default)]
@@ -77,16 +69,25 @@ fn check_name(name: &str) -> Result<()> {
 
 /// The refusal of a save from another file than the workflow's own; none
 /// when either path is unknown or the caller asked to replace.
-fn other_file(workflow: &Workflow, source_path: Option<&str>, replace: bool) -> Option<String> {
+fn other_file(
+    workflow: &Workflow,
+    source_path: Option<&str>,
+    replace: bool,
+) -> Option<EngineError> {
     let theirs = workflow.source_path.as_deref()?;
     let ours = source_path?;
     if replace || theirs == ours {
         return None;
     }
-    Some(format!(
-        "workflow `{name}` was saved from {theirs}, not from {ours} (hint: save {ours} under its own name with `--name NAME` or `@flow(name=\"...\")` on its main, or pass `--replace` (RPC: `replace: true`) to make it the next version of `{name}`)",
-        name = workflow.name
-    ))
+    let name = &workflow.name;
+    Some(
+        EngineError::InvalidParams(format!(
+            "workflow `{name}` was saved from {theirs}, not from {ours}"
+        ))
+        .with_hint(format!(
+            "save {ours} under its own name with `--name NAME` or `@flow(name=\"...\")` on its main, or pass `--replace` (RPC: `replace: true`) to make it the next version of `{name}`"
+        )),
+    )
 }
 
 impl Engine {
@@ -143,7 +144,7 @@ impl Engine {
                     .as_ref()
                     .and_then(|w| other_file(w, source_path.as_deref(), replace))
                 {
-                    return Err(EngineError::InvalidParams(conflict));
+                    return Err(conflict);
                 }
                 let mut workflow = existing.clone().unwrap_or_else(|| Workflow {
                     sid: new_sid(),

@@ -386,8 +386,9 @@ pub fn subscribe_params(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(sid)) => Ok(Some(sid.clone())),
         Some(other) => Err(invalid(format!(
-            "`play_sid` must be a play's sid (a string), not {other} (hint: leave it out to follow every play)"
-        ))),
+            "`play_sid` must be a play's sid (a string), not {other}"
+        ))
+        .with_hint("leave it out to follow every play")),
     }
 }
 

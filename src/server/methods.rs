@@ -1,8 +1,10 @@
 //! Method dispatch: wire params in, model types out.
 //!
 //! The only place that knows both the method names of SPEC §3 and the
-//! engine's calls. Params are structs, so a missing or mistyped field is a
-//! `-32602` naming it, before anything is stored.
+//! engine's calls. Params are the structs of [`crate::api`], so a missing
+//! or mistyped field is a `-32602` naming it, before anything is stored.
+//! `tests/e2e/api.rs` checks that every method `rpc.discover` lists (from
+//! [`crate::api::METHODS`]) is dispatched here with the params it lists.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -10,8 +12,13 @@ use serde_json::{Value, json};
 
 use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
-use crate::engine::{PauseAnswer, ReplayedStep, RunChannel, RunReport, StartPlay};
-use crate::model::{PlayStatus, ResumeRequest, WorkflowVersion};
+use crate::api::{
+    Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume, PlaySid, PlaySpans, PlayWait,
+    RunAttach, RunResult, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
+    WorkflowResolve, WorkflowSave,
+};
+use crate::engine::{PauseAnswer, RunChannel, RunReport};
+use crate::model::{PlayStatus, WorkflowVersion};
 use crate::store::PlayFilter;
 
 /// Decodes params by name into the method's struct; absent params are `{}`.
@@ -36,58 +43,6 @@ fn to_value(value: impl serde::Serialize) -> Result<Value, RpcError> {
     Ok(serde_json::to_value(value).expect("model types serialize"))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SidOrName {
-    sid_or_name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlaySid {
-    play_sid: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VersionSid {
-    version_sid: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WorkflowSave {
-    #[serde(default)]
-    name: Option<String>,
-    source: String,
-    #[serde(default)]
-    file_name: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    source_path: Option<String>,
-    #[serde(default)]
-    replace: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayWait {
-    play_sid: String,
-    #[serde(default)]
-    timeout_ms: u64,
-}
-
-/// `play_count`: `play_list`'s filters.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayCount {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    workflow: Option<String>,
-}
-
 fn parse_status(status: Option<&str>) -> Result<Option<PlayStatus>, RpcError> {
     status
         .map(|s| {
@@ -102,133 +57,6 @@ fn parse_status(status: Option<&str>) -> Result<Option<PlayStatus>, RpcError> {
             })
         })
         .transpose()
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayList {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    workflow: Option<String>,
-    #[serde(default)]
-    limit: Option<usize>,
-    #[serde(default)]
-    before: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlaySpans {
-    play_sid: String,
-    #[serde(default)]
-    run: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayLogs {
-    play_sid: String,
-    #[serde(default)]
-    run: Option<u32>,
-    #[serde(default)]
-    after: Option<u64>,
-    #[serde(default)]
-    limit: Option<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayResume {
-    play_sid: String,
-    resume_id: String,
-    payload_json: Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlayRestart {
-    play_sid: String,
-    #[serde(default)]
-    version: Option<String>,
-}
-
-// The SDK's messages. Each names its play and run, or leaves them out to
-// mean the run its connection attached to (`RunChannel::check`); unknown
-// fields are refused, so a message is taken whole or not at all.
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunAttach {
-    token: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpanEvent<'a> {
-    #[serde(default)]
-    play_sid: Option<String>,
-    #[serde(borrow)]
-    span: &'a RawValue,
-}
-
-/// Steps a run replayed, as `[seq, parent_id, step_key, child_play_sid,
-/// name, kind]`: the SDK's compact form (see `Engine::spans_replayed`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SpansReplayed {
-    #[serde(default)]
-    play_sid: Option<String>,
-    #[serde(default)]
-    run: Option<u32>,
-    at: String,
-    items: Vec<ReplayedStep>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepOutput<'a> {
-    #[serde(default)]
-    play_sid: Option<String>,
-    #[serde(default)]
-    run: Option<u32>,
-    step_key: String,
-    #[serde(borrow)]
-    output: &'a RawValue,
-    #[serde(borrow, default)]
-    span: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pause {
-    #[serde(default)]
-    play_sid: Option<String>,
-    #[serde(default)]
-    run: Option<u32>,
-    request: ResumeRequest,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunResult {
-    #[serde(default)]
-    play_sid: Option<String>,
-    #[serde(default)]
-    run: Option<u32>,
-    status: String,
-    #[serde(default)]
-    output: Value,
-    #[serde(default)]
-    error: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WorkflowResolve {
-    #[serde(default)]
-    play_sid: Option<String>,
-    name: String,
 }
 
 /// The token of a `run_attach` request, if it is one that carries one.
@@ -252,8 +80,9 @@ fn payload(raw: Value) -> Result<Value, RpcError> {
         Value::String(text) => serde_json::from_str(&text).map_err(|e| {
             RpcError::new(
                 INVALID_PARAMS,
-                format!("payload_json is not valid JSON: {e} (hint: a string payload is written '\"text\"')"),
+                format!("payload_json is not valid JSON: {e}"),
             )
+            .with_hint("a string payload is written '\"text\"'")
         }),
         other => Ok(other),
     }
@@ -331,11 +160,9 @@ impl Server {
                 if p.timeout_ms as f64 > crate::model::MAX_TIMEOUT_S * 1000.0 {
                     return Err(RpcError::new(
                         INVALID_PARAMS,
-                        format!(
-                            "timeout_ms {} is over the limit of ten years (hint: 0 waits without limit)",
-                            p.timeout_ms
-                        ),
-                    ));
+                        format!("timeout_ms {} is over the limit of ten years", p.timeout_ms),
+                    )
+                    .with_hint("0 waits without limit"));
                 }
                 to_value(engine.play_wait(&p.play_sid, p.timeout_ms).await?)
             }
@@ -379,16 +206,16 @@ impl Server {
                 self.shutdown.notify_one();
                 Ok(json!({"ok": true}))
             }
-            other if openrpc::is_internal(other) => Err(RpcError::new(
+            other if crate::api::is_internal(other) => Err(RpcError::new(
                 INVALID_REQUEST,
                 format!(
                     "`{other}` is a flow run's message: it goes on a connection attached to the run with `run_attach`"
                 ),
             )),
-            other => Err(RpcError::new(
-                METHOD_NOT_FOUND,
-                format!("no method `{other}` (hint: `hero_logic rpc rpc.discover` lists them)"),
-            )),
+            other => Err(
+                RpcError::new(METHOD_NOT_FOUND, format!("no method `{other}`"))
+                    .with_hint("`hero_logic rpc rpc.discover` lists them"),
+            ),
         }
     }
 

@@ -20,6 +20,7 @@
 
 mod connection;
 mod methods;
+pub mod offline;
 mod openrpc;
 pub mod rpc;
 pub mod socket;
@@ -314,7 +315,7 @@ impl Server {
                 return Handled::Reply(Some(rpc::response(id, Err(error))));
             }
         };
-        if openrpc::is_internal(&request.method) {
+        if crate::api::is_internal(&request.method) {
             // Only a run's own token moves a connection to a thread; every
             // other SDK message here is refused before anything is read of it.
             let refusal = if request.method != "run_attach" {

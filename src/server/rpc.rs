@@ -1,4 +1,5 @@
-//! JSON-RPC 2.0 wire types and error codes: one object per line.
+//! JSON-RPC 2.0 framing, one object per line, and the mapping of engine
+//! errors to the codes of [`crate::api`].
 
 use std::borrow::Cow;
 
@@ -8,15 +9,10 @@ use serde_json::value::RawValue;
 
 use crate::engine::EngineError;
 
-pub const PARSE_ERROR: i64 = -32700;
-pub const INVALID_REQUEST: i64 = -32600;
-pub const METHOD_NOT_FOUND: i64 = -32601;
-pub const INVALID_PARAMS: i64 = -32602;
-pub const INTERNAL_ERROR: i64 = -32603;
-pub const NOT_FOUND: i64 = -32001;
-pub const WRONG_STATE: i64 = -32002;
-pub const SCHEMA_VIOLATION: i64 = -32003;
-pub const BAD_SOURCE: i64 = -32004;
+pub use crate::api::{
+    BAD_SOURCE, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, NOT_FOUND,
+    PARSE_ERROR, RpcError, SCHEMA_VIOLATION, WRONG_STATE,
+};
 
 /// A request as read off the line. Params stay raw JSON text until the
 /// method is known, so a span from the SDK is never decoded into a tree of
@@ -34,42 +30,31 @@ pub struct Request<'a> {
     pub id: Option<Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RpcError {
-    pub code: i64,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-}
-
-impl RpcError {
-    pub fn new(code: i64, message: impl Into<String>) -> RpcError {
-        RpcError {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-}
-
 impl From<EngineError> for RpcError {
     fn from(e: EngineError) -> RpcError {
-        let code = match &e {
+        let code = match e.kind() {
             EngineError::NotFound(_) => NOT_FOUND,
             EngineError::WrongState(_) | EngineError::Refused(_) => WRONG_STATE,
             EngineError::SchemaViolation(_) => SCHEMA_VIOLATION,
             EngineError::BadSource(_) => BAD_SOURCE,
             EngineError::InvalidParams(_) => INVALID_PARAMS,
-            EngineError::Store(_) | EngineError::Internal(_) => INTERNAL_ERROR,
+            EngineError::Store(_) | EngineError::Internal(_) | EngineError::Hinted { .. } => {
+                INTERNAL_ERROR
+            }
         };
-        let data = match &e {
+        let data = match e.kind() {
             EngineError::SchemaViolation(v) => Some(serde_json::json!({ "violations": v })),
             _ => None,
         };
-        RpcError {
+        let hint = e.hint();
+        let error = RpcError {
             code,
             message: e.to_string(),
             data,
+        };
+        match hint {
+            Some(hint) => error.with_hint(hint),
+            None => error,
         }
     }
 }

@@ -51,6 +51,14 @@ impl DataDirLock {
         file.flush().map_err(io)?;
         Ok(DataDirLock { _file: file })
     }
+
+    /// Whether no process holds the lock of `dir` now.
+    pub fn is_free(dir: &Path) -> bool {
+        match File::open(dir.join(LOCK_FILE)) {
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => true,
+        }
+    }
 }
 
 /// The pid written by the server holding the lock, as text for the message.

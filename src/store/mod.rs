@@ -46,25 +46,17 @@ pub enum StoreError {
         "the store {path} has schema version {found}, newer than this binary's {SCHEMA_VERSION}"
     )]
     NewerSchema { path: PathBuf, found: u32 },
-    #[error(
-        "cannot write in the data folder {dir}: {source} (hint: make it writable, or point HERO_LOGIC_DATA_DIR at a writable folder)"
-    )]
+    #[error("cannot write in the data folder {dir}: {source}")]
     NotWritable {
         dir: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "no space left on the disk of the data folder {dir} (hint: free some space there; the server goes on by itself)"
-    )]
+    #[error("no space left on the disk of the data folder {dir}")]
     DiskFull { dir: PathBuf },
-    #[error(
-        "the store in {dir} cannot write now: {why} (hint: the server retries by itself; its log says more)"
-    )]
+    #[error("the store in {dir} cannot write now: {why}")]
     Unavailable { dir: PathBuf, why: String },
-    #[error(
-        "{path} is damaged: {what} (hint: `hero_logic store check` says what is damaged; `hero_logic store repair` keeps what can be kept)"
-    )]
+    #[error("{path} is damaged: {what}")]
     Damaged { path: PathBuf, what: String },
     #[error("cannot use the data folder {dir}: {source}")]
     Io {
@@ -78,6 +70,27 @@ pub enum StoreError {
     Decode(#[from] serde_json::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
+}
+
+impl StoreError {
+    /// What the user can do about it, when something helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            StoreError::NotWritable { .. } => {
+                Some("make it writable, or point HERO_LOGIC_DATA_DIR at a writable folder")
+            }
+            StoreError::DiskFull { .. } => {
+                Some("free some space there; the server goes on by itself")
+            }
+            StoreError::Unavailable { .. } => {
+                Some("the server retries by itself; its log says more")
+            }
+            StoreError::Damaged { .. } => Some(
+                "`hero_logic store check` says what is damaged; `hero_logic store repair` keeps what can be kept",
+            ),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -28,6 +28,7 @@ use serde_json::Value;
 use super::action::action_for;
 use super::app::{App, Data, Effect, PLAY_LIST_LIMIT};
 use super::strings;
+use crate::api::SCHEMA_VIOLATION;
 use crate::client::{Client, ClientError, StartRequest};
 use crate::config::Paths;
 use crate::model::ResumeRequest;
@@ -40,9 +41,6 @@ const FRAME: Duration = Duration::from_millis(16);
 /// How long the subscription thread waits before trying a lost server
 /// again.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
-
-/// The JSON-RPC code of a payload that fails the pause's schema.
-const SCHEMA_ERROR: i64 = -32003;
 
 enum Incoming {
     Term(Event),
@@ -183,11 +181,11 @@ impl Runtime {
             Err(ClientError::Io(_)) => match Client::connect(&self.socket) {
                 Ok(client) => {
                     self.client = client;
-                    call(&mut self.client, &effect).unwrap_or_else(|e| Data::Failed(e.to_string()))
+                    call(&mut self.client, &effect).unwrap_or_else(|e| failed(&e))
                 }
-                Err(e) => Data::Failed(e.to_string()),
+                Err(e) => failed(&e),
             },
-            other => other.unwrap_or_else(|e| Data::Failed(e.to_string())),
+            other => other.unwrap_or_else(|e| failed(&e)),
         }
     }
 }
@@ -243,12 +241,21 @@ fn answer(client: &mut Client, play_sid: &str, request: &ResumeRequest) -> Data 
                     answer,
                 };
             }
-            Err(e) if e.code() == Some(SCHEMA_ERROR) => {
+            Err(e) if e.code() == Some(SCHEMA_VIOLATION) => {
                 eprintln!("{}", strings::answer_refused(&e.to_string()));
             }
-            Err(e) => return Data::Failed(e.to_string()),
+            Err(e) => return failed(&e),
         }
     }
+}
+
+/// A failed call as the dashboard shows it: the error, then the server's
+/// hint when it gave one.
+fn failed(e: &ClientError) -> Data {
+    Data::Failed(match e.hint() {
+        Some(hint) => format!("{e} · hint: {hint}"),
+        None => e.to_string(),
+    })
 }
 
 /// Runs `f` on the normal screen, in cooked mode, then comes back.
@@ -322,4 +329,31 @@ fn spawn_subscription(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_call_shows_the_servers_hint_after_its_message() {
+        let refused = ClientError::Rpc {
+            code: crate::api::NOT_FOUND,
+            message: "no workflow `x`".into(),
+            hint: Some("`hero_logic workflow list` shows the saved ones".into()),
+            data: None,
+        };
+        let Data::Failed(text) = failed(&refused) else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            text,
+            "no workflow `x` · hint: `hero_logic workflow list` shows the saved ones"
+        );
+        let gone = ClientError::Decode("x".into());
+        let Data::Failed(text) = failed(&gone) else {
+            panic!("a failure");
+        };
+        assert_eq!(text, gone.to_string());
+    }
 }

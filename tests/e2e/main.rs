@@ -1,6 +1,7 @@
 //! The end-to-end tests: one test binary that runs the built `hero_logic`
 //! against a real server on private folders, with real Python flows.
 
+mod api;
 mod bad_input;
 mod channel;
 mod common;
