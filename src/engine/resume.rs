@@ -31,6 +31,16 @@ impl Engine {
                     first
                 )));
             }
+            Answer::Clock(timer) => {
+                return Err(EngineError::WrongState(format!(
+                    "pause `{resume_id}` of play {sid} is a timer (`{}`): only the clock answers it",
+                    timer.name
+                ))
+                .with_hint(format!(
+                    "it wakes by itself at {}",
+                    timer.wake_at.as_deref().unwrap_or("its wake time")
+                )));
+            }
             Answer::Unknown => {
                 return Err(EngineError::NotFound(format!(
                     "play {sid} has no pause with id `{resume_id}`"

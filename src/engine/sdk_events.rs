@@ -15,9 +15,7 @@ use super::channel::RunChannel;
 use super::lifecycle::{self, Event, child_result};
 use super::{Engine, EngineError, Result, lock, sdk_checks};
 use crate::api::{ReplayedStep, child_of_pause};
-use crate::model::{
-    Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now,
-};
+use crate::model::{Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now};
 use crate::store::writer::{Plan, always};
 use crate::store::{Snapshot, SpanText, Tx};
 

@@ -169,7 +169,6 @@ impl Store {
         }
     }
 
-    /// The sids of the plays spawned by `parent`.
     /// The first `limit` entries of the timer index, soonest first: `(due
     /// time in microseconds since the epoch, play sid, pause id)`.
     pub fn timers(&self, limit: usize) -> Result<Vec<(i64, String, String)>> {
@@ -184,6 +183,7 @@ impl Store {
         Ok(out)
     }
 
+    /// The sids of the plays spawned by `parent`.
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
         let txn = self.begin_read()?;
         let table = txn.open_table(PLAY_CHILDREN).map_err(db)?;

@@ -166,7 +166,17 @@ fn a_long_sleep_parks_the_play_with_no_process_and_wakes_by_itself() {
     let id = open[0]["id"].as_str().expect("an id");
     let refused = env.run(["resume", &sid, id, "null"]);
     assert_ne!(refused.code, Some(0), "{refused}");
-    assert!(refused.stderr.contains("wakes by itself"), "{refused}");
+    assert!(
+        refused.stderr.contains("only the clock answers it"),
+        "{refused}"
+    );
+    let wire = env.wire(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "play_resume",
+                "params": {"play_sid": sid, "resume_id": id, "payload_json": null}})
+        .to_string(),
+    );
+    let hint = wire["error"]["data"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("wakes by itself at"), "{wire}");
 
     // `play wait` waits through the timer: the play wakes by itself.
     let done = env.run(["play", "wait", &sid, "--json"]);
