@@ -2,10 +2,10 @@
 
 The first question waits `wait_s` seconds for an answer. Nobody answers, so
 the pause times out and raises `PauseTimeout`: the flow sends a reminder (a
-step: it happens once) and asks again, this time with a `default`, so when
-that deadline passes too the pause resolves by itself and the flow
-escalates. No process waits meanwhile: each wait parks the play and the
-server wakes it at the deadline.
+step: it happens once) and asks again, this time with `default=False`, so
+when that deadline passes too the pause resolves by itself as "not
+approved" and the flow escalates. No process waits meanwhile: each question
+parks the play and the server answers it at its deadline.
 """
 from hero_tracing import PauseTimeout, ask_user, flow
 
@@ -21,13 +21,13 @@ def notify(log: str, message: str) -> str:
 def main(log: str, item: str = "invoice-7", wait_s: float = 3.0):
     notify(log=log, message=f"asked to approve {item}")
     try:
-        return {"approved": ask_user.confirm("approve", prompt=f"Approve {item}?",
-                                             timeout_s=wait_s), "by": "owner"}
+        approved = ask_user.confirm("approve", prompt=f"Approve {item}?", timeout_s=wait_s)
+        return {"approved": approved, "escalated": False}
     except PauseTimeout:
         notify(log=log, message=f"reminder: {item} still waits")
+    # A default must be an answer the question takes: a confirm's is a boolean.
     approved = ask_user.confirm("approve_again", prompt=f"Approve {item}? (last call)",
-                                timeout_s=wait_s, default=None)
-    if approved is None:
+                                timeout_s=wait_s, default=False)
+    if not approved:
         notify(log=log, message=f"escalated {item} to the manager")
-        return {"approved": False, "by": "escalation"}
-    return {"approved": approved, "by": "owner"}
+    return {"approved": approved, "escalated": not approved}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestEnv, flow, process_gone, wait_until};
+use crate::common::{self, TestEnv, flow, process_gone, repo_path, wait_until};
 
 fn s(path: &Path) -> String {
     path.to_str().expect("test paths are UTF-8").to_owned()
@@ -444,4 +444,35 @@ fn time_asked_wrongly_is_a_clear_error_and_stores_nothing() {
         "{error}"
     );
     assert_eq!(play["steps_done"], 0);
+}
+
+#[test]
+fn the_reminder_example_reminds_then_escalates() {
+    let env = TestEnv::new();
+    // run.sh answers nothing: both deadlines pass, and it checks the play's
+    // output and its log itself.
+    let mut run = env.command("bash");
+    run.arg(repo_path("examples/reminder/run.sh"))
+        .env("HERO_LOGIC", common::BIN);
+    let out = env.output(
+        &mut run,
+        "HERO_LOGIC=target/.../hero_logic bash examples/reminder/run.sh".into(),
+    );
+    out.expect_code(0);
+    let play = out.json();
+    assert_eq!(play["status"], "success", "{out}");
+    let by: Vec<_> = play["answered_resumes"]
+        .as_array()
+        .expect("answered resumes")
+        .iter()
+        .map(|r| (r["name"].clone(), r["by"].clone(), r["payload"].clone()))
+        .collect();
+    assert_eq!(
+        by,
+        vec![
+            (json!("approve"), json!("timeout"), Value::Null),
+            (json!("approve_again"), json!("timeout"), json!(false)),
+        ]
+    );
+    assert!(out.stderr.contains("escalated invoice-7"), "{out}");
 }
