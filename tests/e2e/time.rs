@@ -429,6 +429,9 @@ fn time_asked_wrongly_is_a_clear_error_and_stores_nothing() {
         (json!(1), json!([]))
     );
 
+    // A literal policy `@flow` refuses is refused when the flow is saved:
+    // no workflow, no play.
+    let plays_before = env.rpc("play_count", json!({}));
     let bad = env.run([
         "play",
         "start",
@@ -436,14 +439,18 @@ fn time_asked_wrongly_is_a_clear_error_and_stores_nothing() {
         "--wait",
         "--json",
     ]);
-    let play = bad.json();
-    assert_eq!(play["status"], "failed", "{bad}");
-    let error = play["error"].as_str().unwrap_or_default();
+    assert_ne!(bad.code, Some(0), "{bad}");
     assert!(
-        error.contains("@flow(retries=...) takes a whole number ≥ 0, not -1"),
-        "{error}"
+        bad.stderr
+            .contains("step `step`: @flow(retries=...) takes a whole number ≥ 0, not -1"),
+        "{bad}"
     );
-    assert_eq!(play["steps_done"], 0);
+    assert_eq!(env.rpc("play_count", json!({})), plays_before);
+    let workflows = env.rpc("workflow_list", json!({}));
+    assert!(
+        !workflows.to_string().contains("bad_retries"),
+        "{workflows}"
+    );
 }
 
 #[test]

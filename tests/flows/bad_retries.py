@@ -1,5 +1,5 @@
 """A step decorated with a negative retry count: refused when the flow is
-loaded, before anything runs."""
+saved (its `@flow(...)` is read, never run), before anything is stored."""
 from hero_tracing import flow
 
 

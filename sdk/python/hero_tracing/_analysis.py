@@ -247,6 +247,9 @@ def _inspect(path):
                 "error": "no function named `main`: a flow needs a root "
                          "`@flow def main(...)`",
                 "line": None, "col": None}
+    refused = _retry_refused(module)
+    if refused is not None:
+        return refused
     args = main.args
     positional = args.posonlyargs + args.args
     defaults = [None] * (len(positional) - len(args.defaults)) + args.defaults
@@ -270,6 +273,38 @@ def _inspect(path):
     return {"ok": True, "name": name, "any_keyword": args.kwarg is not None,
             "description": description.partition("\n")[0],
             "inputs": inputs, "outputs": outputs, "warnings": module.warnings()}
+
+
+def _retry_refused(module):
+    """The first `@flow(retries=...)` whose literal policy `@flow` refuses, as
+    an analysis failure: refused at save, before any play of it is stored,
+    rather than when a run loads the file. Values that are not literals are
+    left for `@flow` to check at run time."""
+    from ._flow import _Retry
+
+    ast = module.ast
+    names = ("retries", "retry_delay_s", "backoff", "max_delay_s")
+    for node in ast.walk(module.tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            if not (isinstance(decorator, ast.Call) and module.is_flow(decorator.func)):
+                continue
+            given = {k.arg: k.value for k in decorator.keywords if k.arg in names}
+            try:
+                policy = {key: ast.literal_eval(value) for key, value in given.items()}
+            except ValueError:
+                continue
+            if not policy.get("retries"):
+                continue
+            try:
+                _Retry(policy["retries"], policy.get("retry_delay_s", 1.0),
+                       policy.get("backoff", 2.0), policy.get("max_delay_s", 300.0),
+                       (Exception,))
+            except ValueError as problem:
+                return {"ok": False, "error": f"step `{node.name}`: {problem}",
+                        "line": decorator.lineno, "col": decorator.col_offset + 1}
+    return None
 
 
 def _output_fields(ast, node):
