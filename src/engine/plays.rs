@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::lifecycle::Event;
+use super::lifecycle::{self, Event};
 use super::{Engine, EngineError, Result};
 use crate::api::{StartPlay, VersionRef, WorkflowDetail};
 use crate::ids::new_sid;
@@ -306,7 +306,7 @@ impl Engine {
     }
 
     /// Returns once the play is terminal or awaiting an answer from
-    /// outside ([`super::lifecycle::waits_outside`]: not a timer, nor a child that
+    /// outside ([`Engine::waits_outside`]: not a timer, nor a child that
     /// waits for none), or when the time is up (`timeout_ms == 0`: no
     /// limit). Wakes on the change itself.
     pub async fn play_wait(&self, sid: &str, timeout_ms: u64) -> Result<Play> {
@@ -433,5 +433,22 @@ impl Engine {
             version_sid: (!latest).then_some(old.workflow_version_sid),
         })
         .await
+    }
+
+    /// Whether `play` waits for an answer from outside, looking down its
+    /// line of children awaited ([`lifecycle::waits_outside`]). A child
+    /// that cannot be read counts as waiting for outside, so `play wait`
+    /// returns rather than wait for what it cannot see.
+    fn waits_outside(&self, play: &Play) -> bool {
+        const DEEPEST: usize = 64;
+        fn go(engine: &Engine, play: &Play, depth: usize) -> bool {
+            lifecycle::waits_outside(play, |child| {
+                depth >= DEEPEST
+                    || engine
+                        .play_snapshot(child)
+                        .map_or(true, |c| go(engine, &c, depth + 1))
+            })
+        }
+        go(self, play, 0)
     }
 }

@@ -195,25 +195,6 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// Whether `play` waits for an answer from outside, looking down its
-    /// line of children awaited ([`lifecycle::waits_outside`]). A child
-    /// that cannot be read counts as waiting for outside, so `play wait`
-    /// returns rather than wait for what it cannot see.
-    pub(super) fn waits_outside(&self, play: &crate::model::Play) -> bool {
-        const DEEPEST: usize = 64;
-        fn go(engine: &Engine, play: &crate::model::Play, depth: usize) -> bool {
-            lifecycle::waits_outside(play, |child| {
-                depth >= DEEPEST
-                    || engine
-                        .play_snapshot(child)
-                        .map_or(true, |c| go(engine, &c, depth + 1))
-            })
-        }
-        go(self, play, 0)
-    }
-}
-
 /// The plan that removes a stale entry.
 fn stale(due: i64, sid: String, id: String) -> Plan<Fired> {
     Plan::new(move |tx| {
