@@ -137,3 +137,52 @@ fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
     assert_eq!(seqs(Some(2), None, 100), [4, 5]);
     assert_eq!(seqs(Some(3), None, 100), Vec::<u64>::new());
 }
+
+#[test]
+fn the_timer_index_follows_the_open_timers_and_comes_back_from_the_journal() {
+    use crate::model::{PlayStatus, ResumeKind, ResumeRequest};
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let wake = "2026-12-04T18:00:03.5Z";
+    let mut parked = fixtures::play("p");
+    parked.status = PlayStatus::AwaitingResume;
+    parked.pending_resumes.push(ResumeRequest {
+        kind: ResumeKind::Timer,
+        wake_at: Some(wake.into()),
+        ..serde_json::from_value(serde_json::json!({
+            "id": "t", "name": "sleep", "schema": null, "ui": null,
+            "asked_at_span_id": null, "asked_at": "t", "payload": null, "resumed_at": null
+        }))
+        .expect("a ResumeRequest")
+    });
+    // Only the journal holds the parked play, as after a kill -9.
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
+    journal
+        .append(batch(&[Op::Play(
+            serde_json::to_string(&parked).expect("json"),
+        )]))
+        .expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Arc::new(Store::open(dir.path()).expect("the store opens and replays"));
+    let due = super::due_micros(wake).expect("a time");
+    assert_eq!(
+        store.timers(10).expect("the index"),
+        [(due, "p".to_owned(), "t".to_owned())]
+    );
+
+    // Answered, the timer leaves the index in the same write.
+    let writer = Writer::start(store.clone()).expect("writer");
+    let mut woken = parked.clone();
+    woken.status = PlayStatus::Running;
+    woken.answered_resumes = std::mem::take(&mut woken.pending_resumes);
+    writer
+        .durable(always(move |tx| tx.put_play(Some(&parked), &woken)))
+        .wait()
+        .expect("write the answer");
+    // Closing the writer commits what it holds open.
+    drop(writer);
+    assert_eq!(store.timers(10).expect("the index"), []);
+}
