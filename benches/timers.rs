@@ -7,8 +7,9 @@
 //!   exits 75);
 //! - while they are parked: the server's RSS, its CPU time over an idle
 //!   window, and the Python processes under it (none but the spare);
-//! - from the first timer's due time to the last play's `success`: the wall
-//!   time for all N to wake and finish, and the server's RSS after.
+//! - from the first timer's due time: the wall time until every timer has
+//!   fired (no play left awaiting), and until all N plays have run again
+//!   and finished; the server's RSS after.
 //!
 //! The due times are set before the plays start, far enough ahead for all
 //! of them to park: a calibration of 100 plays (parked on a far timer, then
@@ -145,7 +146,8 @@ fn start_plays(
         .collect()
 }
 
-/// Waits until `count` plays are `status`; fails on the first failed play.
+/// Waits until `count` plays are `status` (at least, or for 0: none);
+/// fails on the first failed play.
 fn until_count(client: &mut Client, status: PlayStatus, count: u64, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
@@ -158,7 +160,8 @@ fn until_count(client: &mut Client, status: PlayStatus, count: u64, what: &str) 
                 .expect("play_list")[0];
             panic!("{what}: play {} failed: {:?}", play.sid, play.error);
         }
-        if client.play_count(Some(status), None).expect("play_count") >= count {
+        let now = client.play_count(Some(status), None).expect("play_count");
+        if (count > 0 && now >= count) || (count == 0 && now == 0) {
             return;
         }
         assert!(Instant::now() < deadline, "{what}: not within an hour");
@@ -203,7 +206,7 @@ fn main() {
     }
 
     // Every due time within one second, after all plays should have parked.
-    let ahead = per_play * n as u32 * 3 / 2 + Duration::from_secs(15);
+    let ahead = per_play * n as u32 * 5 / 4 + Duration::from_secs(15);
     let first_due = jiff::Timestamp::now() + jiff::SignedDuration::try_from(ahead).expect("ahead");
     let step = jiff::SignedDuration::from_nanos(1_000_000_000 / n as i64);
     println!(
@@ -232,14 +235,15 @@ fn main() {
     let window = Duration::try_from(left)
         .unwrap_or_default()
         .saturating_sub(Duration::from_secs(1))
-        .min(Duration::from_secs(10));
-    let rss_parked = rss_mib(pid);
-    let children = python_children(pid);
+        .min(Duration::from_secs(30));
     if window >= Duration::from_secs(2) {
         let ticks = cpu_ticks(pid);
         let measured = Instant::now();
         std::thread::sleep(window);
         let used = (cpu_ticks(pid) - ticks) as f64 / clock_ticks_per_second();
+        // Counted once the last run has surely been reaped.
+        let children = python_children(pid);
+        let rss_parked = rss_mib(pid);
         println!(
             "parked: server RSS {rss_parked:.1} MiB (idle, empty: {rss_idle:.1} MiB); \
              CPU {:.3} s over {:.1} s idle ({:.2} %); Python processes under it: {children}",
@@ -248,6 +252,7 @@ fn main() {
             100.0 * used / measured.elapsed().as_secs_f64()
         );
     } else {
+        let (rss_parked, children) = (rss_mib(pid), python_children(pid));
         println!(
             "parked: server RSS {rss_parked:.1} MiB (idle, empty: {rss_idle:.1} MiB); \
              Python processes under it: {children}; idle CPU not measured (parking ran late)"
@@ -260,11 +265,16 @@ fn main() {
         std::thread::sleep(wait);
     }
     let due = Instant::now();
+    // The timers' own part: every play has left `awaiting_resume` (woken,
+    // queued for a run slot); the rest is running the N scripts again.
+    until_count(&mut client, PlayStatus::AwaitingResume, 0, "firing");
+    let fired_in = due.elapsed();
     until_count(&mut client, PlayStatus::Success, n as u64, "waking");
     let woke_in = due.elapsed();
     println!(
-        "woke and finished all {n} in {:.2} s from the first due time ({:.0} plays/s); \
-         server RSS after {:.1} MiB; load {}",
+        "all {n} timers fired within {:.2} s of the first due time; woke and finished all \
+         in {:.2} s ({:.0} plays/s); server RSS after {:.1} MiB; load {}",
+        fired_in.as_secs_f64(),
         woke_in.as_secs_f64(),
         n as f64 / woke_in.as_secs_f64(),
         rss_mib(pid),
