@@ -72,7 +72,7 @@ pub struct AddArgs {
     #[arg(long, value_name = "DURATION", value_parser = every_seconds)]
     every: Option<u64>,
     /// The input of `main` for every play, as a JSON object.
-    #[arg(long, default_value = "{}")]
+    #[arg(long, value_name = "JSON", default_value = "{}")]
     input: String,
     /// Answer pauses named NAME (a glob) with JSON, without stopping.
     #[arg(long = "prefill", value_name = "NAME=JSON")]
