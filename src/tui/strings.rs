@@ -90,8 +90,17 @@ pub fn only_machine_pauses(n: usize, sid: &str) -> String {
     format!("{n} pause(s) wait for a machine, not a person: hero_logic resume {sid} ID JSON")
 }
 
+pub fn only_timers(name: &str, when: &str) -> String {
+    format!("nothing to answer: {name} is a timer, the play wakes by itself ({when})")
+}
+
 pub fn machine_pauses_line(n: usize) -> String {
     format!("+ {n} pause(s) answered by a machine (webhook, signal, child play)")
+}
+
+/// Which try of a step with retries a span is.
+pub fn attempt(n: u32) -> String {
+    format!("attempt {n}")
 }
 
 pub fn steps(n: u64) -> String {
