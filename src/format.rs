@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use jiff::{RoundMode, Span, SpanRound, Timestamp, Unit};
 use serde_json::Value;
 
-use crate::model::{Play, PlayStatus, ResumeKind, ResumeRequest, SpanStatus};
+use crate::model::{OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest, SpanStatus};
 
 /// A timer: the clock answers the pause.
 pub const TIMER_ICON: &str = "⏲";
@@ -144,6 +144,39 @@ pub fn in_time(at: &str, now: Timestamp) -> String {
         Some(left) => format!("in {left}"),
         None => "due".into(),
     }
+}
+
+/// What the clock does to an open pause, for the command line: "wakes in
+/// 4m 10s" (a timer), "expires in 2m 5s" (a deadline), "… now" once its
+/// time has come; `None` when no clock answers it.
+pub fn due(request: &ResumeRequest, now: Timestamp) -> Option<String> {
+    let at = request.due_at()?;
+    let verb = match request.kind {
+        ResumeKind::Timer => "wakes",
+        _ => "expires",
+    };
+    Some(match time_left(at, now) {
+        Some(left) => format!("{verb} in {left}"),
+        None => format!("{verb} now"),
+    })
+}
+
+/// `due` with the moment itself and what a deadline does when it comes:
+/// "expires in 2m 5s, at 2026-11-02 10:07:05Z, then returns its default".
+pub fn due_note(request: &ResumeRequest, now: Timestamp) -> Option<String> {
+    let mut note = format!(
+        "{}, at {}",
+        due(request, now)?,
+        date_time(request.due_at()?)
+    );
+    if request.kind != ResumeKind::Timer {
+        match request.on_timeout {
+            Some(OnTimeout::Default(_)) => note.push_str(", then returns its default"),
+            Some(OnTimeout::Raise) => note.push_str(", then raises PauseTimeout"),
+            None => {}
+        }
+    }
+    Some(note)
 }
 
 /// "2026-11-02 11:05 CET": a moment in `tz`, to the minute.
@@ -326,6 +359,32 @@ mod tests {
         assert_eq!(countdown(&request, now), None, "a pause without a deadline");
         request.expires_at = Some("2026-11-02T10:02:05Z".into());
         assert_eq!(countdown(&request, now).as_deref(), Some("⌛ 2m 5s left"));
+        assert_eq!(due(&request, now).as_deref(), Some("expires in 2m 5s"));
+        assert_eq!(
+            due_note(&request, now).as_deref(),
+            Some("expires in 2m 5s, at 2026-11-02 10:02:05Z")
+        );
+        request.on_timeout = Some(OnTimeout::Raise);
+        assert!(
+            due_note(&request, now)
+                .unwrap()
+                .ends_with(", then raises PauseTimeout")
+        );
+        request.on_timeout = Some(OnTimeout::Default(Value::Bool(true)));
+        assert!(
+            due_note(&request, now)
+                .unwrap()
+                .ends_with(", then returns its default")
+        );
+        request.expires_at = Some("2026-11-02T09:00:00Z".into());
+        assert_eq!(due(&request, now).as_deref(), Some("expires now"));
+        request.kind = ResumeKind::Timer;
+        request.wake_at = Some("2026-11-02T10:04:10Z".into());
+        assert_eq!(
+            due_note(&request, now).as_deref(),
+            Some("wakes in 4m 10s, at 2026-11-02 10:04:10Z"),
+            "a timer has no deadline's ending"
+        );
     }
 
     #[test]
