@@ -12,6 +12,7 @@ mod plays;
 mod resume;
 mod runner;
 pub mod schedule_rule;
+mod schedules;
 mod sdk_checks;
 mod sdk_events;
 mod workflows;
@@ -149,6 +150,9 @@ struct Inner {
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
     channels: channel::Channels,
+    /// Wakes the schedule task when a schedule was saved, removed, paused
+    /// or unpaused (see `schedules.rs`).
+    schedules_changed: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -175,9 +179,11 @@ impl Engine {
                 spare: Mutex::default(),
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
+                schedules_changed: tokio::sync::Notify::new(),
             }),
         };
         engine.recover()?;
+        engine.start_schedules();
         engine.refill_spare();
         Ok(engine)
     }

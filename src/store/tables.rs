@@ -40,3 +40,10 @@ pub const STEP_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("step_c
 pub const SPANS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("spans");
 /// (play sid, run, seq) → LogLine.
 pub const LOGS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("logs");
+/// Schedule name → Schedule.
+pub const SCHEDULES: TableDefinition<&str, &str> = TableDefinition::new("schedules");
+/// (workflow sid, idempotency key) → play sid: the play a key already
+/// started, written with the play (see `Tx::put_play`), so a key never
+/// starts two plays of one workflow.
+pub const IDEMPOTENCY_KEYS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("idempotency_keys");
