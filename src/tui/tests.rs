@@ -323,6 +323,7 @@ fn every_screen_draws_at_every_size_without_panicking() {
         &[Action::Search],
         &[Action::NextPane, Action::Start],
         &[Action::Cancel],
+        &[Action::Schedules],
     ];
     for &(w, h) in &sizes {
         for steps in actions {
@@ -402,4 +403,42 @@ fn a_pause_with_a_deadline_counts_down_in_the_tree_and_the_pending_tab() {
     assert_eq!(rows.len(), 2, "the review span and the pending row: {text}");
     assert!(rows[0].contains("review"), "{text}");
     assert!(rows[1].contains("Approve order 42?"), "{text}");
+}
+
+/// The Schedules screen over the home fixtures: a cron rule in a zone
+/// whose last play waits, a paused interval, one that has not fired yet.
+fn schedules() -> App {
+    let mut app = home();
+    app.update(Action::Schedules);
+    let mut nightly = fixtures::schedule("nightly");
+    nightly.cron = Some("0 2 * * *".into());
+    nightly.every_s = None;
+    nightly.tz = Some("Europe/Paris".into());
+    nightly.next_fire_at = Some("2026-11-03T01:00:00Z".into());
+    nightly.last_play_sid = Some("p4".into());
+    let mut paused = fixtures::schedule("every_5m");
+    paused.paused = true;
+    paused.last_play_sid = Some("p2".into());
+    let mut fresh = fixtures::schedule("fresh");
+    fresh.every_s = Some(3_600);
+    fresh.workflow_sid = "w-etl".into();
+    app.apply(Data::Schedules(vec![nightly, paused, fresh]));
+    app
+}
+
+#[test]
+fn schedules_screen() {
+    let mut app = schedules();
+    app.update(Action::Down);
+    app.update(Action::Down);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn schedules_screen_narrow_keeps_name_next_fire_and_last_play() {
+    let text = screen(&mut schedules(), 44, 10);
+    for shown in ["nightly", "in 14h 55m", "⏸ awaiting", "paused"] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert!(!text.contains("WORKFLOW"), "{text}");
 }
