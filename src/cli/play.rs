@@ -388,6 +388,9 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     if let Some(parent) = &play.parent_play_sid {
         outln!("parent    {parent}");
     }
+    if let Some(schedule) = &play.schedule {
+        outln!("schedule  {schedule}");
+    }
     outln!("input     {}", play.input_data);
     if !play.output_data.is_null() {
         outln!("output    {}", play.output_data);

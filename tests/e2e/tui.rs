@@ -195,7 +195,12 @@ fn the_schedules_screen_pauses_runs_and_opens_a_schedule() {
     tmux.wait_for(&[&format!("started play {last} of hourly"), "⏸ awaiting"]);
 
     tmux.send("Enter");
-    tmux.wait_for(&[&format!("sid {last}"), "Flow · run 1", "Pending (1)"]);
+    tmux.wait_for(&[
+        &format!("sid {last}"),
+        "schedule hourly",
+        "Flow · run 1",
+        "Pending (1)",
+    ]);
     tmux.send("Escape");
     tmux.wait_for(&["Schedules (1)", "hourly"]);
 

@@ -66,6 +66,9 @@ fn header(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
     times.push(format!("took {}", format::play_duration(play, app.now)));
     times.push(strings::steps(play.steps_done));
     times.push(format!("cost {}", format::cost(play.total_cost_usd)));
+    if let Some(schedule) = &play.schedule {
+        times.push(format!("schedule {schedule}"));
+    }
     lines.push(Line::styled(times.join(" · "), theme::DIM));
     let width = usize::from(area.width);
     lines.push(Line::from(vec![
