@@ -224,7 +224,7 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
-fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
+pub(super) fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
     let mut map = JsonMap::new();
     for item in items {
         let Some((name, json)) = item.split_once('=') else {

@@ -10,6 +10,7 @@ mod newuser;
 mod pause;
 mod play;
 mod runs;
+mod schedules;
 mod server;
 mod shipped;
 mod show_time;
