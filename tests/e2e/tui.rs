@@ -160,9 +160,8 @@ fn the_schedules_screen_pauses_runs_and_opens_a_schedule() {
     let file = flow("approve.py");
     let file = file.to_str().expect("a UTF-8 path");
     env.ok(["workflow", "save", file, "--name", "approve"]);
-    let save = r#"{"name": "hourly", "workflow_sid": "approve", "every_s": 3600}"#;
-    env.ok(["rpc", "schedule_save", save]);
-    let schedule = || env.json(["rpc", "schedule_get", r#"{"name": "hourly"}"#]);
+    env.ok(["schedule", "add", "hourly", "approve", "--every", "1h"]);
+    let schedule = || env.json(["schedule", "show", "hourly", "--json"]);
 
     let tmux = Tmux::start(&env, 100, 30);
     tmux.wait_for(&["Plays (0)", "S schedules"]);
