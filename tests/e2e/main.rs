@@ -13,6 +13,7 @@ mod runs;
 mod schedules;
 mod server;
 mod shipped;
+mod show_time;
 mod store;
 mod subflow;
 mod tmux;
