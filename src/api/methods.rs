@@ -80,6 +80,18 @@ fn ack() -> Value {
 pub fn status() -> Value {
     json!({"enum": ["pending", "running", "awaiting_resume", "success", "failed", "cancelled", "timed_out"]})
 }
+fn schedule() -> Value {
+    json!({"$ref": "#/components/schemas/Schedule"})
+}
+fn schedules() -> Value {
+    json!({"type": "array", "items": {"$ref": "#/components/schemas/Schedule"}})
+}
+fn overlap() -> Value {
+    json!({"enum": ["skip", "queue", "allow"]})
+}
+fn catchup() -> Value {
+    json!({"enum": ["latest", "all", "none"]})
+}
 fn version_choice() -> Value {
     json!({"enum": ["pinned", "latest"]})
 }
@@ -258,6 +270,63 @@ pub const METHODS: &[Method] = &[
             ("play_sid", true, string),
             ("version", false, version_choice),
         ],
+        result: play,
+        internal: false,
+    },
+    Method {
+        name: "schedule_save",
+        summary: "Save a schedule: a five-field cron rule (in `tz`, default UTC) or an interval \
+                  (`every_s`) that starts plays of a workflow; a name already taken is refused \
+                  unless `replace`",
+        params: &[
+            ("name", true, string),
+            ("workflow_sid", true, string),
+            ("cron", false, string),
+            ("every_s", false, integer),
+            ("tz", false, string),
+            ("input_data", false, object),
+            ("prefill_resumes", false, object),
+            ("overlap", false, overlap),
+            ("catchup", false, catchup),
+            ("paused", false, boolean),
+            ("replace", false, boolean),
+        ],
+        result: schedule,
+        internal: false,
+    },
+    Method {
+        name: "schedule_list",
+        summary: "Every schedule, by name",
+        params: &[],
+        result: schedules,
+        internal: false,
+    },
+    Method {
+        name: "schedule_get",
+        summary: "One schedule",
+        params: &[("name", true, string)],
+        result: schedule,
+        internal: false,
+    },
+    Method {
+        name: "schedule_delete",
+        summary: "Remove a schedule; the plays it started stay",
+        params: &[("name", true, string)],
+        result: ok,
+        internal: false,
+    },
+    Method {
+        name: "schedule_set_paused",
+        summary: "Pause a schedule (it fires no more) or unpause it (it fires next by its rule, \
+                  without catching up the fires missed while paused)",
+        params: &[("name", true, string), ("paused", true, boolean)],
+        result: schedule,
+        internal: false,
+    },
+    Method {
+        name: "schedule_trigger",
+        summary: "Start a play of a schedule now, whatever its rule, pause and overlap",
+        params: &[("name", true, string)],
         result: play,
         internal: false,
     },

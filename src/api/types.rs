@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::model::{JsonMap, LintWarning, ResumeRequest, SpanKind, Workflow};
+use crate::model::{Catchup, JsonMap, LintWarning, Overlap, ResumeRequest, SpanKind, Workflow};
 
 /// What `play_start` and `play_run_async` ask for.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,6 +34,55 @@ pub struct StartPlay {
     /// Pins a version other than the workflow's current one (restart).
     #[serde(skip)]
     pub version_sid: Option<String>,
+    /// A second start with a key already used for the workflow returns
+    /// the play the first started and starts nothing. Internal for now
+    /// (schedules' fires); issue 14 puts it on the wire.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
+}
+
+/// `schedule_save`: a schedule's definition (SPEC §10). The engine fills
+/// in the times; a name already taken is refused unless `replace`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSave {
+    pub name: String,
+    /// The workflow's sid or name.
+    pub workflow_sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill_resumes: Option<JsonMap>,
+    #[serde(default)]
+    pub overlap: Overlap,
+    #[serde(default)]
+    pub catchup: Catchup,
+    #[serde(default)]
+    pub paused: bool,
+    /// Replace the schedule of that name, keeping its history (last fire
+    /// and play, creation time).
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// `schedule_get`, `schedule_delete`, `schedule_trigger`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleName {
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSetPaused {
+    pub name: String,
+    pub paused: bool,
 }
 
 /// `workflow_get`: the workflow and its versions, oldest first.
@@ -347,6 +396,12 @@ mod tests {
             (&["pause"], fields::<Pause>()),
             (&["run_result"], fields::<RunResult>()),
             (&["workflow_resolve"], fields::<WorkflowResolve>()),
+            (&["schedule_save"], fields::<ScheduleSave>()),
+            (
+                &["schedule_get", "schedule_delete", "schedule_trigger"],
+                fields::<ScheduleName>(),
+            ),
+            (&["schedule_set_paused"], fields::<ScheduleSetPaused>()),
         ];
         for (methods, fields) in cases {
             for method in *methods {

@@ -3,8 +3,10 @@
 use serde_json::{Value, json};
 
 use super::{Client, Result};
-use crate::api::{SavedWorkflow, WorkflowDetail};
-use crate::model::{JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Span, Workflow};
+use crate::api::{SavedWorkflow, ScheduleSave, WorkflowDetail};
+use crate::model::{
+    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule, Span, Workflow,
+};
 
 /// What `play_start` sends.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +158,37 @@ impl Client {
         self.call("play_restart", json!({"play_sid": sid, "version": version}))
     }
 
+    /// Saves a schedule; the server checks it whole and says its first fire
+    /// in `next_fire_at`.
+    pub fn schedule_save(&mut self, save: &ScheduleSave) -> Result<Schedule> {
+        self.call("schedule_save", json!(save))
+    }
+
+    pub fn schedule_list(&mut self) -> Result<Vec<Schedule>> {
+        self.call("schedule_list", json!({}))
+    }
+
+    pub fn schedule_get(&mut self, name: &str) -> Result<Schedule> {
+        self.call("schedule_get", json!({ "name": name }))
+    }
+
+    pub fn schedule_delete(&mut self, name: &str) -> Result<()> {
+        self.call_value("schedule_delete", json!({ "name": name }))
+            .map(drop)
+    }
+
+    pub fn schedule_set_paused(&mut self, name: &str, paused: bool) -> Result<Schedule> {
+        self.call(
+            "schedule_set_paused",
+            json!({"name": name, "paused": paused}),
+        )
+    }
+
+    /// Starts a play of the schedule now ("run now").
+    pub fn schedule_trigger(&mut self, name: &str) -> Result<Play> {
+        self.call("schedule_trigger", json!({ "name": name }))
+    }
+
     pub fn server_shutdown(&mut self) -> Result<Value> {
         self.call_value("server_shutdown", json!({}))
     }
@@ -228,6 +261,17 @@ mod tests {
         let _ = c.play_resume("p", "r", &json!(true));
         let _ = c.play_pending_resumes("p");
         let _ = c.play_restart("p", true);
+        let _ = c.schedule_save(&crate::api::ScheduleSave {
+            name: "s".into(),
+            workflow_sid: "w".into(),
+            every_s: Some(1),
+            ..Default::default()
+        });
+        let _ = c.schedule_list();
+        let _ = c.schedule_get("s");
+        let _ = c.schedule_delete("s");
+        let _ = c.schedule_set_paused("s", true);
+        let _ = c.schedule_trigger("s");
         let _ = c.server_shutdown();
         // The fake server takes one connection at a time.
         let next = c.reconnect().expect("connected");
@@ -237,7 +281,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 18, "{seen:?}");
+        assert_eq!(seen.len(), 24, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

@@ -12,6 +12,7 @@ mod plays;
 mod resume;
 mod runner;
 pub mod schedule_rule;
+mod schedules;
 mod sdk_checks;
 mod sdk_events;
 mod timers;
@@ -152,6 +153,9 @@ struct Inner {
     channels: channel::Channels,
     /// The timer task's wake-up (see `timers.rs`).
     timers: timers::Timers,
+    /// Wakes the schedule task when a schedule was saved, removed, paused
+    /// or unpaused (see `schedules.rs`).
+    schedules_changed: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -179,10 +183,12 @@ impl Engine {
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),
+                schedules_changed: tokio::sync::Notify::new(),
             }),
         };
         engine.recover()?;
         engine.start_timers();
+        engine.start_schedules();
         engine.refill_spare();
         Ok(engine)
     }

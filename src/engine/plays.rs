@@ -16,11 +16,11 @@ use super::{Engine, EngineError, Result};
 use crate::api::{StartPlay, VersionRef, WorkflowDetail};
 use crate::ids::new_sid;
 use crate::model::{
-    FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus,
-    Workflow, WorkflowVersion, now,
+    FlowField, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus, Workflow,
+    WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
-use crate::store::writer::always;
+use crate::store::writer::Plan;
 
 /// The most log lines one `play_logs` answers: a page.
 pub const MAX_LOG_PAGE: usize = 10_000;
@@ -203,8 +203,44 @@ impl Engine {
         self.version(version_sid)
     }
 
-    /// Creates a play `pending` and queues its first run.
+    /// Creates a play `pending` and queues its first run. A request with
+    /// an `idempotency_key` already used for its workflow gets the play
+    /// that key started, and nothing new is stored.
     pub async fn play_start(&self, request: StartPlay) -> Result<Play> {
+        let play = self.new_play(request)?;
+        let stored = play.clone();
+        let first = self
+            .inner
+            .writer
+            .durable(move |snapshot: &crate::store::Snapshot<'_>| {
+                if let Some(key) = &stored.idempotency_key
+                    && let Some(sid) = snapshot.idempotent_play(&stored.workflow_sid, key)?
+                {
+                    return Ok::<_, EngineError>(Plan::nothing(Some(sid)));
+                }
+                Ok(Plan::new(move |tx| {
+                    tx.put_play(None, &stored).map(|()| None)
+                }))
+            })
+            .await?;
+        if let Some(sid) = first {
+            return self.play_get(&sid);
+        }
+        self.started(&play);
+        Ok(play)
+    }
+
+    /// Tells the world about a play just stored, and queues its first run.
+    pub(super) fn started(&self, play: &Play) {
+        self.publish(PlayEvent::Play {
+            play: Box::new(play.clone()),
+        });
+        self.schedule(&play.sid);
+    }
+
+    /// A new play `pending`, checked whole (workflow, input against `main`,
+    /// timeout, prefill patterns, working folder) and not yet stored.
+    pub(super) fn new_play(&self, request: StartPlay) -> Result<Play> {
         let workflow = self.workflow(&request.workflow_sid)?;
         let input = request
             .input_data
@@ -229,45 +265,21 @@ impl Engine {
             working_dir = working_dir.or(parent.working_dir);
         }
         let play = Play {
-            sid: new_sid(),
-            name: request.name.unwrap_or_else(|| workflow.name.clone()),
-            workflow_sid: workflow.sid.clone(),
-            workflow_version_sid: version_sid,
-            status: PlayStatus::Pending,
-            input_data: input,
-            output_data: Value::Null,
-            error: None,
             parent_play_sid: request.parent_play_sid,
             parent_span_id: request.parent_span_id,
-            created_at: now(),
-            started_at: None,
-            ended_at: None,
-            runs: 0,
-            pending_resumes: Vec::new(),
-            received_resumes: JsonMap::new(),
-            step_outputs: JsonMap::new(),
             prefill_resumes: request.prefill_resumes.unwrap_or_default(),
-            total_cost_usd: 0.0,
             timeout_s: request.timeout_s,
-            newer_version_sid: None,
-            steps_done: 0,
-            answered_resumes: Vec::new(),
-            run_pgid: None,
             working_dir,
-            run_retries: 0,
-            retried_at: None,
-            schedule: None,
-            idempotency_key: None,
+            idempotency_key: request.idempotency_key,
+            ..Play::new(
+                new_sid(),
+                request.name.unwrap_or_else(|| workflow.name.clone()),
+                workflow.sid.clone(),
+                version_sid,
+                input,
+                now(),
+            )
         };
-        let stored = play.clone();
-        self.inner
-            .writer
-            .durable(always(move |tx| tx.put_play(None, &stored)))
-            .await?;
-        self.publish(PlayEvent::Play {
-            play: Box::new(play.clone()),
-        });
-        self.schedule(&play.sid);
         Ok(play)
     }
 
@@ -431,6 +443,7 @@ impl Engine {
             parent_play_sid: None,
             working_dir: old.working_dir,
             version_sid: (!latest).then_some(old.workflow_version_sid),
+            idempotency_key: None,
         })
         .await
     }

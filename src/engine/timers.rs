@@ -106,7 +106,7 @@ impl Engine {
                 .cloned()
                 .collect();
             if !due.is_empty() {
-                if self.fire_all(due).await {
+                if self.fire_timers(due).await {
                     continue;
                 }
                 // Only entries not due by a rounding: look again shortly.
@@ -129,7 +129,7 @@ impl Engine {
 
     /// Fires `due`, [`FIRE_AT_ONCE`] at a time; says whether any entry
     /// left the index.
-    async fn fire_all(&self, due: Vec<(i64, String, String)>) -> bool {
+    async fn fire_timers(&self, due: Vec<(i64, String, String)>) -> bool {
         let permits = std::sync::Arc::new(Semaphore::new(FIRE_AT_ONCE));
         let mut fires = JoinSet::new();
         for (at, sid, id) in due {
@@ -137,7 +137,7 @@ impl Engine {
             let permits = permits.clone();
             fires.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                engine.fire(at, sid, id).await
+                engine.fire_timer(at, sid, id).await
             });
         }
         let mut moved = false;
@@ -149,7 +149,7 @@ impl Engine {
 
     /// Answers pause `id` of play `sid` by the clock, or removes its stale
     /// entry; says whether the entry left the index.
-    async fn fire(&self, due: i64, sid: String, id: String) -> bool {
+    async fn fire_timer(&self, due: i64, sid: String, id: String) -> bool {
         let owned = sid.clone();
         let fired = self
             .inner

@@ -14,8 +14,8 @@ use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::api::{
     Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume, PlaySid, PlaySpans, PlayWait,
-    RunAttach, RunResult, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
-    WorkflowResolve, WorkflowSave,
+    RunAttach, RunResult, ScheduleName, ScheduleSave, ScheduleSetPaused, SidOrName, SpanEvent,
+    SpansReplayed, StartPlay, StepOutput, VersionSid, WorkflowResolve, WorkflowSave,
 };
 use crate::engine::{PauseAnswer, RunChannel, RunReport};
 use crate::model::{PlayStatus, WorkflowVersion};
@@ -202,6 +202,24 @@ impl Server {
                 };
                 to_value(engine.play_restart(&p.play_sid, latest).await?)
             }
+            "schedule_save" => to_value(engine.schedule_save(params::<ScheduleSave>(raw)?).await?),
+            "schedule_list" => to_value(engine.schedule_list()?),
+            "schedule_get" => to_value(engine.schedule_get(&params::<ScheduleName>(raw)?.name)?),
+            "schedule_delete" => {
+                engine
+                    .schedule_delete(&params::<ScheduleName>(raw)?.name)
+                    .await?;
+                Ok(json!({"ok": true}))
+            }
+            "schedule_set_paused" => {
+                let p: ScheduleSetPaused = params(raw)?;
+                to_value(engine.schedule_set_paused(&p.name, p.paused).await?)
+            }
+            "schedule_trigger" => to_value(
+                engine
+                    .schedule_trigger(&params::<ScheduleName>(raw)?.name)
+                    .await?,
+            ),
             "server_shutdown" => {
                 self.shutdown.notify_one();
                 Ok(json!({"ok": true}))

@@ -42,7 +42,15 @@ fn schemas() -> Value {
         "ResumeRequest": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "schema": {}, "ui": {},
             "asked_at_span_id": {"type": ["string", "null"]}, "asked_at": ts,
-            "payload": {}, "resumed_at": {"type": ["string", "null"]}}}
+            "payload": {}, "resumed_at": {"type": ["string", "null"]}}},
+        "Schedule": {"type": "object", "properties": {
+            "name": {"type": "string"}, "workflow_sid": {"type": "string"},
+            "cron": {"type": ["string", "null"]}, "every_s": {"type": ["integer", "null"]},
+            "tz": {"type": ["string", "null"]}, "input_data": {}, "prefill_resumes": {"type": "object"},
+            "overlap": {"enum": ["skip", "queue", "allow"]}, "catchup": {"enum": ["latest", "all", "none"]},
+            "paused": {"type": "boolean"}, "next_fire_at": {"type": ["string", "null"]},
+            "last_fire_at": {"type": ["string", "null"]}, "last_play_sid": {"type": ["string", "null"]},
+            "created_at": ts}}
     })
 }
 

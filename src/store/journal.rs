@@ -85,6 +85,11 @@ pub enum Op {
         hash: String,
         json: String,
     },
+    /// A schedule, whole.
+    Schedule(String),
+    /// A schedule removed: its name as a JSON string, so any name is one
+    /// field.
+    ScheduleDeleted(String),
 }
 
 impl Op {
@@ -102,6 +107,8 @@ impl Op {
             Op::Workflow(json) => writeln!(out, "W\t{json}"),
             Op::Version(json) => writeln!(out, "V\t{json}"),
             Op::Analysis { hash, json } => writeln!(out, "A\t{hash}\t{json}"),
+            Op::Schedule(json) => writeln!(out, "S\t{json}"),
+            Op::ScheduleDeleted(name) => writeln!(out, "SD\t{name}"),
         };
     }
 
@@ -128,6 +135,8 @@ impl Op {
                 hash: next()?,
                 json: next()?,
             },
+            "S" => Op::Schedule(next()?),
+            "SD" => Op::ScheduleDeleted(next()?),
             _ => return None,
         })
     }

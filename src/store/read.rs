@@ -5,7 +5,7 @@ use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
 use super::{Result, Store, db, tables::*, with_steps_done};
-use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
+use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
 fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
     Ok(serde_json::from_str(text)?)
@@ -335,6 +335,25 @@ impl Store {
         found.map(|v| decode(v.value())).transpose()
     }
 
+    pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(SCHEDULES).map_err(db)?;
+        let found = table.get(name).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every schedule, by name.
+    pub fn schedules(&self) -> Result<Vec<Schedule>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(SCHEDULES).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db)? {
+            let (_, value) = entry.map_err(db)?;
+            out.push(decode(value.value())?);
+        }
+        Ok(out)
+    }
+
     /// Every record of every table as text, for tests that compare the
     /// store before and after a refused request.
     pub fn dump(&self) -> Result<Vec<String>> {
@@ -358,6 +377,8 @@ impl Store {
         dump!(STEP_COUNTS);
         dump!(SPANS);
         dump!(LOGS);
+        dump!(SCHEDULES);
+        dump!(IDEMPOTENCY_KEYS);
         Ok(out)
     }
 }

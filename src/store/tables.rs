@@ -45,3 +45,10 @@ pub const LOGS: TableDefinition<(&str, u32, u64), &str> = TableDefinition::new("
 /// `expires_at`), soonest first. Kept by [`crate::store::Tx::put_play`] from
 /// the play's pending resumes, so the timer task reads only what is due.
 pub const TIMERS: TableDefinition<(i64, &str, &str), ()> = TableDefinition::new("timers");
+/// Schedule name → Schedule.
+pub const SCHEDULES: TableDefinition<&str, &str> = TableDefinition::new("schedules");
+/// (workflow sid, idempotency key) → play sid: the play a key already
+/// started, written with the play (see `Tx::put_play`), so a key never
+/// starts two plays of one workflow.
+pub const IDEMPOTENCY_KEYS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("idempotency_keys");

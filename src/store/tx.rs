@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::journal::{MAX_BATCH, MAX_RECORD, Op};
 use super::{Result, db, tables::*, with_steps_done};
-use crate::model::{LogLine, Play, PlayStatus, Span, Workflow, WorkflowVersion};
+use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
 /// A time as stored in [`TIMERS`]: microseconds since the epoch; `None`
 /// when it is not an RFC 3339 time (the SDK checks refuse such a pause).
@@ -53,6 +53,8 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(SPANS).map_err(db)?;
     txn.open_table(LOGS).map_err(db)?;
     txn.open_table(TIMERS).map_err(db)?;
+    txn.open_table(SCHEDULES).map_err(db)?;
+    txn.open_table(IDEMPOTENCY_KEYS).map_err(db)?;
     Ok(())
 }
 
@@ -174,6 +176,8 @@ impl Tx<'_> {
             Op::Workflow(json) => self.put_workflow(&decode(&json)?),
             Op::Version(json) => self.put_version(&decode(&json)?),
             Op::Analysis { hash, json } => self.put_analysis_json(&hash, &json),
+            Op::Schedule(json) => self.put_schedule(&decode(&json)?),
+            Op::ScheduleDeleted(name) => self.delete_schedule(&decode::<String>(&name)?),
         }
     }
 
@@ -217,6 +221,16 @@ impl Tx<'_> {
                     .insert((parent.as_str(), play.sid.as_str()), ())
                     .map_err(db)?;
             }
+            if let Some(key) = &play.idempotency_key {
+                self.txn
+                    .open_table(IDEMPOTENCY_KEYS)
+                    .map_err(db)?
+                    .insert(
+                        (play.workflow_sid.as_str(), key.as_str()),
+                        play.sid.as_str(),
+                    )
+                    .map_err(db)?;
+            }
         }
         Ok(())
     }
@@ -252,6 +266,27 @@ impl Tx<'_> {
             .map_err(db)?
             .remove((due, play_sid, id))
             .map_err(db)?;
+        Ok(())
+    }
+
+    pub fn put_schedule(&self, schedule: &Schedule) -> Result<()> {
+        let text = json(schedule);
+        self.txn
+            .open_table(SCHEDULES)
+            .map_err(db)?
+            .insert(schedule.name.as_str(), text.as_str())
+            .map_err(db)?;
+        self.record(Op::Schedule(text));
+        Ok(())
+    }
+
+    pub fn delete_schedule(&self, name: &str) -> Result<()> {
+        self.txn
+            .open_table(SCHEDULES)
+            .map_err(db)?
+            .remove(name)
+            .map_err(db)?;
+        self.record(Op::ScheduleDeleted(json(&name)));
         Ok(())
     }
 
@@ -469,6 +504,19 @@ impl Snapshot<'_> {
             Some(entry) => Ok(Some(entry.map_err(db)?.0.value().2)),
             None => Ok(None),
         }
+    }
+
+    pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
+        let table = self.txn.open_table(SCHEDULES).map_err(db)?;
+        let found = table.get(name).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    /// The play an idempotency key already started for a workflow.
+    pub fn idempotent_play(&self, workflow_sid: &str, key: &str) -> Result<Option<String>> {
+        let table = self.txn.open_table(IDEMPOTENCY_KEYS).map_err(db)?;
+        let found = table.get((workflow_sid, key)).map_err(db)?;
+        Ok(found.map(|v| v.value().to_owned()))
     }
 
     pub fn version_exists(&self, sid: &str) -> Result<bool> {
