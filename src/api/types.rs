@@ -35,9 +35,9 @@ pub struct StartPlay {
     #[serde(skip)]
     pub version_sid: Option<String>,
     /// A second start with a key already used for the workflow returns
-    /// the play the first started and starts nothing. Internal for now
-    /// (schedules' fires); issue 14 puts it on the wire.
-    #[serde(skip)]
+    /// the play the first started and starts nothing (SPEC §11): a caller
+    /// that lost the answer may simply ask again.
+    #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 

@@ -105,6 +105,9 @@ pub struct StartArgs {
     /// Wait until the play ends or pauses; exit with its status.
     #[arg(long)]
     wait: bool,
+    /// An idempotency key: a second start with a key already used for the workflow prints the first play and starts nothing.
+    #[arg(long, value_name = "K")]
+    key: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
@@ -251,6 +254,7 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
         prefill,
         timeout,
         wait,
+        key,
     } = args;
     let workflow = workflow.as_str();
     let input_data: Value = serde_json::from_str(&input).map_err(|e| {
@@ -279,6 +283,7 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
                 std::env::current_dir()
                     .context("cannot read the current folder, which the play would run in")?,
             ),
+            idempotency_key: key,
         })
         .map_err(|e| client_error(e, &ctx.paths))?;
     follow(ctx, &mut client, &play, wait)

@@ -18,6 +18,8 @@ pub struct StartRequest {
     pub timeout_s: Option<f64>,
     /// The folder every run of the play runs in: the caller's own.
     pub working_dir: Option<std::path::PathBuf>,
+    /// A second start with the same key gets the first play back.
+    pub idempotency_key: Option<String>,
 }
 
 /// What `workflow_save` sends; the server names the workflow when `name`
@@ -74,6 +76,9 @@ impl Client {
         }
         if let Some(dir) = &request.working_dir {
             params["working_dir"] = json!(dir);
+        }
+        if let Some(key) = &request.idempotency_key {
+            params["idempotency_key"] = json!(key);
         }
         self.call("play_start", params)
     }
@@ -249,6 +254,7 @@ mod tests {
             prefill_resumes: [("a".to_owned(), json!(1))].into_iter().collect(),
             timeout_s: Some(1.0),
             working_dir: Some("/".into()),
+            idempotency_key: Some("k".into()),
         });
         let _ = c.play_get("p");
         let _ = c.play_list(None, Some("w"), Some(1));

@@ -80,6 +80,20 @@ fn check_input(
 
 /// A play's working folder must be one a run can enter: checked when the
 /// play starts, so that a typo is refused before anything is stored.
+/// The longest idempotency key taken: long enough for a UUID or a
+/// provider's event id with a prefix, short enough to be an index key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+fn check_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+        return Err(EngineError::InvalidParams(format!(
+            "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes without control characters"
+        ))
+        .with_hint("use an id of the event that asks for the play, e.g. a UUID"));
+    }
+    Ok(())
+}
+
 fn checked_working_dir(dir: String) -> Result<String> {
     let path = std::path::Path::new(&dir);
     if !path.is_absolute() {
@@ -258,6 +272,9 @@ impl Engine {
             glob::Pattern::new(pattern).map_err(|e| {
                 EngineError::InvalidParams(format!("prefill pattern `{pattern}`: {e}"))
             })?;
+        }
+        if let Some(key) = &request.idempotency_key {
+            check_idempotency_key(key)?;
         }
         let mut working_dir = request.working_dir.map(checked_working_dir).transpose()?;
         if let Some(parent) = &request.parent_play_sid {

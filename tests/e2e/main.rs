@@ -12,6 +12,7 @@ mod play;
 mod runs;
 mod server;
 mod shipped;
+mod starts;
 mod store;
 mod subflow;
 mod tmux;
