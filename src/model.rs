@@ -399,6 +399,15 @@ pub struct ResumeRequest {
     /// `timeout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// The secret that answers this pause and nothing else, over HTTP
+    /// (`POST /v1/resume/{token}`): 128 random bits from the OS, URL-safe,
+    /// given by the server when the pause is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Where to post the answer while the server's HTTP listener is on;
+    /// filled in when the pause is read, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_url: Option<String>,
 }
 
 impl ResumeRequest {
@@ -557,4 +566,22 @@ pub struct Schedule {
     pub last_fire_at: Option<String>,
     pub last_play_sid: Option<String>,
     pub created_at: String,
+}
+
+/// A key that lets a program outside use the HTTP API (SPEC §11). Only a
+/// digest of the key itself is stored; this is what may be shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpKey {
+    pub id: String,
+    pub label: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// `http_key_create`'s answer: the key, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewHttpKey {
+    #[serde(flatten)]
+    pub info: HttpKey,
+    pub key: String,
 }

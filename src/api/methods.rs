@@ -333,6 +333,27 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "http_key_create",
+        summary: "A new key for the HTTP API; the key is in this answer only (the server keeps its digest)",
+        params: &[("label", false, string)],
+        result: object,
+        internal: false,
+    },
+    Method {
+        name: "http_key_list",
+        summary: "Every HTTP key: id, label, created_at, last_used_at (never the key)",
+        params: &[],
+        result: any,
+        internal: false,
+    },
+    Method {
+        name: "http_key_revoke",
+        summary: "Revoke an HTTP key by id; a request presenting it gets 401 from then on",
+        params: &[("id", true, string)],
+        result: object,
+        internal: false,
+    },
+    Method {
         name: "server_shutdown",
         summary: "Stop the server; running plays are recovered at its next start",
         params: &[],

@@ -85,6 +85,21 @@ pub struct ScheduleSetPaused {
     pub paused: bool,
 }
 
+/// `http_key_create`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpKeyCreate {
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// `http_key_revoke`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpKeyId {
+    pub id: String,
+}
+
 /// `workflow_get`: the workflow and its versions, oldest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkflowDetail {
@@ -402,6 +417,8 @@ mod tests {
                 fields::<ScheduleName>(),
             ),
             (&["schedule_set_paused"], fields::<ScheduleSetPaused>()),
+            (&["http_key_create"], fields::<HttpKeyCreate>()),
+            (&["http_key_revoke"], fields::<HttpKeyId>()),
         ];
         for (methods, fields) in cases {
             for method in *methods {

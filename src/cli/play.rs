@@ -398,6 +398,9 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     }
     for r in &play.pending_resumes {
         outln!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
+        if let Some(url) = &r.resume_url {
+            outln!("          answer by POST to {url}");
+        }
     }
     let spans = client
         .play_spans(sid, Some(play.runs))

@@ -62,6 +62,13 @@ pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
         ]);
     }
     outln!("{table}");
+    // A URL is long: each on a line of its own, for copying into a
+    // webhook's settings.
+    for r in &pending {
+        if let Some(url) = &r.resume_url {
+            outln!("{}  POST {url}", r.id);
+        }
+    }
     Ok(0)
 }
 

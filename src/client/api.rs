@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use super::{Client, Result};
 use crate::api::{SavedWorkflow, ScheduleSave, WorkflowDetail};
 use crate::model::{
-    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule, Span, Workflow,
+    HttpKey, JsonMap, LogLine, NewHttpKey, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule,
+    Span, Workflow,
 };
 
 /// What `play_start` sends.
@@ -190,6 +191,22 @@ impl Client {
     }
 
     /// Starts a play of the schedule now ("run now").
+    pub fn http_key_create(&mut self, label: Option<&str>) -> Result<NewHttpKey> {
+        let mut params = json!({});
+        if let Some(label) = label {
+            params["label"] = json!(label);
+        }
+        self.call("http_key_create", params)
+    }
+
+    pub fn http_key_list(&mut self) -> Result<Vec<HttpKey>> {
+        self.call("http_key_list", json!({}))
+    }
+
+    pub fn http_key_revoke(&mut self, id: &str) -> Result<HttpKey> {
+        self.call("http_key_revoke", json!({ "id": id }))
+    }
+
     pub fn schedule_trigger(&mut self, name: &str) -> Result<Play> {
         self.call("schedule_trigger", json!({ "name": name }))
     }
@@ -278,6 +295,9 @@ mod tests {
         let _ = c.schedule_delete("s");
         let _ = c.schedule_set_paused("s", true);
         let _ = c.schedule_trigger("s");
+        let _ = c.http_key_create(Some("l"));
+        let _ = c.http_key_list();
+        let _ = c.http_key_revoke("k");
         let _ = c.server_shutdown();
         // The fake server takes one connection at a time.
         let next = c.reconnect().expect("connected");
@@ -287,7 +307,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 24, "{seen:?}");
+        assert_eq!(seen.len(), 27, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

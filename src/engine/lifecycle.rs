@@ -416,6 +416,8 @@ mod tests {
             expires_at: None,
             on_timeout: None,
             by: None,
+            token: None,
+            resume_url: None,
         }
     }
 

@@ -8,6 +8,7 @@
 mod channel;
 mod driver;
 pub mod lifecycle;
+mod outside;
 mod plays;
 mod resume;
 mod runner;
@@ -30,6 +31,7 @@ use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
 pub use channel::{AttachError, Attached, RunChannel};
+pub use outside::MAX_KEY_LABEL;
 use sdk_events::SpanRecord;
 pub use sdk_events::{PauseAnswer, RunReport};
 pub use workflows::SaveWorkflow;
@@ -153,6 +155,8 @@ struct Inner {
     /// Wakes the schedule task when a schedule was saved, removed, paused
     /// or unpaused (see `schedules.rs`).
     schedules_changed: tokio::sync::Notify,
+    /// `http://ADDR` of the HTTP listener, once it listens (see `outside.rs`).
+    http_base: std::sync::OnceLock<String>,
 }
 
 impl Engine {
@@ -180,6 +184,7 @@ impl Engine {
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 schedules_changed: tokio::sync::Notify::new(),
+                http_base: std::sync::OnceLock::new(),
             }),
         };
         engine.recover()?;
@@ -208,7 +213,10 @@ impl Engine {
         self.inner.writer.catch_up();
     }
 
-    fn publish(&self, event: PlayEvent) {
+    fn publish(&self, mut event: PlayEvent) {
+        if let PlayEvent::Play { play } = &mut event {
+            self.with_resume_urls(&mut play.pending_resumes);
+        }
         if let PlayEvent::Play { play } = &event
             && play.status.is_settled()
         {

@@ -319,6 +319,7 @@ impl Engine {
     pub fn play_get(&self, sid: &str) -> Result<Play> {
         let mut play = self.play_snapshot(sid)?;
         play.step_outputs = self.store().step_outputs(sid)?;
+        self.with_resume_urls(&mut play.pending_resumes);
         if let Some(workflow) = self.store().workflow(&play.workflow_sid)?
             && workflow.current_version_sid != play.workflow_version_sid
         {
@@ -440,7 +441,9 @@ impl Engine {
     }
 
     pub fn play_pending_resumes(&self, sid: &str) -> Result<Vec<ResumeRequest>> {
-        Ok(self.play_snapshot(sid)?.pending_resumes)
+        let mut pending = self.play_snapshot(sid)?.pending_resumes;
+        self.with_resume_urls(&mut pending);
+        Ok(pending)
     }
 
     pub async fn play_cancel(&self, sid: &str) -> Result<Play> {

@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::api::{
-    Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume, PlaySid, PlaySpans, PlayWait,
-    RunAttach, RunResult, ScheduleName, ScheduleSave, ScheduleSetPaused, SidOrName, SpanEvent,
-    SpansReplayed, StartPlay, StepOutput, VersionSid, WorkflowResolve, WorkflowSave,
+    HttpKeyCreate, HttpKeyId, Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume,
+    PlaySid, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName, ScheduleSave,
+    ScheduleSetPaused, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
+    WorkflowResolve, WorkflowSave,
 };
 use crate::engine::{PauseAnswer, RunChannel, RunReport};
 use crate::model::{PlayStatus, WorkflowVersion};
@@ -218,6 +219,17 @@ impl Server {
             "schedule_trigger" => to_value(
                 engine
                     .schedule_trigger(&params::<ScheduleName>(raw)?.name)
+                    .await?,
+            ),
+            "http_key_create" => to_value(
+                engine
+                    .http_key_create(params::<HttpKeyCreate>(raw)?.label)
+                    .await?,
+            ),
+            "http_key_list" => to_value(engine.http_key_list()?),
+            "http_key_revoke" => to_value(
+                engine
+                    .http_key_revoke(&params::<HttpKeyId>(raw)?.id)
                     .await?,
             ),
             "server_shutdown" => {

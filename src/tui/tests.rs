@@ -232,6 +232,8 @@ fn pending_lists_child_pauses_and_machine_pauses() {
         expires_at: None,
         on_timeout: None,
         by: None,
+        token: None,
+        resume_url: None,
     });
     app.apply(Data::Event(PlayEvent::Play {
         play: Box::new(play),

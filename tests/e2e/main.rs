@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod channel;
 mod common;
+mod http;
 mod lifecycle;
 mod newuser;
 mod pause;

@@ -377,6 +377,9 @@ fn pending_list(
                 theme::DIM,
             ));
         }
+        if let (true, Some(url)) = (i == cursor, &request.resume_url) {
+            chunks.push(Chunk::styled(format!("  POST {url}"), theme::DIM));
+        }
         with_time_column(buf, line, chunks, &format::age(&request.asked_at, app.now));
         if i == cursor {
             mark_selected(buf, line, focused);
