@@ -3,12 +3,20 @@
 //!
 //! Every function takes the clock as an argument instead of reading it, so
 //! a rendered screen is a pure function of the state and snapshots are
-//! stable. Times are shown in UTC, as they are stored.
+//! stable. Times are shown in UTC, as they are stored, except where a
+//! person plans by them (a schedule's next fire), which take a zone.
 
-use jiff::Timestamp;
+use jiff::fmt::friendly::SpanPrinter;
+use jiff::tz::TimeZone;
+use jiff::{RoundMode, Span, SpanRound, Timestamp, Unit};
 use serde_json::Value;
 
-use crate::model::{Play, PlayStatus, SpanStatus};
+use crate::model::{OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest, SpanStatus};
+
+/// A timer: the clock answers the pause.
+pub const TIMER_ICON: &str = "⏲";
+/// A deadline: a pause that gives up at a time.
+pub const DEADLINE_ICON: &str = "⌛";
 
 pub fn play_icon(status: PlayStatus) -> &'static str {
     match status {
@@ -83,6 +91,103 @@ pub fn age(at: &str, now: Timestamp) -> String {
     } else {
         format!("{}d", s / 86_400)
     }
+}
+
+/// A number of seconds as jiff's friendly format prints it, to the
+/// precision that suits its size: "12s", "4m 10s", "2h 5m", "3d 4h".
+pub fn seconds_span(secs: i64) -> String {
+    static PRINTER: SpanPrinter = SpanPrinter::new();
+    let secs = secs.max(0);
+    let smallest = match secs {
+        ..3_600 => Unit::Second,
+        3_600..86_400 => Unit::Minute,
+        _ => Unit::Hour,
+    };
+    let round = SpanRound::new()
+        .largest(Unit::Day)
+        .smallest(smallest)
+        .mode(RoundMode::Trunc)
+        .days_are_24_hours();
+    let span = Span::new().seconds(secs);
+    PRINTER.span_to_string(&span.round(round).unwrap_or(span))
+}
+
+/// How long until `at` (whole seconds, rounded up, so a countdown never
+/// shows 0s before its time): "4m 10s"; `None` once `at` has come or when
+/// it does not parse.
+pub fn time_left(at: &str, now: Timestamp) -> Option<String> {
+    let left = now.duration_until(parse(at)?).as_secs_f64().ceil();
+    (left >= 1.0).then(|| seconds_span(left as i64))
+}
+
+/// What the clock will do to an open pause, as the dashboard shows it:
+/// "⏲ wakes in 4m 10s" for a timer, "⌛ 2m 5s left" for a pause with a
+/// deadline; `None` when no clock answers it.
+pub fn countdown(request: &ResumeRequest, now: Timestamp) -> Option<String> {
+    if request.kind == ResumeKind::Timer {
+        let wake = request.wake_at.as_deref()?;
+        return Some(match time_left(wake, now) {
+            Some(left) => format!("{TIMER_ICON} wakes in {left}"),
+            None => format!("{TIMER_ICON} waking"),
+        });
+    }
+    let expires = request.expires_at.as_deref()?;
+    Some(match time_left(expires, now) {
+        Some(left) => format!("{DEADLINE_ICON} {left} left"),
+        None => format!("{DEADLINE_ICON} timing out"),
+    })
+}
+
+/// "in 3m 10s", or "due" once the time has come.
+pub fn in_time(at: &str, now: Timestamp) -> String {
+    match time_left(at, now) {
+        Some(left) => format!("in {left}"),
+        None => "due".into(),
+    }
+}
+
+/// What the clock does to an open pause, for the command line: "wakes in
+/// 4m 10s" (a timer), "expires in 2m 5s" (a deadline), "… now" once its
+/// time has come; `None` when no clock answers it.
+pub fn due(request: &ResumeRequest, now: Timestamp) -> Option<String> {
+    let at = request.due_at()?;
+    let verb = match request.kind {
+        ResumeKind::Timer => "wakes",
+        _ => "expires",
+    };
+    Some(match time_left(at, now) {
+        Some(left) => format!("{verb} in {left}"),
+        None => format!("{verb} now"),
+    })
+}
+
+/// `due` with the moment itself and what a deadline does when it comes:
+/// "expires in 2m 5s, at 2026-11-02 10:07:05Z, then returns its default".
+pub fn due_note(request: &ResumeRequest, now: Timestamp) -> Option<String> {
+    let mut note = format!(
+        "{}, at {}",
+        due(request, now)?,
+        date_time(request.due_at()?)
+    );
+    if request.kind != ResumeKind::Timer {
+        match request.on_timeout {
+            Some(OnTimeout::Default(_)) => note.push_str(", then returns its default"),
+            Some(OnTimeout::Raise) => note.push_str(", then raises PauseTimeout"),
+            None => {}
+        }
+    }
+    Some(note)
+}
+
+/// "2026-11-02 11:05 CET": a moment in `tz`, to the minute.
+pub fn zoned_time(at: &str, tz: &TimeZone) -> String {
+    parse(at)
+        .map(|t| {
+            t.to_zoned_datetime(tz.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
 }
 
 /// Seconds since `at`, for deciding how often the clock must tick.
@@ -202,6 +307,100 @@ mod tests {
         for (when, shown) in cases {
             assert_eq!(age(when, now), shown, "{when}");
         }
+    }
+
+    #[test]
+    fn time_left_reads_at_every_scale_and_ends_at_the_moment() {
+        let now = at("2026-11-02T10:00:00Z");
+        let cases = [
+            ("2026-11-02T10:00:12Z", Some("12s")),
+            ("2026-11-02T10:04:10Z", Some("4m 10s")),
+            ("2026-11-02T10:04:09.2Z", Some("4m 10s")),
+            ("2026-11-02T12:05:59Z", Some("2h 5m")),
+            ("2026-11-05T14:30:00Z", Some("3d 4h")),
+            ("2026-11-02T10:00:00Z", None),
+            ("2026-11-02T09:00:00Z", None),
+            ("not a time", None),
+        ];
+        for (when, shown) in cases {
+            assert_eq!(time_left(when, now).as_deref(), shown, "{when}");
+        }
+        assert_eq!(in_time("2026-11-02T10:03:00Z", now), "in 3m");
+        assert_eq!(in_time("2026-11-02T09:59:00Z", now), "due");
+        assert_eq!(seconds_span(300), "5m");
+        assert_eq!(seconds_span(86_400), "1d");
+    }
+
+    #[test]
+    fn countdowns_say_what_the_clock_does() {
+        let now = at("2026-11-02T10:00:00Z");
+        let mut request = ResumeRequest {
+            id: "r".into(),
+            name: "sleep".into(),
+            schema: Value::Null,
+            ui: Value::Null,
+            asked_at_span_id: None,
+            asked_at: "2026-11-02T09:59:00Z".into(),
+            payload: Value::Null,
+            resumed_at: None,
+            kind: ResumeKind::Timer,
+            wake_at: Some("2026-11-02T10:04:10Z".into()),
+            expires_at: None,
+            on_timeout: None,
+            by: None,
+            token: None,
+            resume_url: None,
+        };
+        assert_eq!(
+            countdown(&request, now).as_deref(),
+            Some("⏲ wakes in 4m 10s")
+        );
+        request.wake_at = Some("2026-11-02T09:59:59Z".into());
+        assert_eq!(countdown(&request, now).as_deref(), Some("⏲ waking"));
+        request.kind = ResumeKind::Pause;
+        assert_eq!(countdown(&request, now), None, "a pause without a deadline");
+        request.expires_at = Some("2026-11-02T10:02:05Z".into());
+        assert_eq!(countdown(&request, now).as_deref(), Some("⌛ 2m 5s left"));
+        assert_eq!(due(&request, now).as_deref(), Some("expires in 2m 5s"));
+        assert_eq!(
+            due_note(&request, now).as_deref(),
+            Some("expires in 2m 5s, at 2026-11-02 10:02:05Z")
+        );
+        request.on_timeout = Some(OnTimeout::Raise);
+        assert!(
+            due_note(&request, now)
+                .unwrap()
+                .ends_with(", then raises PauseTimeout")
+        );
+        request.on_timeout = Some(OnTimeout::Default(Value::Bool(true)));
+        assert!(
+            due_note(&request, now)
+                .unwrap()
+                .ends_with(", then returns its default")
+        );
+        request.expires_at = Some("2026-11-02T09:00:00Z".into());
+        assert_eq!(due(&request, now).as_deref(), Some("expires now"));
+        request.kind = ResumeKind::Timer;
+        request.wake_at = Some("2026-11-02T10:04:10Z".into());
+        assert_eq!(
+            due_note(&request, now).as_deref(),
+            Some("wakes in 4m 10s, at 2026-11-02 10:04:10Z"),
+            "a timer has no deadline's ending"
+        );
+    }
+
+    #[test]
+    fn zoned_times_name_their_zone() {
+        let paris = TimeZone::get("Europe/Paris").expect("the zone database");
+        assert_eq!(
+            zoned_time("2026-11-02T10:05:00Z", &paris),
+            "2026-11-02 11:05 CET"
+        );
+        assert_eq!(
+            zoned_time("2026-11-02T10:05:00Z", &TimeZone::UTC),
+            "2026-11-02 10:05 UTC"
+        );
+        assert_eq!(zoned_time("nope", &TimeZone::UTC), "-");
     }
 
     #[test]

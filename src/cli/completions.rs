@@ -6,7 +6,8 @@
 //! which [`complete_from_env`] answers from clap's own definition of the
 //! command line (clap_complete's dynamic engine) plus the candidates added
 //! here: play sids (newest first, with workflow and status), workflow names,
-//! the pause ids of the play named before them, and `--status` values.
+//! the pause ids of the play named before them, schedule names, and
+//! `--status` values.
 //! The server is asked only when it already runs, never started, and a
 //! server that does not answer within [`SERVER_WITHIN`] gives nothing.
 //! The committed scripts under `completions/` are these scripts, and a
@@ -103,6 +104,9 @@ fn with_candidates(arg: Arg, path: &[&str]) -> Arg {
         ("workflow", _) | ("name", ["workflow", "show"]) => {
             arg.add(ArgValueCandidates::new(workflow_names))
         }
+        ("name", ["schedule", "show" | "pause" | "unpause" | "rm" | "run"]) => {
+            arg.add(ArgValueCandidates::new(schedule_names))
+        }
         _ => arg,
     }
 }
@@ -157,6 +161,22 @@ fn workflow_names() -> Vec<CompletionCandidate> {
                 .map(|w| {
                     let help = (!w.description.is_empty()).then(|| w.description.into());
                     CompletionCandidate::new(w.name).help(help)
+                })
+                .collect(),
+        )
+    })
+}
+
+fn schedule_names() -> Vec<CompletionCandidate> {
+    from_server(|client| {
+        Some(
+            client
+                .schedule_list()
+                .ok()?
+                .into_iter()
+                .map(|s| {
+                    let help = if s.paused { "paused" } else { "active" };
+                    CompletionCandidate::new(s.name).help(Some(help.into()))
                 })
                 .collect(),
         )

@@ -24,6 +24,7 @@ mod progress;
 mod render;
 mod resume;
 mod rpc;
+mod schedule;
 mod server;
 mod store;
 mod workflow;
@@ -104,6 +105,11 @@ pub enum Command {
     },
     /// Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked.
     Resume(resume::ResumeArgs),
+    /// Start plays of a workflow by the clock: cron rules and intervals.
+    Schedule {
+        #[command(subcommand)]
+        command: schedule::ScheduleCommand,
+    },
     /// Open the dashboard.
     Tui,
     /// Call any RPC method and print its result as JSON.
@@ -187,6 +193,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Play { command } => play::run(&ctx, command),
         Command::Pending { sid } => resume::pending(&ctx, &sid),
         Command::Resume(args) => resume::resume(&ctx, args),
+        Command::Schedule { command } => schedule::run(&ctx, command),
         Command::Tui => crate::tui::run(ctx.client()?, &ctx.paths),
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),
         Command::Store { command } => store::run(&ctx, command),

@@ -13,7 +13,8 @@ use super::render::{
 };
 use super::{Ctx, progress};
 use crate::client::{Client, StartRequest};
-use crate::model::{JsonMap, Play, PlayStatus, Span, SpanKind};
+use crate::format;
+use crate::model::{JsonMap, Play, PlayStatus, ResumeKind, Span, SpanKind};
 
 #[derive(Debug, Subcommand)]
 pub enum PlayCommand {
@@ -226,7 +227,7 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     Ok(secs)
 }
 
-fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
+pub(super) fn parse_prefill(items: &[String]) -> anyhow::Result<JsonMap> {
     let mut map = JsonMap::new();
     for item in items {
         let Some((name, json)) = item.split_once('=') else {
@@ -319,7 +320,10 @@ pub(super) fn report(ctx: &Ctx, play: &Play) -> anyhow::Result<i32> {
                         Some(child) => eprintln!(
                             "  ⏸ waiting on child play {child}; it goes on by itself when the child ends (`hero_logic pending {child}`)"
                         ),
-                        None => eprintln!("  ⏸ {} (id {})", r.name, r.id),
+                        None => match format::due(r, jiff::Timestamp::now()) {
+                            Some(due) => eprintln!("  ⏸ {} (id {}) {due}", r.name, r.id),
+                            None => eprintln!("  ⏸ {} (id {})", r.name, r.id),
+                        },
                     }
                 }
                 if play.pending_resumes.iter().any(|r| !r.ui.is_null()) {
@@ -389,6 +393,9 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     if let Some(parent) = &play.parent_play_sid {
         outln!("parent    {parent}");
     }
+    if let Some(schedule) = &play.schedule {
+        outln!("schedule  {schedule}");
+    }
     outln!("input     {}", play.input_data);
     if !play.output_data.is_null() {
         outln!("output    {}", play.output_data);
@@ -396,9 +403,31 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     if let Some(error) = &play.error {
         outln!("error     {}", style(error).red());
     }
-    for r in &play.pending_resumes {
-        outln!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at);
-        if let Some(url) = &r.resume_url {
+    let now = jiff::Timestamp::now();
+    for r in play
+        .pending_resumes
+        .iter()
+        .filter(|r| r.resumed_at.is_none())
+    {
+        let note = format::due_note(r, now);
+        match (r.kind, note) {
+            (ResumeKind::Timer, Some(note)) => {
+                outln!(
+                    "pending   {} {} (id {}) {note}",
+                    format::TIMER_ICON,
+                    r.name,
+                    r.id
+                )
+            }
+            (_, Some(note)) => outln!(
+                "pending   ⏸ {} (id {}) since {}, {note}",
+                r.name,
+                r.id,
+                r.asked_at
+            ),
+            (_, None) => outln!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at),
+        }
+        if let (false, Some(url)) = (r.kind == ResumeKind::Timer, &r.resume_url) {
             outln!("          answer by POST to {url}");
         }
     }

@@ -217,13 +217,17 @@ pub fn span_label(span: &Span) -> String {
         }
         _ => String::new(),
     };
+    let attempt = span
+        .attempt
+        .map(|n| style(format!(" attempt {n}")).dim().to_string())
+        .unwrap_or_default();
     let child = span
         .child_play_sid
         .as_ref()
         .map(|c| format!(" → play {c}"))
         .unwrap_or_default();
     format!(
-        "{} {}{kind}{}{duration}{child}{source}",
+        "{} {}{kind}{}{attempt}{duration}{child}{source}",
         span_style(span.status).apply_to(format::span_icon(span.status)),
         span.name,
         span_style(span.status).apply_to(if span.status == SpanStatus::Replayed {

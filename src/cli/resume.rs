@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::render::{UserError, age, client_error, print_json};
 use super::{Ctx, progress};
 use crate::client::Client;
-use crate::model::{PlayStatus, ResumeRequest};
+use crate::format;
+use crate::model::{PlayStatus, ResumeKind, ResumeRequest};
 use crate::prompt;
 
 #[derive(Debug, Args)]
@@ -47,18 +48,25 @@ pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
     }
     let mut table = Table::new();
     table.load_style(presets::NOTHING);
-    table.set_header(["ID", "NAME", "KIND", "QUESTION", "ASKED"]);
+    table.set_header(["ID", "NAME", "KIND", "QUESTION", "ASKED", "DUE"]);
+    let now = jiff::Timestamp::now();
     for r in &pending {
+        let kind = match (r.ui["kind"].as_str(), r.kind) {
+            (Some(kind), _) => kind,
+            (None, ResumeKind::Timer) => "timer",
+            (None, _) => "machine",
+        };
         table.add_row([
             r.id.clone(),
             r.name.clone(),
-            r.ui["kind"].as_str().unwrap_or("machine").to_owned(),
+            kind.to_owned(),
             if r.ui.is_null() {
                 String::new()
             } else {
                 prompt::question(r)
             },
             age(&r.asked_at),
+            format::due(r, now).unwrap_or_default(),
         ]);
     }
     outln!("{table}");

@@ -16,8 +16,8 @@ use super::{Engine, EngineError, Result};
 use crate::api::{StartPlay, VersionRef, WorkflowDetail};
 use crate::ids::new_sid;
 use crate::model::{
-    FlowField, JsonMap, LogLine, Play, PlayEvent, PlayStatus, ResumeRequest, Span, SpanStatus,
-    Workflow, WorkflowVersion, now,
+    FlowField, LogLine, Play, PlayEvent, ResumeRequest, Span, SpanStatus, Workflow,
+    WorkflowVersion, now,
 };
 use crate::store::PlayFilter;
 use crate::store::writer::Plan;
@@ -282,35 +282,20 @@ impl Engine {
             working_dir = working_dir.or(parent.working_dir);
         }
         let play = Play {
-            sid: new_sid(),
-            name: request.name.unwrap_or_else(|| workflow.name.clone()),
-            workflow_sid: workflow.sid.clone(),
-            workflow_version_sid: version_sid,
-            status: PlayStatus::Pending,
-            input_data: input,
-            output_data: Value::Null,
-            error: None,
             parent_play_sid: request.parent_play_sid,
             parent_span_id: request.parent_span_id,
-            created_at: now(),
-            started_at: None,
-            ended_at: None,
-            runs: 0,
-            pending_resumes: Vec::new(),
-            received_resumes: JsonMap::new(),
-            step_outputs: JsonMap::new(),
             prefill_resumes: request.prefill_resumes.unwrap_or_default(),
-            total_cost_usd: 0.0,
             timeout_s: request.timeout_s,
-            newer_version_sid: None,
-            steps_done: 0,
-            answered_resumes: Vec::new(),
-            run_pgid: None,
             working_dir,
-            run_retries: 0,
-            retried_at: None,
-            schedule: None,
             idempotency_key: request.idempotency_key,
+            ..Play::new(
+                new_sid(),
+                request.name.unwrap_or_else(|| workflow.name.clone()),
+                workflow.sid.clone(),
+                version_sid,
+                input,
+                now(),
+            )
         };
         Ok(play)
     }

@@ -31,6 +31,8 @@ pub enum RuleError {
     Zone { zone: String },
     #[error("the interval {text:?} is not one (write a whole number and a unit: 30s, 5m, 2h, 1d)")]
     Every { text: String },
+    #[error("an interval of zero would fire without end: give at least 1s")]
+    EveryZero,
     #[error("a schedule has either a cron rule or an interval, not both")]
     Both,
     #[error("a schedule needs a rule: --cron \"EXPR\" or --every DURATION")]
@@ -58,7 +60,7 @@ impl Rule {
             (Some(_), Some(_)) => Err(RuleError::Both),
             (None, None) => Err(RuleError::Neither),
             (None, Some(_)) if tz.is_some() => Err(RuleError::ZoneWithoutCron),
-            (None, Some(0)) => Err(RuleError::Every { text: "0s".into() }),
+            (None, Some(0)) => Err(RuleError::EveryZero),
             (None, Some(seconds)) => Ok(Rule::Every { seconds }),
             (Some(expr), None) => {
                 let tz = match tz {
@@ -164,8 +166,11 @@ pub fn parse_every(text: &str) -> Result<u64, RuleError> {
             .and_then(|s| total.checked_add(s))
             .ok_or_else(bad)?;
     }
-    if !digits.is_empty() || total == 0 {
+    if !digits.is_empty() || text.trim().is_empty() {
         return Err(bad());
+    }
+    if total == 0 {
+        return Err(RuleError::EveryZero);
     }
     Ok(total)
 }
@@ -346,7 +351,7 @@ mod tests {
         assert!(refused(Some("0 9 * * *"), Some("Mars/Olympus"), None).contains("Mars/Olympus"));
         assert_eq!(
             Rule::new(None, None, Some(0)).unwrap_err(),
-            RuleError::Every { text: "0s".into() }
+            RuleError::EveryZero
         );
         assert_eq!(
             Rule::new(Some("@daily"), None, Some(60)).unwrap_err(),
@@ -366,6 +371,8 @@ mod tests {
         assert_eq!(parse_every("2h"), Ok(7_200));
         assert_eq!(parse_every("1d"), Ok(86_400));
         assert_eq!(parse_every("1h30m"), Ok(5_400));
+        assert_eq!(parse_every("0s"), Err(RuleError::EveryZero));
+        assert_eq!(parse_every("0m0s"), Err(RuleError::EveryZero));
         for bad in [
             "0s",
             "",

@@ -471,3 +471,45 @@ fn not_found(name: &str) -> EngineError {
     EngineError::NotFound(format!("no schedule named `{name}`"))
         .with_hint("`hero_logic schedule list` shows them")
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::{MAX_NAME, check_name, first_fire, idempotency_key};
+    use crate::engine::schedule_rule::Rule;
+
+    #[test]
+    fn names_are_words_people_type() {
+        for good in ["nightly", "nightly-report", "a.b_c", "Bericht2", "é"] {
+            assert!(check_name(good).is_ok(), "{good:?} was refused");
+        }
+        let long = "x".repeat(MAX_NAME + 1);
+        for bad in ["", "two words", "a/b", "a:b", "tab\t", long.as_str()] {
+            let e = check_name(bad).expect_err("refused").to_string();
+            assert!(e.contains("is not one"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_key_names_the_schedule_and_the_fire_time() {
+        let at: Timestamp = "2026-12-05T01:00:00Z".parse().unwrap();
+        assert_eq!(
+            idempotency_key("nightly", at),
+            "schedule:nightly:2026-12-05T01:00:00Z"
+        );
+    }
+
+    #[test]
+    fn the_first_fire_counts_from_the_whole_second() {
+        let every = Rule::new(None, None, Some(5)).unwrap();
+        let at: Timestamp = "2026-12-05T01:00:00.7Z".parse().unwrap();
+        assert_eq!(first_fire(&every, at, "s").unwrap(), "2026-12-05T01:00:05Z");
+        let cron = Rule::new(Some("0 2 * * *"), Some("Europe/Berlin"), None).unwrap();
+        assert_eq!(
+            first_fire(&cron, at, "s").unwrap(),
+            "2026-12-06T01:00:00Z",
+            "02:00 in Berlin is 01:00 UTC in winter"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::journal::{JOURNAL_FILE, Journal};
 use super::{DB_FILE, DataDirLock, PlayFilter, Result, Store, StoreError, db, tables};
-use crate::model::{LogLine, Play, Span, Workflow, WorkflowVersion};
+use crate::model::{LogLine, Play, Schedule, Span, Workflow, WorkflowVersion};
 
 /// What a check found, or what a repair did.
 #[derive(Debug, Default, serde::Serialize)]
@@ -209,6 +209,17 @@ fn check_records(store: &Store, report: &mut Report) -> Result<()> {
         let (sid, run, seq) = key.value();
         if let Err(e) = decodes::<LogLine>(value.value()) {
             bad("log", format!("{sid}/{run}/{seq}"), Some(sid), e);
+        }
+    }
+    for entry in txn
+        .open_table(tables::SCHEDULES)
+        .map_err(db)?
+        .iter()
+        .map_err(db)?
+    {
+        let (name, value) = entry.map_err(db)?;
+        if let Err(e) = decodes::<Schedule>(value.value()) {
+            bad("schedule", name.value().to_owned(), None, e);
         }
     }
     Ok(())

@@ -137,3 +137,64 @@ fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
     assert_eq!(seqs(Some(2), None, 100), [4, 5]);
     assert_eq!(seqs(Some(3), None, 100), Vec::<u64>::new());
 }
+
+#[test]
+fn schedules_and_idempotency_keys_come_back_from_the_journal() {
+    use crate::model::{Catchup, Overlap, Schedule};
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let schedule = |name: &str| Schedule {
+        name: name.into(),
+        workflow_sid: "w-approve".into(),
+        cron: None,
+        every_s: Some(60),
+        tz: None,
+        input_data: serde_json::json!({}),
+        prefill_resumes: Default::default(),
+        overlap: Overlap::Skip,
+        catchup: Catchup::Latest,
+        paused: false,
+        next_fire_at: Some("2026-11-02T10:01:00Z".into()),
+        last_fire_at: Some("2026-11-02T10:00:00Z".into()),
+        last_play_sid: Some("q".into()),
+        created_at: "2026-11-02T09:00:00Z".into(),
+    };
+    let mut play = fixtures::play("q");
+    play.schedule = Some("s".into());
+    play.idempotency_key = Some("schedule:s:2026-11-02T10:00:00Z".into());
+    fn json(value: &impl serde::Serialize) -> String {
+        serde_json::to_string(value).expect("json")
+    }
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
+    journal
+        .append(batch(&[
+            Op::Play(json(&play)),
+            Op::Schedule(json(&schedule("s"))),
+            Op::Schedule(json(&schedule("gone"))),
+            Op::ScheduleDeleted(json(&"gone")),
+        ]))
+        .expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Arc::new(Store::open(dir.path()).expect("the store opens and replays"));
+    assert_eq!(store.schedules().expect("list"), [schedule("s")]);
+    assert_eq!(store.schedule("gone").expect("read"), None);
+    let writer = Writer::start(store.clone()).expect("writer");
+    let found = writer
+        .durable(|snapshot: &super::Snapshot<'_>| {
+            let key = "schedule:s:2026-11-02T10:00:00Z";
+            Ok::<_, super::StoreError>(super::writer::Plan::nothing((
+                snapshot.idempotent_play("w-approve", key)?,
+                snapshot.idempotent_play("w-other", key)?,
+            )))
+        })
+        .wait()
+        .expect("read the index");
+    assert_eq!(
+        found,
+        (Some("q".to_owned()), None),
+        "keyed by workflow and key"
+    );
+}

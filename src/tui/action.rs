@@ -37,6 +37,12 @@ pub enum Action {
     Start,
     Search,
     Filter,
+    /// Open the Schedules screen.
+    Schedules,
+    /// `r` on a schedule: start a play of it now.
+    RunNow,
+    /// `space` on a schedule: pause it, or unpause it.
+    TogglePause,
     Help,
     Quit,
     /// `y` in a confirmation.
@@ -170,14 +176,29 @@ pub const BINDINGS: &[Binding] = &[
         help: Some(("f", strings::HELP_FILTER)),
     },
     Binding {
+        keys: &[KeyCode::Char('S')],
+        action: Action::Schedules,
+        help: Some(("S", strings::HELP_SCHEDULES)),
+    },
+    Binding {
+        keys: &[KeyCode::Char('r')],
+        action: Action::RunNow,
+        help: Some(("r · space", strings::HELP_SCHEDULE_KEYS)),
+    },
+    Binding {
+        keys: &[KeyCode::Char(' ')],
+        action: Action::TogglePause,
+        help: None,
+    },
+    Binding {
         keys: &[KeyCode::Char('?')],
         action: Action::Help,
-        help: Some(("?", strings::HELP_HELP)),
+        help: Some(("? · q", strings::HELP_HELP_QUIT)),
     },
     Binding {
         keys: &[KeyCode::Char('q')],
         action: Action::Quit,
-        help: Some(("q", strings::HELP_QUIT)),
+        help: None,
     },
 ];
 
@@ -246,6 +267,9 @@ mod tests {
             (KeyCode::Char('s'), Action::Start),
             (KeyCode::Char('/'), Action::Search),
             (KeyCode::Char('f'), Action::Filter),
+            (KeyCode::Char('S'), Action::Schedules),
+            (KeyCode::Char('r'), Action::RunNow),
+            (KeyCode::Char(' '), Action::TogglePause),
             (KeyCode::Char('?'), Action::Help),
             (KeyCode::Char('q'), Action::Quit),
         ];

@@ -135,3 +135,24 @@ pub fn paused_play_with_spans(sid: &str) -> (Play, Vec<Span>) {
     review.duration_ms = None;
     (play, vec![main, create, insert, review])
 }
+
+/// A schedule of `approve` every five minutes, next firing at 10:09:10,
+/// that has started no play yet.
+pub fn schedule(name: &str) -> crate::model::Schedule {
+    crate::model::Schedule {
+        name: name.into(),
+        workflow_sid: "w-approve".into(),
+        cron: None,
+        every_s: Some(300),
+        tz: None,
+        input_data: json!({"order": 42}),
+        prefill_resumes: Default::default(),
+        overlap: Default::default(),
+        catchup: Default::default(),
+        paused: false,
+        next_fire_at: Some("2026-11-02T10:09:10Z".into()),
+        last_fire_at: None,
+        last_play_sid: None,
+        created_at: "2026-11-01T09:00:00Z".into(),
+    }
+}

@@ -219,6 +219,14 @@ fn call(client: &mut Client, effect: &Effect) -> Result<Data, ClientError> {
             })?,
             restarted_from: None,
         },
+        Effect::LoadSchedules => Data::Schedules(client.schedule_list()?),
+        Effect::TriggerSchedule(name) => Data::Fired {
+            name: name.clone(),
+            play: client.schedule_trigger(name)?,
+        },
+        Effect::PauseSchedule { name, paused } => {
+            Data::Schedule(client.schedule_set_paused(name, *paused)?)
+        }
         Effect::Answer { .. } => Data::Failed("an answer needs the terminal".into()),
     })
 }

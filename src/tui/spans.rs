@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Play, Span, SpanStatus};
+use crate::model::{Play, ResumeKind, ResumeRequest, Span, SpanStatus};
 
 /// What a new or updated span changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,20 +193,40 @@ impl PlayData {
     }
 
     /// Open pauses of this play that a person answers (`ui` is set).
-    pub fn open_forms(&self) -> impl Iterator<Item = &crate::model::ResumeRequest> {
+    pub fn open_forms(&self) -> impl Iterator<Item = &ResumeRequest> {
         self.play
             .pending_resumes
             .iter()
             .filter(|r| r.resumed_at.is_none() && !r.ui.is_null())
     }
 
-    /// Open pauses that wait for a machine (webhook, signal, child play).
+    /// Open pauses that wait for a machine (webhook, signal, child play);
+    /// timers are apart: the clock answers them.
     pub fn open_machine_pauses(&self) -> usize {
         self.play
             .pending_resumes
             .iter()
-            .filter(|r| r.resumed_at.is_none() && r.ui.is_null())
+            .filter(|r| r.resumed_at.is_none() && r.ui.is_null() && r.kind != ResumeKind::Timer)
             .count()
+    }
+
+    /// Open timers (sleeps, retry delays): shown with their time left,
+    /// never answered by hand.
+    pub fn open_timers(&self) -> impl Iterator<Item = &ResumeRequest> {
+        self.play
+            .pending_resumes
+            .iter()
+            .filter(|r| r.resumed_at.is_none() && r.kind == ResumeKind::Timer)
+    }
+
+    /// The open pause asked at span `id` that the clock answers (a timer,
+    /// or a pause with a deadline), for the flow tree's countdown.
+    pub fn clock_pause_at(&self, id: &str) -> Option<&ResumeRequest> {
+        self.play.pending_resumes.iter().find(|r| {
+            r.resumed_at.is_none()
+                && r.due_at().is_some()
+                && r.asked_at_span_id.as_deref() == Some(id)
+        })
     }
 }
 

@@ -21,13 +21,13 @@ pub const HELP_RESTART: &str = "restart the play (asks y/n)";
 pub const HELP_START: &str = "start a play of the workflow";
 pub const HELP_SEARCH: &str = "search plays by name";
 pub const HELP_FILTER: &str = "filter plays by status";
-pub const HELP_HELP: &str = "this help";
-pub const HELP_QUIT: &str = "quit";
+pub const HELP_SCHEDULES: &str = "Schedules: plays started by the clock";
+pub const HELP_SCHEDULE_KEYS: &str = "on a schedule: run it now · pause / unpause it";
+pub const HELP_HELP_QUIT: &str = "this help · quit";
 pub const HELP_TITLE: &str = " Keys ";
-pub const HELP_CONFIRM: &str = "a question takes y or n";
-pub const HELP_CLOSE: &str = "any key closes this help";
+pub const HELP_CLOSE: &str = "a question takes y or n · any key closes this help";
 pub const HELP_ICONS: [&str; 2] = [
-    "▶ running   ⏸ waiting   ✔ done   ✘ failed",
+    "▶ running   ⏸ waiting   ⏲ timer   ✔ done   ✘ failed",
     "↺ replayed (not run again)   ■ cancelled   ⌛ timed out   ◌ queued",
 ];
 
@@ -37,9 +37,8 @@ pub const HINTS_HOME: &[(&str, &str)] = &[
     ("Tab", "workflows"),
     ("s", "start"),
     ("/", "search"),
-    ("f", "filter"),
+    ("S", "schedules"),
     ("?", "help"),
-    ("q", "quit"),
 ];
 pub const HINTS_WORKFLOWS: &[(&str, &str)] = &[
     ("Enter/s", "start a play"),
@@ -56,6 +55,13 @@ pub const HINTS_PLAY: &[(&str, &str)] = &[
     ("Esc", "back"),
     ("?", "help"),
 ];
+pub const HINTS_SCHEDULES: &[(&str, &str)] = &[
+    ("Enter", "last play"),
+    ("r", "run now"),
+    ("space", "pause/unpause"),
+    ("Esc", "back"),
+    ("?", "help"),
+];
 pub const HINTS_SEARCH: &[(&str, &str)] = &[("Enter", "keep"), ("Esc", "clear")];
 pub const HINTS_FORM: &[(&str, &str)] =
     &[("Enter", "start"), ("Tab/↑↓", "field"), ("Esc", "cancel")];
@@ -69,6 +75,9 @@ pub const PENDING: &str = "Pending";
 pub const EVENTS: &str = "Events";
 pub const SEARCH_PROMPT: &str = "/";
 pub const COLUMNS: [&str; 6] = ["STATUS", "NAME", "AGE", "TOOK", "STEPS", "COST"];
+pub const SCHEDULES: &str = "Schedules";
+pub const SCHEDULE_COLUMNS: [&str; 5] = ["NAME", "WORKFLOW", "RULE", "NEXT FIRE", "LAST PLAY"];
+pub const PAUSED: &str = "paused";
 
 // Empty states: each says what to do next.
 pub const NO_PLAYS: &str =
@@ -76,6 +85,8 @@ pub const NO_PLAYS: &str =
 pub const NO_PLAYS_MATCH: &str = "No play matches. Esc clears the search and the filter.";
 pub const NO_WORKFLOWS: &str = "No workflows yet: `hero_logic workflow save FLOW.py`.";
 pub const NO_SPANS: &str = "No spans yet: the run has not started a step.";
+pub const NO_SCHEDULES: &str = "No schedules yet: `hero_logic schedule add NAME WORKFLOW --every 1h` (or --cron \"0 2 * * *\").";
+pub const LOADING: &str = "Loading…";
 pub const NO_PENDING: &str = "Nothing waits for an answer.";
 pub const NO_EVENTS: &str = "No spans yet.";
 pub const NO_SPAN_SELECTED: &str = "Select a span to see its inputs and output.";
@@ -90,8 +101,44 @@ pub fn only_machine_pauses(n: usize, sid: &str) -> String {
     format!("{n} pause(s) wait for a machine, not a person: hero_logic resume {sid} ID JSON")
 }
 
+pub fn only_timers(name: &str, when: &str) -> String {
+    format!("nothing to answer: {name} is a timer, the play wakes by itself ({when})")
+}
+
 pub fn machine_pauses_line(n: usize) -> String {
     format!("+ {n} pause(s) answered by a machine (webhook, signal, child play)")
+}
+
+/// Which try of a step with retries a span is.
+pub fn attempt(n: u32) -> String {
+    format!("attempt {n}")
+}
+
+/// How a schedule's rule reads in its row: the cron expression, or the
+/// interval.
+pub fn every(span: &str) -> String {
+    format!("every {span}")
+}
+
+pub fn no_play_yet(schedule: &str) -> String {
+    format!("{schedule} has started no play yet: r runs it now")
+}
+
+pub fn schedule_paused(name: &str, paused: bool) -> String {
+    if paused {
+        format!("paused {name}: it fires no more until unpaused (space)")
+    } else {
+        format!("unpaused {name}: it fires by its rule again")
+    }
+}
+
+pub fn fired(schedule: &str, sid: &str) -> String {
+    format!("started play {sid} of {schedule} (Enter opens it)")
+}
+
+/// The detail line of a schedule: when it fires next, in its zone.
+pub fn next_fire(when: &str, left: &str) -> String {
+    format!("next fire {when} ({left})")
 }
 
 pub fn steps(n: u64) -> String {

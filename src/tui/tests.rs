@@ -14,7 +14,7 @@ use super::action::Action;
 use super::app::{App, Data};
 use super::fixtures::{self, paused_play_with_spans, play, span, workflow};
 use crate::model::{
-    FieldType, FlowField, PlayEvent, PlayStatus, ResumeRequest, SpanKind, SpanStatus,
+    FieldType, FlowField, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, SpanKind, SpanStatus,
 };
 
 fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
@@ -325,6 +325,7 @@ fn every_screen_draws_at_every_size_without_panicking() {
         &[Action::Search],
         &[Action::NextPane, Action::Start],
         &[Action::Cancel],
+        &[Action::Schedules],
     ];
     for &(w, h) in &sizes {
         for steps in actions {
@@ -340,4 +341,106 @@ fn every_screen_draws_at_every_size_without_panicking() {
             draw(&mut app, w, h);
         }
     }
+}
+
+/// A play asleep in `main` on a timer, after a step that failed its first
+/// attempt and passed its second.
+fn sleeping_play() -> (crate::model::Play, Vec<crate::model::Span>) {
+    let (mut play, _) = paused_play_with_spans("p4");
+    let mut timer = play.pending_resumes[0].clone();
+    timer.id = "r-sleep".into();
+    timer.name = "sleep".into();
+    timer.schema = serde_json::Value::Null;
+    timer.ui = serde_json::Value::Null;
+    timer.asked_at_span_id = Some("1.1".into());
+    timer.kind = ResumeKind::Timer;
+    timer.wake_at = Some("2026-11-02T10:09:10Z".into());
+    play.pending_resumes = vec![timer];
+    let mut main = span("p4", "1.1", None, "main");
+    main.status = SpanStatus::Paused;
+    main.ended_at = None;
+    main.duration_ms = None;
+    let mut first = span("p4", "1.2", Some("1.1"), "fetch");
+    first.status = SpanStatus::Failed;
+    first.attempt = Some(1);
+    first.error = Some("ConnectionError: refused".into());
+    let mut second = span("p4", "1.3", Some("1.1"), "fetch");
+    second.attempt = Some(2);
+    (play, vec![main, first, second])
+}
+
+#[test]
+fn play_screen_timer_and_attempts() {
+    let mut app = home();
+    app.update(Action::Down);
+    let (play, spans) = sleeping_play();
+    app.apply(Data::Play { play, spans });
+    app.update(Action::PendingTab);
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("⏲ wakes in 4m 10s"), "{text}");
+    assert!(text.contains("attempt 2"), "{text}");
+    insta::assert_snapshot!(text);
+    // Nothing to answer: `a` says the play wakes by itself, and when.
+    app.update(Action::Answer);
+    let text = screen(&mut app, 80, 24);
+    assert!(
+        text.contains("the play wakes by itself (in 4m 10s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pause_with_a_deadline_counts_down_in_the_tree_and_the_pending_tab() {
+    let mut app = home();
+    app.update(Action::Down);
+    let (mut play, spans) = paused_play_with_spans("p4");
+    play.pending_resumes[0].expires_at = Some("2026-11-02T10:07:05Z".into());
+    app.apply(Data::Play { play, spans });
+    app.update(Action::PendingTab);
+    let text = screen(&mut app, 80, 24);
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("⌛ 2m 5s left"))
+        .collect();
+    assert_eq!(rows.len(), 2, "the review span and the pending row: {text}");
+    assert!(rows[0].contains("review"), "{text}");
+    assert!(rows[1].contains("Approve order 42?"), "{text}");
+}
+
+/// The Schedules screen over the home fixtures: a cron rule in a zone
+/// whose last play waits, a paused interval, one that has not fired yet.
+fn schedules() -> App {
+    let mut app = home();
+    app.update(Action::Schedules);
+    let mut nightly = fixtures::schedule("nightly");
+    nightly.cron = Some("0 2 * * *".into());
+    nightly.every_s = None;
+    nightly.tz = Some("Europe/Paris".into());
+    nightly.next_fire_at = Some("2026-11-03T01:00:00Z".into());
+    nightly.last_play_sid = Some("p4".into());
+    let mut paused = fixtures::schedule("every_5m");
+    paused.paused = true;
+    paused.last_play_sid = Some("p2".into());
+    let mut fresh = fixtures::schedule("fresh");
+    fresh.every_s = Some(3_600);
+    fresh.workflow_sid = "w-etl".into();
+    app.apply(Data::Schedules(vec![nightly, paused, fresh]));
+    app
+}
+
+#[test]
+fn schedules_screen() {
+    let mut app = schedules();
+    app.update(Action::Down);
+    app.update(Action::Down);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn schedules_screen_narrow_keeps_name_next_fire_and_last_play() {
+    let text = screen(&mut schedules(), 44, 10);
+    for shown in ["nightly", "in 14h 55m", "⏸ awaiting", "paused"] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert!(!text.contains("WORKFLOW"), "{text}");
 }

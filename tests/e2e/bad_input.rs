@@ -9,7 +9,7 @@ use crate::common::{TestEnv, flow, path_arg};
 
 /// One bad request of a table: what it is, and how to send it and judge
 /// the refusal (apart from the store, which the table checks).
-trait BadCase: Sync {
+pub trait BadCase: Sync {
     fn what(&self) -> &str;
     /// Sends the request; describes what is wrong with the refusal, if
     /// anything.
@@ -23,7 +23,7 @@ trait BadCase: Sync {
 /// The store is compared once for the whole table, since a comparison costs
 /// a server stop and start; only when it changed is each case sent again to
 /// a server of its own, to name the culprit.
-fn refused_without_storing(template: &TestEnv, cases: &[impl BadCase]) -> Vec<String> {
+pub fn refused_without_storing(template: &TestEnv, cases: &[impl BadCase]) -> Vec<String> {
     let env = TestEnv::copy_of(template);
     let before = env.store_dump();
     env.start();
@@ -65,7 +65,7 @@ fn refused_without_storing(template: &TestEnv, cases: &[impl BadCase]) -> Vec<St
 }
 
 /// One bad command line and what its refusal must say.
-struct BadInput {
+pub struct BadInput {
     what: &'static str,
     args: Vec<String>,
     /// The exact exit code, where the SPEC fixes it; else any non-zero one.
@@ -74,7 +74,7 @@ struct BadInput {
     stderr_has: &'static [&'static str],
 }
 
-fn bad(
+pub fn bad(
     what: &'static str,
     args: &[&str],
     code: Option<i32>,

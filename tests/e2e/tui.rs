@@ -150,6 +150,64 @@ fn the_dashboard_answers_a_paused_play_and_shows_it_succeed() {
     env.stop();
 }
 
+/// The Schedules screen, reached by `S`: a schedule saved from the command
+/// line shows; `space` pauses it, `r` starts a play of it, `Enter` opens
+/// that play, and `Esc` comes back.
+#[test]
+fn the_schedules_screen_pauses_runs_and_opens_a_schedule() {
+    let env = TestEnv::new();
+    env.start();
+    let file = flow("approve.py");
+    let file = file.to_str().expect("a UTF-8 path");
+    env.ok(["workflow", "save", file, "--name", "approve"]);
+    env.ok(["schedule", "add", "hourly", "approve", "--every", "1h"]);
+    let schedule = || env.json(["schedule", "show", "hourly", "--json"]);
+
+    let tmux = Tmux::start(&env, 100, 30);
+    tmux.wait_for(&["Plays (0)", "S schedules"]);
+    tmux.send("S");
+    tmux.wait_for(&[
+        "Schedules (1)",
+        "NEXT FIRE",
+        "hourly",
+        "approve",
+        "every 1h",
+    ]);
+
+    tmux.send("Space");
+    tmux.wait_for(&["paused hourly"]);
+    let screen = tmux.screen();
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("every 1h") && l.contains("paused")),
+        "the row says paused:\n{screen}"
+    );
+    assert_eq!(schedule()["paused"], true, "paused on the server");
+
+    tmux.send("r");
+    tmux.wait_for(&["started play"]);
+    let last = schedule()["last_play_sid"]
+        .as_str()
+        .expect("run now started a play")
+        .to_owned();
+    tmux.wait_for(&[&format!("started play {last} of hourly"), "⏸ awaiting"]);
+
+    tmux.send("Enter");
+    tmux.wait_for(&[
+        &format!("sid {last}"),
+        "schedule hourly",
+        "Flow · run 1",
+        "Pending (1)",
+    ]);
+    tmux.send("Escape");
+    tmux.wait_for(&["Schedules (1)", "hourly"]);
+
+    tmux.send("q");
+    tmux.wait_for_exit();
+    env.stop();
+}
+
 /// An idle dashboard blocks on its channel: over a few seconds it uses a
 /// tiny fraction of a core (the budget is 2%).
 #[test]

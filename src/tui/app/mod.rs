@@ -13,7 +13,8 @@
 //!
 //! The state is split by screen: `home` holds what the home screen shows
 //! and how its keys act; `play` holds an open play ([`PlayView`]) and how
-//! its keys act; this file holds what both share — the effects and data,
+//! its keys act; `schedules` the Schedules screen ([`SchedulesView`]);
+//! this file holds what they share — the effects and data,
 //! the overlays, the dispatch of actions and data, and the list of plays.
 //!
 //! Invariant: nothing here does IO or reads the clock; time comes in
@@ -22,10 +23,12 @@
 
 mod home;
 mod play;
+mod schedules;
 #[cfg(test)]
 mod tests;
 
 pub use play::PlayView;
+pub use schedules::SchedulesView;
 
 use std::time::Duration;
 
@@ -38,7 +41,7 @@ use super::action::{Action, Mode};
 use super::form::StartForm;
 use super::strings;
 use super::view::layout;
-use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Span, Workflow};
+use crate::model::{Play, PlayEvent, PlayStatus, ResumeRequest, Schedule, Span, Workflow};
 
 /// How many plays the list asks the server for; older ones are left out.
 pub const PLAY_LIST_LIMIT: usize = 500;
@@ -66,6 +69,15 @@ pub enum Effect {
         workflow_sid: String,
         input_data: Value,
     },
+    /// Read the schedules: [`Data::Schedules`].
+    LoadSchedules,
+    /// Run a schedule now (`schedule_trigger`): [`Data::Fired`].
+    TriggerSchedule(String),
+    /// Pause or unpause a schedule: [`Data::Schedule`].
+    PauseSchedule {
+        name: String,
+        paused: bool,
+    },
 }
 
 /// What the server said, or what became of an effect.
@@ -91,6 +103,14 @@ pub enum Data {
         restarted_from: Option<String>,
     },
     Cancelled(Play),
+    Schedules(Vec<Schedule>),
+    /// A schedule as it is after a pause or an unpause.
+    Schedule(Schedule),
+    /// The play a schedule started when asked to run now.
+    Fired {
+        name: String,
+        play: Play,
+    },
     Answered {
         name: String,
         answer: Value,
@@ -164,6 +184,9 @@ pub struct App {
     pub(super) search: Input,
     pub(super) searching: bool,
     pub(super) view: Option<PlayView>,
+    /// The Schedules screen, when open; a play opened from it is drawn
+    /// over it.
+    pub(super) schedules: Option<SchedulesView>,
     /// Which tab and pane to show when the play being loaded opens.
     open_on: Option<(Tab, PlayPane)>,
     pub(super) overlay: Option<Overlay>,
@@ -188,6 +211,7 @@ impl App {
             search: Input::default(),
             searching: false,
             view: None,
+            schedules: None,
             open_on: None,
             overlay: None,
             message: None,
@@ -231,16 +255,17 @@ impl App {
     }
 
     /// How long the screen stays right without redrawing: a second while
-    /// something shown counts up (the duration of a play that has not
-    /// ended, an age in seconds), otherwise half a minute, for ages in
-    /// minutes.
+    /// something shown counts (the duration of a play that has not ended,
+    /// an age in seconds, the time to a schedule's next fire), otherwise
+    /// half a minute, for ages in minutes.
     pub fn next_tick(&self) -> Duration {
         let now = self.now;
         // A play that has not ended shows a duration that counts up.
         let live = |p: &Play| !p.is_terminal();
-        let counting = match &self.view {
-            Some(view) => live(&view.root().play),
-            None => self
+        let counting = match (&self.view, &self.schedules) {
+            (Some(view), _) => live(&view.root().play),
+            (None, Some(_)) => true,
+            (None, None) => self
                 .plays
                 .iter()
                 .take(200)
@@ -259,6 +284,11 @@ impl App {
         let area = self.area;
         if let Some(view) = &mut self.view {
             view.settle(area);
+        }
+        if let Some(schedules) = &mut self.schedules {
+            let rows = layout::inner_rows(layout::schedules(area).list).saturating_sub(1);
+            let cursor = schedules.cursor().unwrap_or(0);
+            schedules.offset = layout::window(schedules.offset, cursor, schedules.list.len(), rows);
         }
         let home = layout::home(area, self.home_pane == HomePane::Workflows);
         let plays_rows = home
@@ -318,7 +348,9 @@ impl App {
                     self.overlay = Some(Overlay::Help);
                     Vec::new()
                 }
+                Action::Schedules => self.open_schedules(),
                 _ if self.view.is_some() => self.update_play(action),
+                _ if self.schedules.is_some() => self.update_schedules(action),
                 _ => self.update_home(action),
             },
         };
@@ -445,16 +477,21 @@ impl App {
                 None => Vec::new(),
             },
             Data::Event(PlayEvent::Play { play }) => {
-                let unknown_workflow = self.workflow_name(&play.workflow_sid).is_none();
+                let mut effects = Vec::new();
+                if self.workflow_name(&play.workflow_sid).is_none() {
+                    effects.push(Effect::LoadWorkflows);
+                }
+                // A schedule fired: its next fire time has moved too.
+                if let Some(schedules) = &mut self.schedules
+                    && schedules.take_play(&play)
+                {
+                    effects.push(Effect::LoadSchedules);
+                }
                 self.upsert_listed(&play);
                 if let Some(view) = &mut self.view {
                     view.upsert_play(*play);
                 }
-                if unknown_workflow {
-                    vec![Effect::LoadWorkflows]
-                } else {
-                    Vec::new()
-                }
+                effects
             }
             Data::Event(PlayEvent::Span { span }) => match &mut self.view {
                 Some(view) => view.upsert_span(*span),
@@ -465,6 +502,9 @@ impl App {
                 let mut effects = vec![Effect::LoadPlays];
                 if let Some(view) = &self.view {
                     effects.push(Effect::LoadPlay(view.sid().to_owned()));
+                }
+                if self.schedules.is_some() {
+                    effects.push(Effect::LoadSchedules);
                 }
                 effects
             }
@@ -493,6 +533,14 @@ impl App {
                 }
                 Vec::new()
             }
+            Data::Schedules(list) => {
+                if let Some(view) = &mut self.schedules {
+                    view.put_all(list);
+                }
+                Vec::new()
+            }
+            Data::Schedule(schedule) => self.put_schedule(schedule),
+            Data::Fired { name, play } => self.put_fired(&name, play),
             Data::Answered { name, answer } => {
                 self.say(strings::answered(&name, &answer));
                 Vec::new()

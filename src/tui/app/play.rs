@@ -212,6 +212,16 @@ impl PlayView {
             .collect()
     }
 
+    /// Open timers, of the open play and its children: the clock answers
+    /// them, so they are listed under the pauses, never selected.
+    pub(in crate::tui) fn timers(&self) -> Vec<(usize, &ResumeRequest)> {
+        self.plays
+            .iter()
+            .enumerate()
+            .flat_map(|(p, d)| d.open_timers().map(move |r| (p, r)))
+            .collect()
+    }
+
     pub(in crate::tui) fn machine_pauses(&self) -> usize {
         self.plays.iter().map(PlayData::open_machine_pauses).sum()
     }
@@ -421,9 +431,15 @@ impl App {
         view.focus = PlayPane::Bottom;
         let pending = view.pending();
         let Some(&(p, request)) = pending.get(view.pending_cursor()) else {
-            let text = match view.machine_pauses() {
-                0 => strings::NOTHING_TO_ANSWER.to_owned(),
-                n => strings::only_machine_pauses(n, view.sid()),
+            let now = self.now;
+            let timer = view.timers().first().map(|(_, r)| {
+                let wake = r.wake_at.as_deref().unwrap_or_default();
+                strings::only_timers(&r.name, &crate::format::in_time(wake, now))
+            });
+            let text = match (view.machine_pauses(), timer) {
+                (0, Some(timer)) => timer,
+                (0, None) => strings::NOTHING_TO_ANSWER.to_owned(),
+                (n, _) => strings::only_machine_pauses(n, view.sid()),
             };
             self.complain(text);
             return Vec::new();

@@ -364,3 +364,123 @@ fn the_clock_ticks_fast_only_while_something_counts() {
     app.apply(Data::Plays(vec![old]));
     assert_eq!(app.next_tick(), Duration::from_secs(1));
 }
+
+/// The Schedules screen open on `nightly` (which started `p1`) and
+/// `hourly` (which has started nothing).
+fn on_schedules() -> App {
+    let mut app = with_plays(&["p1"]);
+    assert_eq!(app.update(Action::Schedules), vec![Effect::LoadSchedules]);
+    let mut nightly = fixtures::schedule("nightly");
+    nightly.last_play_sid = Some("p1".into());
+    app.apply(Data::Schedules(vec![nightly, fixtures::schedule("hourly")]));
+    app.settle();
+    app
+}
+
+fn schedule_names(app: &App) -> Vec<&str> {
+    let view = app.schedules.as_ref().expect("the Schedules screen");
+    view.list.iter().map(|s| s.name.as_str()).collect()
+}
+
+#[test]
+fn schedules_open_by_key_and_their_keys_pause_run_and_open() {
+    let mut app = on_schedules();
+    assert_eq!(schedule_names(&app), ["hourly", "nightly"], "by name");
+    app.update(Action::Down);
+    assert_eq!(
+        app.update(Action::TogglePause),
+        vec![Effect::PauseSchedule {
+            name: "nightly".into(),
+            paused: true
+        }]
+    );
+    let mut paused = fixtures::schedule("nightly");
+    paused.paused = true;
+    paused.last_play_sid = Some("p1".into());
+    app.apply(Data::Schedule(paused));
+    let view = app.schedules.as_ref().expect("still open");
+    assert!(view.selected().expect("nightly").paused);
+    assert!(
+        app.message
+            .as_ref()
+            .expect("a notice")
+            .text
+            .starts_with("paused nightly")
+    );
+    // `r` runs it now; the play it starts becomes its last play.
+    assert_eq!(
+        app.update(Action::RunNow),
+        vec![Effect::TriggerSchedule("nightly".into())]
+    );
+    let effects = app.apply(Data::Fired {
+        name: "nightly".into(),
+        play: play("p2"),
+    });
+    assert_eq!(effects, vec![Effect::LoadSchedules]);
+    assert_eq!(app.plays[0].sid, "p2", "listed with the plays");
+    // `Enter` opens that play; `Esc` comes back to the schedules, then home.
+    assert_eq!(
+        app.update(Action::Open),
+        vec![Effect::LoadPlay("p2".into())]
+    );
+    app.apply(Data::Play {
+        play: play("p2"),
+        spans: vec![],
+    });
+    assert_eq!(app.view.as_ref().map(PlayView::sid), Some("p2"));
+    app.update(Action::Back);
+    assert!(app.view.is_none() && app.schedules.is_some());
+    app.update(Action::Back);
+    assert!(app.schedules.is_none(), "home again");
+}
+
+#[test]
+fn a_schedule_without_a_play_says_how_to_run_it() {
+    let mut app = on_schedules();
+    assert_eq!(app.update(Action::Open), Vec::new());
+    let message = app.message.as_ref().expect("a complaint");
+    assert!(message.error);
+    assert_eq!(
+        message.text,
+        "hourly has started no play yet: r runs it now"
+    );
+}
+
+#[test]
+fn a_play_a_schedule_starts_becomes_its_last_play_live() {
+    let mut app = on_schedules();
+    let mut fired = play("p3");
+    fired.schedule = Some("hourly".into());
+    let effects = app.apply(Data::Event(PlayEvent::Play {
+        play: Box::new(fired),
+    }));
+    assert_eq!(effects, vec![Effect::LoadSchedules], "its next fire moved");
+    let view = app.schedules.as_ref().expect("open");
+    assert_eq!(view.list[0].last_play_sid.as_deref(), Some("p3"));
+    // An update of an older play of the schedule changes nothing.
+    let mut older = play("p0");
+    older.schedule = Some("nightly".into());
+    let effects = app.apply(Data::Event(PlayEvent::Play {
+        play: Box::new(older),
+    }));
+    assert_eq!(effects, Vec::new());
+    assert_eq!(
+        app.last_play(&app.schedules.as_ref().unwrap().list[1])
+            .map(|p| p.sid.as_str()),
+        Some("p1")
+    );
+}
+
+#[test]
+fn the_clock_ticks_each_second_on_the_schedules() {
+    let mut app = on_schedules();
+    for p in &mut app.plays {
+        p.status = PlayStatus::Success;
+        p.created_at = "2026-11-01T10:00:00Z".into();
+    }
+    assert_eq!(
+        app.next_tick(),
+        Duration::from_secs(1),
+        "next fires count down"
+    );
+}

@@ -99,6 +99,33 @@ pub fn play(area: Rect, notice: bool) -> PlayScreen {
     }
 }
 
+/// The panes of the Schedules screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedules {
+    pub list: Rect,
+    /// The selected schedule whole; folds away on a short terminal.
+    pub detail: Option<Rect>,
+    pub footer: Rect,
+}
+
+pub fn schedules(area: Rect) -> Schedules {
+    let (body, footer) = split_bottom(area, 1);
+    if body.height >= 12 {
+        let (list, detail) = split_bottom(body, 5);
+        Schedules {
+            list,
+            detail: Some(detail),
+            footer,
+        }
+    } else {
+        Schedules {
+            list: body,
+            detail: None,
+            footer,
+        }
+    }
+}
+
 /// Rows inside a bordered pane.
 pub fn inner_rows(pane: Rect) -> usize {
     usize::from(pane.height.saturating_sub(2))

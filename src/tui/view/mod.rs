@@ -9,6 +9,7 @@ mod home;
 pub mod layout;
 mod overlay;
 mod play;
+mod schedules;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -27,9 +28,10 @@ pub fn render(app: &App, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(strings::TOO_SMALL).style(theme::WARN), area);
         return;
     }
-    match &app.view {
-        Some(view) => play::render(app, view, frame, area),
-        None => home::render(app, frame, area),
+    match (&app.view, &app.schedules) {
+        (Some(view), _) => play::render(app, view, frame, area),
+        (None, Some(schedules)) => schedules::render(app, schedules, frame, area),
+        (None, None) => home::render(app, frame, area),
     }
     match &app.overlay {
         Some(Overlay::Help) => overlay::help(frame, area),

@@ -34,10 +34,6 @@ pub fn help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    lines.push(Line::from(vec![
-        Chunk::styled(format!(" {:<13}", "y / n"), theme::KEY),
-        Chunk::raw(strings::HELP_CONFIRM),
-    ]));
     lines.push(Line::raw(""));
     for legend in strings::HELP_ICONS {
         lines.push(Line::styled(format!(" {legend}"), theme::DIM));

@@ -17,7 +17,7 @@ use crate::format;
 use crate::model::{Span, SpanKind, SpanStatus};
 use crate::prompt;
 use crate::tui::app::{App, PlayPane, PlayView, Tab};
-use crate::tui::spans::Row;
+use crate::tui::spans::{PlayData, Row};
 use crate::tui::{strings, theme};
 
 /// How much of a span's inputs, output or error the detail pane shows.
@@ -66,6 +66,9 @@ fn header(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
     times.push(format!("took {}", format::play_duration(play, app.now)));
     times.push(strings::steps(play.steps_done));
     times.push(format!("cost {}", format::cost(play.total_cost_usd)));
+    if let Some(schedule) = &play.schedule {
+        times.push(format!("schedule {schedule}"));
+    }
     lines.push(Line::styled(times.join(" · "), theme::DIM));
     let width = usize::from(area.width);
     lines.push(Line::from(vec![
@@ -127,10 +130,14 @@ fn tree(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
     }
 }
 
-/// How long a span took, or has been going; a paused one is waiting.
-fn span_time(span: &Span, app: &App) -> String {
+/// How long a span took, or has been going; a paused one is waiting, with
+/// the time left when the clock answers its pause (a timer, a deadline).
+fn span_time(span: &Span, data: &PlayData, app: &App) -> String {
     match (span.status, span.duration_ms) {
-        (SpanStatus::Paused, _) => "waiting".into(),
+        (SpanStatus::Paused, _) => data
+            .clock_pause_at(&span.id)
+            .and_then(|r| format::countdown(r, app.now))
+            .unwrap_or_else(|| "waiting".into()),
         (SpanStatus::Running, _) => format::elapsed(&span.started_at, None, app.now)
             .map(format::duration)
             .unwrap_or_default(),
@@ -173,6 +180,12 @@ fn tree_row(app: &App, view: &PlayView, r: &Row, line: Rect, buf: &mut Buffer) {
     if replayed {
         chunks.push(Chunk::styled(" replayed", theme::span_style(span.status)));
     }
+    if let Some(n) = span.attempt {
+        chunks.push(Chunk::styled(
+            format!(" {}", strings::attempt(n)),
+            theme::DIM,
+        ));
+    }
     if r.play != 0 && span.parent_id.is_none() {
         chunks.push(Chunk::styled(
             format!(" play {}", data.play.sid),
@@ -182,14 +195,14 @@ fn tree_row(app: &App, view: &PlayView, r: &Row, line: Rect, buf: &mut Buffer) {
     if let Some(child) = &span.child_play_sid {
         chunks.push(Chunk::styled(format!(" → {child}"), theme::DIM));
     }
-    with_time_column(buf, line, chunks, &span_time(span, app));
+    with_time_column(buf, line, chunks, &span_time(span, data, app));
 }
 
 /// Draws `chunks` on `line` with `time` right-aligned at its end, dim, two
 /// columns apart: the time column of the tree and of both tabs. The chunks
 /// are cut short rather than the time.
 fn with_time_column(buf: &mut Buffer, line: Rect, chunks: Vec<Chunk>, time: &str) {
-    let time_width = time.chars().count() as u16;
+    let time_width = Line::raw(time).width() as u16;
     buf.set_line(
         line.x,
         line.y,
@@ -236,10 +249,13 @@ fn detail(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
         ]),
         Line::styled(
             format!(
-                "{} · {} · run {} · id {}",
+                "{} · {} · run {}{} · id {}",
                 span.kind.as_str(),
                 span.status.as_str(),
                 span.run,
+                span.attempt
+                    .map(|n| format!(" · {}", strings::attempt(n)))
+                    .unwrap_or_default(),
                 span.id
             ),
             theme::DIM,
@@ -261,7 +277,7 @@ fn detail(app: &App, view: &PlayView, area: Rect, buf: &mut Buffer) {
         ]));
     }
     let mut when = vec![format!("at {}", format::clock(&span.started_at))];
-    let time = span_time(span, app);
+    let time = span_time(span, &view.plays[r.play], app);
     if !time.is_empty() {
         when.push(time);
     }
@@ -345,7 +361,8 @@ fn pending_list(
 ) {
     let height = usize::from(area.height);
     let machine = view.machine_pauses();
-    if pending.is_empty() {
+    let timers = view.timers();
+    if pending.is_empty() && timers.is_empty() {
         let mut lines = vec![Line::styled(strings::NO_PENDING, theme::DIM)];
         if machine > 0 {
             lines.push(Line::styled(
@@ -356,6 +373,9 @@ fn pending_list(
         Paragraph::new(lines).render(area, buf);
         return;
     }
+    let in_child = |p: usize| {
+        (p != 0).then(|| Chunk::styled(format!("  in {}", view.plays[p].play.sid), theme::DIM))
+    };
     let cursor = view.pending_cursor();
     let offset = layout::window(view.pending_offset, cursor, pending.len(), height);
     let mut used = 0;
@@ -371,19 +391,32 @@ fn pending_list(
             ),
             Chunk::raw(prompt::question(request)),
         ];
-        if *p != 0 {
-            chunks.push(Chunk::styled(
-                format!("  in {}", view.plays[*p].play.sid),
-                theme::DIM,
-            ));
-        }
+        chunks.extend(in_child(*p));
         if let (true, Some(url)) = (i == cursor, &request.resume_url) {
             chunks.push(Chunk::styled(format!("  POST {url}"), theme::DIM));
         }
-        with_time_column(buf, line, chunks, &format::age(&request.asked_at, app.now));
+        // A deadline matters more than how long the question has waited.
+        let time = format::countdown(request, app.now)
+            .unwrap_or_else(|| format::age(&request.asked_at, app.now));
+        with_time_column(buf, line, chunks, &time);
         if i == cursor {
             mark_selected(buf, line, focused);
         }
+        used += 1;
+    }
+    // Timers follow the questions: nobody answers them, so the cursor
+    // never lands on them.
+    for (p, request) in timers.iter().take(height.saturating_sub(used)) {
+        let line = row(area, used);
+        let mut chunks = vec![
+            Chunk::raw(" "),
+            Chunk::styled(format!("{} ", format::TIMER_ICON), theme::WARN),
+            Chunk::styled(request.name.as_str(), theme::TITLE),
+            Chunk::styled(" timer", theme::DIM),
+        ];
+        chunks.extend(in_child(*p));
+        let time = format::countdown(request, app.now).unwrap_or_default();
+        with_time_column(buf, line, chunks, &time);
         used += 1;
     }
     if machine > 0 && used < height {
@@ -407,7 +440,7 @@ fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut 
     let end = (offset + height).min(spans.len());
     for (i, span) in spans[offset..end].iter().enumerate() {
         let line = row(area, i);
-        let chunks = vec![
+        let mut chunks = vec![
             Chunk::styled(
                 format!(" run {:<2} {} ", span.run, format::clock(&span.started_at)),
                 theme::DIM,
@@ -423,7 +456,13 @@ fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut 
                 theme::DIM,
             ),
         ];
-        with_time_column(buf, line, chunks, &span_time(span, app));
+        if let Some(n) = span.attempt {
+            chunks.push(Chunk::styled(
+                format!(" {}", strings::attempt(n)),
+                theme::DIM,
+            ));
+        }
+        with_time_column(buf, line, chunks, &span_time(span, view.root(), app));
         if offset + i == cursor {
             mark_selected(buf, line, focused);
         }
