@@ -252,6 +252,20 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "play_signal",
+        summary: "Send a signal by name: it answers the oldest open pause of that name, or is kept \
+                  on the play until such a pause is reached, which takes it without stopping (in the \
+                  order signals came); the schema is checked then, a refusal noted on the play. \
+                  Answers what became of it: {name, at, outcome: answered|kept|refused, resume_id?, violations?}",
+        params: &[
+            ("play_sid", true, string),
+            ("name", true, string),
+            ("payload_json", true, any),
+        ],
+        result: object,
+        internal: false,
+    },
+    Method {
         name: "play_pending_resumes",
         summary: "The open pauses of a play",
         params: &[("play_sid", true, string)],

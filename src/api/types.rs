@@ -230,6 +230,14 @@ pub struct PlayResume {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PlaySignal {
+    pub play_sid: String,
+    pub name: String,
+    pub payload_json: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PlayRestart {
     pub play_sid: String,
     #[serde(default)]
@@ -403,6 +411,7 @@ mod tests {
             (&["play_spans"], fields::<PlaySpans>()),
             (&["play_logs"], fields::<PlayLogs>()),
             (&["play_resume"], fields::<PlayResume>()),
+            (&["play_signal"], fields::<PlaySignal>()),
             (&["play_restart"], fields::<PlayRestart>()),
             (&["run_attach"], fields::<RunAttach>()),
             (&["span_event"], fields::<SpanEvent>()),

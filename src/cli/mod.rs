@@ -105,6 +105,8 @@ pub enum Command {
     },
     /// Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked.
     Resume(resume::ResumeArgs),
+    /// Send a signal by name: it answers a pause of that name, now or when one is reached.
+    Signal(resume::SignalArgs),
     /// Start plays of a workflow by the clock: cron rules and intervals.
     Schedule {
         #[command(subcommand)]
@@ -193,6 +195,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Play { command } => play::run(&ctx, command),
         Command::Pending { sid } => resume::pending(&ctx, &sid),
         Command::Resume(args) => resume::resume(&ctx, args),
+        Command::Signal(args) => resume::signal(&ctx, args),
         Command::Schedule { command } => schedule::run(&ctx, command),
         Command::Tui => crate::tui::run(ctx.client()?, &ctx.paths),
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),

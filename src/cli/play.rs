@@ -431,6 +431,27 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             outln!("          answer by POST to {url}");
         }
     }
+    for signal in &play.signals {
+        outln!(
+            "signal    {} kept since {}: {}",
+            signal.name,
+            signal.at,
+            signal.payload
+        );
+    }
+    for event in play
+        .signal_events
+        .iter()
+        .filter(|e| e.outcome == crate::model::SignalOutcome::Refused)
+    {
+        outln!(
+            "signal    {} refused by pause {} at {}: {}",
+            event.name,
+            event.resume_id.as_deref().unwrap_or_default(),
+            event.at,
+            style(event.violations.join("; ")).red()
+        );
+    }
     let spans = client
         .play_spans(sid, Some(play.runs))
         .map_err(|e| client_error(e, &ctx.paths))?;

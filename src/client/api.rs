@@ -6,7 +6,7 @@ use super::{Client, Result};
 use crate::api::{SavedWorkflow, ScheduleSave, WorkflowDetail};
 use crate::model::{
     HttpKey, JsonMap, LogLine, NewHttpKey, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule,
-    Span, Workflow,
+    SignalEvent, Span, Workflow,
 };
 
 /// What `play_start` sends.
@@ -141,6 +141,13 @@ impl Client {
 
     pub fn play_cancel(&mut self, sid: &str) -> Result<Play> {
         self.call("play_cancel", json!({ "play_sid": sid }))
+    }
+
+    pub fn play_signal(&mut self, sid: &str, name: &str, payload: &Value) -> Result<SignalEvent> {
+        self.call(
+            "play_signal",
+            json!({"play_sid": sid, "name": name, "payload_json": payload.to_string()}),
+        )
     }
 
     pub fn play_resume(
@@ -283,6 +290,7 @@ mod tests {
         let _ = c.play_cancel("p");
         let _ = c.play_resume("p", "r", &json!(true));
         let _ = c.play_pending_resumes("p");
+        let _ = c.play_signal("p", "n", &json!(1));
         let _ = c.play_restart("p", true);
         let _ = c.schedule_save(&crate::api::ScheduleSave {
             name: "s".into(),
@@ -307,7 +315,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 27, "{seen:?}");
+        assert_eq!(seen.len(), 28, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

@@ -270,11 +270,11 @@ async fn serve(
                 .await?;
             Ok(json_answer(StatusCode::CREATED, &json!(play)))
         }
-        Route::Signal { .. } => Err(HttpError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "signals are not taken yet",
-        )),
+        Route::Signal { sid, name } => {
+            let payload = body_json(request).await?;
+            let event = engine.play_signal(&sid, &name, payload).await?;
+            Ok(json_answer(StatusCode::ACCEPTED, &json!(event)))
+        }
         Route::GetPlay { sid } => Ok(json_answer(StatusCode::OK, &json!(engine.play_get(&sid)?))),
     }
 }

@@ -14,7 +14,7 @@ use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::api::{
     HttpKeyCreate, HttpKeyId, Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume,
-    PlaySid, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName, ScheduleSave,
+    PlaySid, PlaySignal, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName, ScheduleSave,
     ScheduleSetPaused, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
     WorkflowResolve, WorkflowSave,
 };
@@ -184,6 +184,11 @@ impl Server {
                 let p: PlayResume = params(raw)?;
                 let payload = payload(p.payload_json)?;
                 to_value(engine.resume(&p.play_sid, &p.resume_id, payload).await?)
+            }
+            "play_signal" => {
+                let p: PlaySignal = params(raw)?;
+                let payload = payload(p.payload_json)?;
+                to_value(engine.play_signal(&p.play_sid, &p.name, payload).await?)
             }
             "play_pending_resumes" => {
                 to_value(engine.play_pending_resumes(&params::<PlaySid>(raw)?.play_sid)?)

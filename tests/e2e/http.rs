@@ -341,6 +341,16 @@ fn bad_input_is_refused_and_stores_nothing_and_the_server_goes_on() {
     env.ok(["http-key", "revoke", &id]);
     let (sid, pause) = paused_play(&env);
     let token = pause["token"].as_str().expect("a token").to_owned();
+    let finished = env.json([
+        "play",
+        "start",
+        &path_arg(&flow("steps.py")),
+        "--wait",
+        "--json",
+    ])["sid"]
+        .as_str()
+        .expect("a sid")
+        .to_owned();
     env.stop();
     let before = env.store_dump();
     let base = start_http(&env);
@@ -413,6 +423,26 @@ fn bad_input_is_refused_and_stores_nothing_and_the_server_goes_on() {
             "malformed JSON to a start",
             post(
                 &format!("{base}/v1/workflows/approve/plays"),
+                Some(&key),
+                "{",
+            ),
+            400,
+            "bad_json",
+        ),
+        (
+            "a signal to a finished play",
+            post(
+                &format!("{base}/v1/plays/{finished}/signals/paid"),
+                Some(&key),
+                "{}",
+            ),
+            409,
+            "wrong_state",
+        ),
+        (
+            "a signal with malformed JSON",
+            post(
+                &format!("{base}/v1/plays/{sid}/signals/approve"),
                 Some(&key),
                 "{",
             ),

@@ -15,6 +15,7 @@ mod schedules;
 mod server;
 mod shipped;
 mod show_time;
+mod signals;
 mod starts;
 mod store;
 mod subflow;
