@@ -641,3 +641,23 @@ fn keys_and_tokens_appear_in_no_log() {
     let server_log = std::fs::read_to_string(env.data_dir.join("server.log")).unwrap_or_default();
     assert!(server_log.contains("HTTP API on"), "{server_log}");
 }
+
+#[test]
+fn the_webhook_example_answers_its_pause_with_curl() {
+    let env = TestEnv::new();
+    let mut run = env.command("bash");
+    run.arg(crate::common::repo_path("examples/webhook/run.sh"))
+        .env("HERO_LOGIC", crate::common::BIN);
+    let out = env.output(
+        &mut run,
+        "HERO_LOGIC=target/.../hero_logic bash examples/webhook/run.sh".into(),
+    );
+    out.expect_code(0);
+    let play = out.json();
+    assert_eq!(play["status"], "success", "{out}");
+    assert_eq!(
+        play["output_data"],
+        json!({"order": "order-7", "tx": "tx_123"})
+    );
+    assert!(out.stderr.contains("<- 422"), "{out}");
+}
