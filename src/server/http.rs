@@ -3,7 +3,8 @@
 //!
 //! Bare hyper 1 (HTTP/1.1 only) under an accept loop of our own, because
 //! the loop is where the listener defends itself: a bound on open
-//! connections (past it, a `503` at once and the connection closed), a
+//! connections (past it, the oldest idle connection makes way, else a
+//! `503` at once and the connection closed), a
 //! deadline for each request head (a slow-loris or idle client is cut off
 //! after [`HEAD_TIMEOUT`]) and for each body ([`BODY_TIMEOUT`]), and a
 //! body limit ([`MAX_BODY`]). The routes are in `http_routes.rs`.
@@ -12,16 +13,18 @@
 //! paths carry pause tokens and headers carry keys. It listens on a
 //! loopback address unless `--http-public` says otherwise.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::http_routes;
 use crate::engine::Engine;
@@ -72,8 +75,13 @@ pub fn resolve(text: &str, public: bool) -> Result<HttpConfig, AddressError> {
 
 /// Serves HTTP on `listener` until the runtime ends. `limit` is what the
 /// Unix socket may hold at once; the listener holds at most half of it.
+/// At the bound, a new connection takes the place of the one that has
+/// waited longest without a request in flight (idle at least
+/// [`EVICT_AFTER`]), so a crowd of idle or slow clients never locks out a
+/// client that speaks; when none has, it gets `503`.
 pub async fn serve(listener: TcpListener, engine: Engine, limit: usize) {
     let slots = Arc::new(Semaphore::new((limit / 2).clamp(16, MAX_CONNECTIONS)));
+    let open = Arc::new(Open::default());
     let mut failures = 0u32;
     loop {
         let (stream, _) = match listener.accept().await {
@@ -92,27 +100,130 @@ pub async fn serve(listener: TcpListener, engine: Engine, limit: usize) {
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            tokio::spawn(refuse_busy(stream));
-            continue;
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) if open.evict_oldest_idle() => {
+                // The evicted connection's task gives its slot back as soon
+                // as it runs.
+                match tokio::time::timeout(EVICT_WAIT, slots.clone().acquire_owned()).await {
+                    Ok(Ok(slot)) => slot,
+                    _ => {
+                        tokio::spawn(refuse_busy(stream));
+                        continue;
+                    }
+                }
+            }
+            Err(_) => {
+                tokio::spawn(refuse_busy(stream));
+                continue;
+            }
         };
         let engine = engine.clone();
+        let open = open.clone();
         tokio::spawn(async move {
             let _slot = slot;
+            let (id, conn) = open.add();
             let _ = stream.set_nodelay(true);
-            let service = service_fn(move |request| http_routes::handle(engine.clone(), request));
-            let served = http1::Builder::new()
+            let in_service = conn.clone();
+            let service = service_fn(move |request| {
+                let conn = in_service.clone();
+                let engine = engine.clone();
+                async move {
+                    conn.busy.store(true, Ordering::SeqCst);
+                    let answer = http_routes::handle(engine, request).await;
+                    conn.idle_from_now();
+                    answer
+                }
+            });
+            let serving = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
                 .max_headers(64)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                // hyper's errors name what failed (a timeout, a bad head),
-                // never the request's path or headers.
-                tracing::debug!("an HTTP connection ended: {e}");
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                served = serving => {
+                    if let Err(e) = served {
+                        // hyper's errors name what failed (a timeout, a bad
+                        // head), never the request's path or headers.
+                        tracing::debug!("an HTTP connection ended: {e}");
+                    }
+                }
+                () = conn.close.notified() => {}
             }
+            open.remove(id);
         });
+    }
+}
+
+/// How long a connection must have had no request in flight before a new
+/// one may take its place: long enough that an answer just handed to hyper
+/// has been written.
+const EVICT_AFTER: Duration = Duration::from_secs(1);
+/// How long the accept loop waits for an evicted connection's slot.
+const EVICT_WAIT: Duration = Duration::from_secs(1);
+
+/// The connections open now, so the oldest idle one can be closed.
+#[derive(Default)]
+struct Open {
+    conns: std::sync::Mutex<(u64, HashMap<u64, Arc<Conn>>)>,
+}
+
+struct Conn {
+    /// A request is being answered.
+    busy: AtomicBool,
+    /// Since when it has had no request in flight.
+    idle_since: std::sync::Mutex<Instant>,
+    close: Notify,
+}
+
+impl Conn {
+    fn idle_from_now(&self) {
+        *self.idle_since.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.busy.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Open {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, HashMap<u64, Arc<Conn>>)> {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self) -> (u64, Arc<Conn>) {
+        let conn = Arc::new(Conn {
+            busy: AtomicBool::new(false),
+            idle_since: std::sync::Mutex::new(Instant::now()),
+            close: Notify::new(),
+        });
+        let mut conns = self.lock();
+        conns.0 += 1;
+        let id = conns.0;
+        conns.1.insert(id, conn.clone());
+        (id, conn)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().1.remove(&id);
+    }
+
+    /// Closes the connection idle longest, if one has been idle at least
+    /// [`EVICT_AFTER`]; says whether one was.
+    fn evict_oldest_idle(&self) -> bool {
+        let now = Instant::now();
+        let mut conns = self.lock();
+        let oldest = conns
+            .1
+            .iter()
+            .filter(|(_, c)| !c.busy.load(Ordering::SeqCst))
+            .map(|(id, c)| (*id, *c.idle_since.lock().unwrap_or_else(|p| p.into_inner())))
+            .filter(|(_, since)| now.duration_since(*since) >= EVICT_AFTER)
+            .min_by_key(|(_, since)| *since);
+        let Some((id, _)) = oldest else {
+            return false;
+        };
+        if let Some(conn) = conns.1.remove(&id) {
+            conn.close.notify_one();
+        }
+        true
     }
 }
 

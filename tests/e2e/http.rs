@@ -661,3 +661,47 @@ fn the_webhook_example_answers_its_pause_with_curl() {
     );
     assert!(out.stderr.contains("<- 422"), "{out}");
 }
+
+#[test]
+fn past_the_connection_bound_the_oldest_idle_makes_way_else_503() {
+    let env = TestEnv::new();
+    // 256 descriptors leave the socket 128 connections and the listener 64.
+    let mut start = env.command("sh");
+    start
+        .args([
+            "-c",
+            r#"ulimit -n 256 && exec "$0" start"#,
+            crate::common::BIN,
+        ])
+        .env("HERO_LOGIC_HTTP", "127.0.0.1:0");
+    env.output(&mut start, "ulimit -n 256; hero_logic start".into())
+        .expect_code(0);
+    let base = env.rpc("info", json!({}))["http"]
+        .as_str()
+        .expect("the HTTP API is on")
+        .to_owned();
+    let mut idle: Vec<TcpStream> = (0..100).map(|_| raw(&base)).collect();
+    // Past the bound, while no connection has been idle a second: 503.
+    let mut last = idle.pop().expect("a connection");
+    assert_eq!(status_of(&mut last), Some(503));
+    // Once the first have idled a second, a client that speaks gets in.
+    wait_until(
+        "a request gets past the idle connections",
+        Duration::from_secs(8),
+        || {
+            // A refused connection may be reset before the answer is read.
+            agent()
+                .get(format!("{base}/v1/plays/x"))
+                .call()
+                .is_ok_and(|r| r.status().as_u16() == 401)
+        },
+    );
+    let mut evicted = idle.remove(0);
+    let mut rest = Vec::new();
+    assert!(
+        evicted.read_to_end(&mut rest).is_ok(),
+        "the oldest was closed"
+    );
+    drop(idle);
+    env.rpc("info", json!({}));
+}
