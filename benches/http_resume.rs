@@ -1,7 +1,7 @@
 //! Answers by HTTP (issue 14): 1,000 plays paused at one pause each, then
 //! their 1,000 resume URLs posted by 16 client threads with keep-alive; and
 //! side by side, as the baseline, 1,000 more answered by `play_resume` on
-//! the Unix socket by 16 threads.
+//! the Unix socket by 16 threads; two rounds, alternating.
 //!
 //! Run by hand: `cargo bench --bench http_resume`. It starts a real server
 //! with `HERO_LOGIC_HTTP` on a loopback port, and prints for each way in
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 const PLAYS: usize = 1000;
 const CLIENTS: usize = 16;
+const ROUNDS: usize = 2;
 
 struct Bench {
     dir: tempfile::TempDir,
@@ -151,7 +152,7 @@ fn answer_all<T: Send + 'static, C: Send + 'static>(
 fn report(how: &str, took: Duration, latencies: &[Duration], ended: Duration) {
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
     println!(
-        "{how:>4}: {PLAYS} answers in {:.2} s, {:.0} answers/s, latency p50 {:.1} ms p99 {:.1} ms; \
+        "{how:>7}: {PLAYS} answers in {:.2} s, {:.0} answers/s, latency p50 {:.1} ms p99 {:.1} ms; \
          all plays ended {:.1} s after the first answer",
         took.as_secs_f64(),
         PLAYS as f64 / took.as_secs_f64(),
@@ -174,51 +175,68 @@ fn main() {
     .expect("the flow");
     bench.hero(&["start"]);
     let path = flow.to_str().expect("UTF-8");
-    bench.hero(&["workflow", "save", path, "--name", "by_http"]);
-    bench.hero(&["workflow", "save", path, "--name", "by_rpc", "--replace"]);
     let base = bench.rpc("info", json!({}))["http"]
         .as_str()
         .expect("the HTTP API is on")
         .to_owned();
+    // Two rounds, the two ways in alternating, so that a machine whose load
+    // changes during the run weighs on both.
+    for round in 1..=ROUNDS {
+        let by_http = format!("by_http{round}");
+        let by_rpc = format!("by_rpc{round}");
+        for name in [&by_http, &by_rpc] {
+            bench.hero(&["workflow", "save", path, "--name", name, "--replace"]);
+        }
 
-    // By HTTP: each resume URL posted with keep-alive.
-    let urls: Vec<String> = bench
-        .paused("by_http")
-        .into_iter()
-        .map(|(_, _, token)| format!("{base}/v1/resume/{token}"))
-        .collect();
-    let (took, latencies) = answer_all(
-        urls,
-        || -> ureq::Agent {
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into()
-        },
-        |agent, url| {
-            let reply = agent
-                .post(&url)
-                .header("content-type", "application/json")
-                .send("7")
-                .expect("an answer");
-            assert_eq!(reply.status().as_u16(), 200);
-        },
-    );
-    let t = Instant::now();
-    bench.until_all("by_http", "success");
-    report("http", took, &latencies, took + t.elapsed());
+        // By HTTP: each resume URL posted with keep-alive.
+        let urls: Vec<String> = bench
+            .paused(&by_http)
+            .into_iter()
+            .map(|(_, _, token)| format!("{base}/v1/resume/{token}"))
+            .collect();
+        let (took, latencies) = answer_all(
+            urls,
+            || -> ureq::Agent {
+                ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into()
+            },
+            |agent, url| {
+                let reply = agent
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .send("7")
+                    .expect("an answer");
+                assert_eq!(reply.status().as_u16(), 200);
+            },
+        );
+        let t = Instant::now();
+        bench.until_all(&by_http, "success");
+        report(
+            &format!("http #{round}"),
+            took,
+            &latencies,
+            took + t.elapsed(),
+        );
 
-    // The baseline: the same answers by `play_resume` on the Unix socket.
-    let pauses = bench.paused("by_rpc");
-    let socket = bench.socket();
-    let (took, latencies) = answer_all(
-        pauses,
-        move || hero_logic::client::Client::connect(&socket).expect("a connection"),
-        |client, (sid, id, _)| {
-            client.play_resume(&sid, &id, &json!(7)).expect("an answer");
-        },
-    );
-    let t = Instant::now();
-    bench.until_all("by_rpc", "success");
-    report("rpc", took, &latencies, took + t.elapsed());
+        // The baseline: the same answers by `play_resume` on the socket.
+        let pauses = bench.paused(&by_rpc);
+        let socket = bench.socket();
+        let (took, latencies) = answer_all(
+            pauses,
+            move || hero_logic::client::Client::connect(&socket).expect("a connection"),
+            |client, (sid, id, _)| {
+                client.play_resume(&sid, &id, &json!(7)).expect("an answer");
+            },
+        );
+        let t = Instant::now();
+        bench.until_all(&by_rpc, "success");
+        report(
+            &format!("rpc #{round}"),
+            took,
+            &latencies,
+            took + t.elapsed(),
+        );
+    }
 }
