@@ -16,6 +16,7 @@ pub const MAX_RUNS: &str = "HERO_LOGIC_MAX_RUNS";
 pub const RUN_RETRIES: &str = "HERO_LOGIC_RUN_RETRIES";
 pub const LOG_LIMIT: &str = "HERO_LOGIC_LOG_LIMIT";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
+pub const HTTP: &str = "HERO_LOGIC_HTTP";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 const HOME: &str = "HOME";
@@ -32,6 +33,7 @@ pub const READ: &[&str] = &[
     RUN_RETRIES,
     LOG_LIMIT,
     BUILD_NR_VAR,
+    HTTP,
     XDG_RUNTIME_DIR,
     XDG_DATA_HOME,
     HOME,
@@ -98,6 +100,11 @@ pub fn log_limit() -> u64 {
     var(LOG_LIMIT)
         .and_then(|v| v.parse().ok())
         .unwrap_or(16 << 20)
+}
+
+/// The address of the HTTP listener (SPEC §11), when it is to be on.
+pub fn http() -> Option<String> {
+    var(HTTP)
 }
 
 pub fn no_color() -> bool {

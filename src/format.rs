@@ -348,6 +348,8 @@ mod tests {
             expires_at: None,
             on_timeout: None,
             by: None,
+            token: None,
+            resume_url: None,
         };
         assert_eq!(
             countdown(&request, now).as_deref(),

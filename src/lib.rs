@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod model;
 pub mod prompt;
 pub mod sdk;
+pub mod secret;
 pub mod server;
 pub mod store;
 pub mod tui;

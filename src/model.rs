@@ -156,6 +156,53 @@ pub struct Play {
     /// The key a second start with the same key gets this play back by.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Signals sent by name before a pause of that name was reached, in
+    /// the order they came: the next such pause takes the first.
+    #[serde(default)]
+    pub signals: Vec<Signal>,
+    /// What became of each signal sent to the play (the last
+    /// [`MAX_SIGNAL_EVENTS`]), so a refused delivery is seen.
+    #[serde(default)]
+    pub signal_events: Vec<SignalEvent>,
+}
+
+/// The most signal events a play keeps; older ones are dropped.
+pub const MAX_SIGNAL_EVENTS: usize = 200;
+
+/// A signal kept on a play until a pause of its name takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub name: String,
+    pub payload: Value,
+    pub at: String,
+}
+
+/// What became of one signal: `play_signal`'s answer, and an event on the
+/// play.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalEvent {
+    pub name: String,
+    pub at: String,
+    pub outcome: SignalOutcome,
+    /// The pause that took it, or refused it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_id: Option<String>,
+    /// Why the pause refused it: its schema's violations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalOutcome {
+    /// It answered an open pause of its name.
+    Answered,
+    /// No pause of its name was open: kept on the play.
+    Kept,
+    /// A pause of its name, reached later, took it without stopping.
+    Taken,
+    /// The pause's schema refused it; the pause stays open.
+    Refused,
 }
 
 impl Play {
@@ -200,6 +247,8 @@ impl Play {
             retried_at: None,
             schedule: None,
             idempotency_key: None,
+            signals: Vec::new(),
+            signal_events: Vec::new(),
         }
     }
 
@@ -399,6 +448,15 @@ pub struct ResumeRequest {
     /// `timeout`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// The secret that answers this pause and nothing else, over HTTP
+    /// (`POST /v1/resume/{token}`): 128 random bits from the OS, URL-safe,
+    /// given by the server when the pause is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Where to post the answer while the server's HTTP listener is on;
+    /// filled in when the pause is read, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_url: Option<String>,
 }
 
 impl ResumeRequest {
@@ -557,4 +615,22 @@ pub struct Schedule {
     pub last_fire_at: Option<String>,
     pub last_play_sid: Option<String>,
     pub created_at: String,
+}
+
+/// A key that lets a program outside use the HTTP API (SPEC §11). Only a
+/// digest of the key itself is stored; this is what may be shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpKey {
+    pub id: String,
+    pub label: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// `http_key_create`'s answer: the key, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewHttpKey {
+    #[serde(flatten)]
+    pub info: HttpKey,
+    pub key: String,
 }

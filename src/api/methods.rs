@@ -161,6 +161,7 @@ pub const METHODS: &[Method] = &[
             ("prefill_resumes", false, object),
             ("timeout_s", false, number),
             ("working_dir", false, string),
+            ("idempotency_key", false, string),
         ],
         result: play,
         internal: false,
@@ -175,6 +176,7 @@ pub const METHODS: &[Method] = &[
             ("parent_play_sid", false, string),
             ("prefill_resumes", false, object),
             ("working_dir", false, string),
+            ("idempotency_key", false, string),
         ],
         result: string,
         internal: false,
@@ -247,6 +249,20 @@ pub const METHODS: &[Method] = &[
             ("payload_json", true, any),
         ],
         result: ack,
+        internal: false,
+    },
+    Method {
+        name: "play_signal",
+        summary: "Send a signal by name: it answers the oldest open pause of that name, or is kept \
+                  on the play until such a pause is reached, which takes it without stopping (in the \
+                  order signals came); the schema is checked then, a refusal noted on the play. \
+                  Answers what became of it: {name, at, outcome: answered|kept|refused, resume_id?, violations?}",
+        params: &[
+            ("play_sid", true, string),
+            ("name", true, string),
+            ("payload_json", true, any),
+        ],
+        result: object,
         internal: false,
     },
     Method {
@@ -328,6 +344,27 @@ pub const METHODS: &[Method] = &[
         summary: "Start a play of a schedule now, whatever its rule, pause and overlap",
         params: &[("name", true, string)],
         result: play,
+        internal: false,
+    },
+    Method {
+        name: "http_key_create",
+        summary: "A new key for the HTTP API; the key is in this answer only (the server keeps its digest)",
+        params: &[("label", false, string)],
+        result: object,
+        internal: false,
+    },
+    Method {
+        name: "http_key_list",
+        summary: "Every HTTP key: id, label, created_at, last_used_at (never the key)",
+        params: &[],
+        result: any,
+        internal: false,
+    },
+    Method {
+        name: "http_key_revoke",
+        summary: "Revoke an HTTP key by id; a request presenting it gets 401 from then on",
+        params: &[("id", true, string)],
+        result: object,
         internal: false,
     },
     Method {

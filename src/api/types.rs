@@ -35,9 +35,9 @@ pub struct StartPlay {
     #[serde(skip)]
     pub version_sid: Option<String>,
     /// A second start with a key already used for the workflow returns
-    /// the play the first started and starts nothing. Internal for now
-    /// (schedules' fires); issue 14 puts it on the wire.
-    #[serde(skip)]
+    /// the play the first started and starts nothing (SPEC §11): a caller
+    /// that lost the answer may simply ask again.
+    #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
@@ -83,6 +83,21 @@ pub struct ScheduleName {
 pub struct ScheduleSetPaused {
     pub name: String,
     pub paused: bool,
+}
+
+/// `http_key_create`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpKeyCreate {
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// `http_key_revoke`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpKeyId {
+    pub id: String,
 }
 
 /// `workflow_get`: the workflow and its versions, oldest first.
@@ -210,6 +225,14 @@ pub struct PlayLogs {
 pub struct PlayResume {
     pub play_sid: String,
     pub resume_id: String,
+    pub payload_json: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaySignal {
+    pub play_sid: String,
+    pub name: String,
     pub payload_json: Value,
 }
 
@@ -388,6 +411,7 @@ mod tests {
             (&["play_spans"], fields::<PlaySpans>()),
             (&["play_logs"], fields::<PlayLogs>()),
             (&["play_resume"], fields::<PlayResume>()),
+            (&["play_signal"], fields::<PlaySignal>()),
             (&["play_restart"], fields::<PlayRestart>()),
             (&["run_attach"], fields::<RunAttach>()),
             (&["span_event"], fields::<SpanEvent>()),
@@ -402,6 +426,8 @@ mod tests {
                 fields::<ScheduleName>(),
             ),
             (&["schedule_set_paused"], fields::<ScheduleSetPaused>()),
+            (&["http_key_create"], fields::<HttpKeyCreate>()),
+            (&["http_key_revoke"], fields::<HttpKeyId>()),
         ];
         for (methods, fields) in cases {
             for method in *methods {

@@ -18,6 +18,7 @@ macro_rules! outln {
 }
 
 mod completions;
+mod http_key;
 mod play;
 mod progress;
 mod render;
@@ -81,7 +82,7 @@ pub enum Command {
     /// Say whether the server runs, where, and for how long.
     Status,
     /// Run the server in the foreground.
-    Server,
+    Server(server::ServerArgs),
     /// Check the service manifest against this binary.
     Info {
         #[command(subcommand)]
@@ -104,6 +105,8 @@ pub enum Command {
     },
     /// Answer a pause: `resume SID ID JSON` for scripts, `resume SID` to be asked.
     Resume(resume::ResumeArgs),
+    /// Send a signal by name: it answers a pause of that name, now or when one is reached.
+    Signal(resume::SignalArgs),
     /// Start plays of a workflow by the clock: cron rules and intervals.
     Schedule {
         #[command(subcommand)]
@@ -117,6 +120,11 @@ pub enum Command {
         method: String,
         /// Params by name, as a JSON object.
         params: Option<String>,
+    },
+    /// Make, list and revoke the keys of the HTTP API.
+    HttpKey {
+        #[command(subcommand)]
+        command: http_key::HttpKeyCommand,
     },
     /// Check or repair the data folder offline (the server stopped).
     Store {
@@ -181,16 +189,18 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Start => server::start(&ctx),
         Command::Stop => server::stop(&ctx),
         Command::Status => server::status(&ctx),
-        Command::Server => server::foreground(&ctx),
+        Command::Server(args) => server::foreground(&ctx, args),
         Command::Info { command } => server::info(&ctx, command),
         Command::Workflow { command } => workflow::run(&ctx, command),
         Command::Play { command } => play::run(&ctx, command),
         Command::Pending { sid } => resume::pending(&ctx, &sid),
         Command::Resume(args) => resume::resume(&ctx, args),
+        Command::Signal(args) => resume::signal(&ctx, args),
         Command::Schedule { command } => schedule::run(&ctx, command),
         Command::Tui => crate::tui::run(ctx.client()?, &ctx.paths),
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),
         Command::Store { command } => store::run(&ctx, command),
+        Command::HttpKey { command } => http_key::run(&ctx, command),
         Command::Sdk {
             command: SdkCommand::Path,
         } => {

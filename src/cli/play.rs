@@ -106,6 +106,9 @@ pub struct StartArgs {
     /// Wait until the play ends or pauses; exit with its status.
     #[arg(long)]
     wait: bool,
+    /// An idempotency key: a second start with a key already used for the workflow prints the first play and starts nothing.
+    #[arg(long, value_name = "K")]
+    key: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
@@ -252,6 +255,7 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
         prefill,
         timeout,
         wait,
+        key,
     } = args;
     let workflow = workflow.as_str();
     let input_data: Value = serde_json::from_str(&input).map_err(|e| {
@@ -280,6 +284,7 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
                 std::env::current_dir()
                     .context("cannot read the current folder, which the play would run in")?,
             ),
+            idempotency_key: key,
         })
         .map_err(|e| client_error(e, &ctx.paths))?;
     follow(ctx, &mut client, &play, wait)
@@ -422,6 +427,30 @@ fn show(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
             ),
             (_, None) => outln!("pending   ⏸ {} (id {}) since {}", r.name, r.id, r.asked_at),
         }
+        if let (false, Some(url)) = (r.kind == ResumeKind::Timer, &r.resume_url) {
+            outln!("          answer by POST to {url}");
+        }
+    }
+    for signal in &play.signals {
+        outln!(
+            "signal    {} kept since {}: {}",
+            signal.name,
+            signal.at,
+            signal.payload
+        );
+    }
+    for event in play
+        .signal_events
+        .iter()
+        .filter(|e| e.outcome == crate::model::SignalOutcome::Refused)
+    {
+        outln!(
+            "signal    {} refused by pause {} at {}: {}",
+            event.name,
+            event.resume_id.as_deref().unwrap_or_default(),
+            event.at,
+            style(event.violations.join("; ")).red()
+        );
     }
     let spans = client
         .play_spans(sid, Some(play.runs))

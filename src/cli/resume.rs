@@ -16,7 +16,7 @@ use super::render::{UserError, age, client_error, print_json};
 use super::{Ctx, progress};
 use crate::client::Client;
 use crate::format;
-use crate::model::{PlayStatus, ResumeKind, ResumeRequest};
+use crate::model::{PlayStatus, ResumeKind, ResumeRequest, SignalOutcome};
 use crate::prompt;
 
 #[derive(Debug, Args)]
@@ -31,6 +31,57 @@ pub struct ResumeArgs {
     /// the play to its next questions and its end.
     #[arg(long, conflicts_with = "id")]
     once: bool,
+}
+
+/// `hero_logic signal`'s arguments.
+#[derive(Debug, Args)]
+pub struct SignalArgs {
+    /// The play's sid.
+    sid: String,
+    /// The signal's name: the name of the pause that is to take it.
+    name: String,
+    /// The payload, as JSON: `true`, `42`, `'"text"'`, `'{"tx": "abc"}'`.
+    payload: String,
+}
+
+/// Sends a signal; says what became of it. A refusal by the pause's schema
+/// exits 1 (it is noted on the play, and the pause stays open).
+pub fn signal(ctx: &Ctx, args: SignalArgs) -> anyhow::Result<i32> {
+    let payload: Value = serde_json::from_str(&args.payload).map_err(|e| {
+        UserError::usage(format!("the payload is not JSON: {e}")).hint(format!(
+            "a string is quoted: hero_logic signal {} {} '\"{}\"'",
+            args.sid, args.name, args.payload
+        ))
+    })?;
+    let event = ctx
+        .client()?
+        .play_signal(&args.sid, &args.name, &payload)
+        .map_err(|e| client_error(e, &ctx.paths))?;
+    if ctx.json {
+        print_json(&event);
+    } else {
+        let pause = event.resume_id.as_deref().unwrap_or_default();
+        match event.outcome {
+            SignalOutcome::Answered => outln!("signal {} answered pause {pause}", event.name),
+            SignalOutcome::Kept | SignalOutcome::Taken => outln!(
+                "signal {} kept on play {} until a pause named {} is reached",
+                event.name,
+                args.sid,
+                event.name
+            ),
+            SignalOutcome::Refused => eprintln!(
+                "error: pause {pause} refused signal {}: {}\nhint: the pause stays open; send a payload that fits its schema (`hero_logic pending {}`)",
+                event.name,
+                event.violations.join("; "),
+                args.sid
+            ),
+        }
+    }
+    Ok(if event.outcome == SignalOutcome::Refused {
+        1
+    } else {
+        0
+    })
 }
 
 pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
@@ -70,6 +121,13 @@ pub fn pending(ctx: &Ctx, sid: &str) -> anyhow::Result<i32> {
         ]);
     }
     outln!("{table}");
+    // A URL is long: each on a line of its own, for copying into a
+    // webhook's settings.
+    for r in &pending {
+        if let Some(url) = &r.resume_url {
+            outln!("{}  POST {url}", r.id);
+        }
+    }
     Ok(0)
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Ctx;
@@ -11,6 +11,17 @@ use crate::client::{self, Client};
 use crate::manifest;
 use crate::server::offline;
 use crate::server::socket::prepare_sockets;
+
+/// `hero_logic server`'s arguments.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Serve the HTTP API (resume URLs, starts, signals) on ADDR, e.g. 127.0.0.1:8470 [env: HERO_LOGIC_HTTP].
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
+    /// Allow --http on an address other machines can reach; without it only loopback is taken.
+    #[arg(long)]
+    http_public: bool,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum InfoCommand {
@@ -103,8 +114,24 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
 }
 
 /// `hero_logic server`: banner, sockets, then serve until stopped.
-pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
+pub fn foreground(ctx: &Ctx, args: ServerArgs) -> anyhow::Result<i32> {
     let manifest = manifest::validate_service_toml()?;
+    let http = args
+        .http
+        .or_else(crate::env::http)
+        .map(|addr| crate::server::http::resolve(&addr, args.http_public))
+        .transpose()
+        .map_err(|e| {
+            let hint = match e {
+                crate::server::http::AddressError::NotLoopback(_) => {
+                    "add --http-public to serve it there on purpose (and put TLS in front), or use 127.0.0.1:PORT"
+                }
+                crate::server::http::AddressError::Unreadable(_) => {
+                    "give a host and a port, e.g. --http 127.0.0.1:8470"
+                }
+            };
+            UserError::usage(e.to_string()).hint(hint)
+        })?;
     out!(
         "{}",
         manifest.banner(&ctx.paths.socket, &ctx.paths.data_dir, std::process::id())
@@ -126,6 +153,7 @@ pub fn foreground(ctx: &Ctx) -> anyhow::Result<i32> {
             ctx.paths.clone(),
             crate::env::python(),
             crate::env::max_runs(),
+            http,
         ))
         .map_err(|e| match offline::refusal(e) {
             Ok(refusal) if refusal.in_use => UserError::new(refusal.message)

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use super::{Client, Result};
 use crate::api::{SavedWorkflow, ScheduleSave, WorkflowDetail};
 use crate::model::{
-    JsonMap, LogLine, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule, Span, Workflow,
+    HttpKey, JsonMap, LogLine, NewHttpKey, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule,
+    SignalEvent, Span, Workflow,
 };
 
 /// What `play_start` sends.
@@ -18,6 +19,8 @@ pub struct StartRequest {
     pub timeout_s: Option<f64>,
     /// The folder every run of the play runs in: the caller's own.
     pub working_dir: Option<std::path::PathBuf>,
+    /// A second start with the same key gets the first play back.
+    pub idempotency_key: Option<String>,
 }
 
 /// What `workflow_save` sends; the server names the workflow when `name`
@@ -74,6 +77,9 @@ impl Client {
         }
         if let Some(dir) = &request.working_dir {
             params["working_dir"] = json!(dir);
+        }
+        if let Some(key) = &request.idempotency_key {
+            params["idempotency_key"] = json!(key);
         }
         self.call("play_start", params)
     }
@@ -137,6 +143,13 @@ impl Client {
         self.call("play_cancel", json!({ "play_sid": sid }))
     }
 
+    pub fn play_signal(&mut self, sid: &str, name: &str, payload: &Value) -> Result<SignalEvent> {
+        self.call(
+            "play_signal",
+            json!({"play_sid": sid, "name": name, "payload_json": payload.to_string()}),
+        )
+    }
+
     pub fn play_resume(
         &mut self,
         sid: &str,
@@ -185,6 +198,22 @@ impl Client {
     }
 
     /// Starts a play of the schedule now ("run now").
+    pub fn http_key_create(&mut self, label: Option<&str>) -> Result<NewHttpKey> {
+        let mut params = json!({});
+        if let Some(label) = label {
+            params["label"] = json!(label);
+        }
+        self.call("http_key_create", params)
+    }
+
+    pub fn http_key_list(&mut self) -> Result<Vec<HttpKey>> {
+        self.call("http_key_list", json!({}))
+    }
+
+    pub fn http_key_revoke(&mut self, id: &str) -> Result<HttpKey> {
+        self.call("http_key_revoke", json!({ "id": id }))
+    }
+
     pub fn schedule_trigger(&mut self, name: &str) -> Result<Play> {
         self.call("schedule_trigger", json!({ "name": name }))
     }
@@ -249,6 +278,7 @@ mod tests {
             prefill_resumes: [("a".to_owned(), json!(1))].into_iter().collect(),
             timeout_s: Some(1.0),
             working_dir: Some("/".into()),
+            idempotency_key: Some("k".into()),
         });
         let _ = c.play_get("p");
         let _ = c.play_list(None, Some("w"), Some(1));
@@ -260,6 +290,7 @@ mod tests {
         let _ = c.play_cancel("p");
         let _ = c.play_resume("p", "r", &json!(true));
         let _ = c.play_pending_resumes("p");
+        let _ = c.play_signal("p", "n", &json!(1));
         let _ = c.play_restart("p", true);
         let _ = c.schedule_save(&crate::api::ScheduleSave {
             name: "s".into(),
@@ -272,6 +303,9 @@ mod tests {
         let _ = c.schedule_delete("s");
         let _ = c.schedule_set_paused("s", true);
         let _ = c.schedule_trigger("s");
+        let _ = c.http_key_create(Some("l"));
+        let _ = c.http_key_list();
+        let _ = c.http_key_revoke("k");
         let _ = c.server_shutdown();
         // The fake server takes one connection at a time.
         let next = c.reconnect().expect("connected");
@@ -281,7 +315,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 24, "{seen:?}");
+        assert_eq!(seen.len(), 28, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

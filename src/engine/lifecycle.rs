@@ -13,7 +13,14 @@ use std::borrow::Cow;
 use serde_json::{Value, json};
 
 use crate::api::child_of_pause;
-use crate::model::{OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest};
+use crate::model::{
+    MAX_SIGNAL_EVENTS, OnTimeout, Play, PlayStatus, ResumeKind, ResumeRequest, Signal, SignalEvent,
+    SignalOutcome,
+};
+
+/// The most signals a play keeps unanswered: past it, a signal is refused
+/// rather than growing the play without bound.
+pub const MAX_KEPT_SIGNALS: usize = 1000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -25,6 +32,13 @@ pub enum Event {
     Paused {
         run: u32,
         request: ResumeRequest,
+    },
+    /// `play_signal`: a payload sent by name, for the oldest open pause of
+    /// that name, or kept until one is reached ([`signal`]).
+    Signalled {
+        name: String,
+        payload: Value,
+        at: String,
     },
     /// `play_resume` with a payload that passed the schema.
     Resumed {
@@ -161,28 +175,6 @@ pub fn raised_timeout(request: &ResumeRequest) -> bool {
     request.by.as_deref() == Some("timeout") && request.on_timeout == Some(OnTimeout::Raise)
 }
 
-/// Moves open pause `index` to the answered ones with `payload`; the play
-/// runs again once no pause is open.
-fn take_answer(
-    next: &mut Play,
-    effects: &mut Vec<Effect>,
-    index: usize,
-    payload: Value,
-    at: String,
-    by: Option<&str>,
-) {
-    let mut request = next.pending_resumes.remove(index);
-    request.payload = payload.clone();
-    request.resumed_at = Some(at);
-    request.by = by.map(str::to_owned);
-    next.received_resumes.insert(request.id.clone(), payload);
-    next.answered_resumes.push(request);
-    if next.pending_resumes.is_empty() {
-        next.status = PlayStatus::Running;
-        effects.push(Effect::StartRun);
-    }
-}
-
 /// What a payload for pause `id` of a play would be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer<'a> {
@@ -294,6 +286,79 @@ pub fn wake_parent(parent: &Play, child: &Play, at: String) -> Result<Option<Tra
     apply(parent, event).map(Some)
 }
 
+/// Whether a pause may be answered by a signal of its name: one that waits
+/// for an answer from outside, not for the clock or a child.
+fn takes_signals(request: &ResumeRequest) -> bool {
+    matches!(request.kind, ResumeKind::Pause | ResumeKind::Signal)
+}
+
+/// Records open pause `index` as answered with `payload`; the next run
+/// starts when no pause is left open.
+fn answer_open(
+    next: &mut Play,
+    index: usize,
+    payload: Value,
+    at: String,
+    by: Option<&str>,
+    effects: &mut Vec<Effect>,
+) {
+    let mut request = next.pending_resumes.remove(index);
+    request.payload = payload.clone();
+    request.resumed_at = Some(at);
+    request.by = by.map(str::to_owned).or(request.by);
+    next.received_resumes.insert(request.id.clone(), payload);
+    next.answered_resumes.push(request);
+    if next.pending_resumes.is_empty() {
+        next.status = PlayStatus::Running;
+        effects.push(Effect::StartRun);
+    }
+}
+
+fn note_signal(next: &mut Play, event: SignalEvent) {
+    next.signal_events.push(event);
+    let over = next.signal_events.len().saturating_sub(MAX_SIGNAL_EVENTS);
+    next.signal_events.drain(..over);
+}
+
+/// A pause being reached takes the first kept signal of its name that its
+/// schema accepts, without stopping; each one it refuses on the way is
+/// dropped and noted. Says whether one was taken (the pause is answered).
+fn take_kept_signal(next: &mut Play, request: &ResumeRequest) -> bool {
+    if !takes_signals(request) {
+        return false;
+    }
+    while let Some(index) = next.signals.iter().position(|s| s.name == request.name) {
+        let signal = next.signals.remove(index);
+        let violations = crate::api::violations(&request.schema, &signal.payload);
+        let taken = violations.is_empty();
+        note_signal(
+            next,
+            SignalEvent {
+                name: signal.name,
+                at: request.asked_at.clone(),
+                outcome: if taken {
+                    SignalOutcome::Taken
+                } else {
+                    SignalOutcome::Refused
+                },
+                resume_id: Some(request.id.clone()),
+                violations,
+            },
+        );
+        if taken {
+            let mut answered = request.clone();
+            answered.payload = signal.payload.clone();
+            answered.resumed_at = Some(request.asked_at.clone());
+            answered.by = Some("signal".into());
+            next.received_resumes
+                .insert(request.id.clone(), signal.payload);
+            next.answered_resumes.push(answered);
+            return true;
+        }
+    }
+    false
+}
+
 pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
     let mut next = play.clone();
     let mut effects = Vec::new();
@@ -308,6 +373,12 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
         }
         Event::Paused { run, request } => {
             check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
+            if take_kept_signal(&mut next, &request) {
+                return Ok(Transition {
+                    play: next,
+                    effects,
+                });
+            }
             if !next.pending_resumes.iter().any(|r| r.id == request.id) {
                 next.pending_resumes.push(request);
             }
@@ -356,7 +427,7 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
                     id,
                 });
             };
-            take_answer(&mut next, &mut effects, index, payload, at, None);
+            answer_open(&mut next, index, payload, at, None, &mut effects);
         }
         Event::Expired { id, at } => {
             let Some(index) = play.pending_resumes.iter().position(|r| r.id == id) else {
@@ -380,7 +451,47 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
             let Some((payload, by)) = expiry(request).filter(|_| is_due(request, &at)) else {
                 return Err(refuse(play, format!("pause `{id}` is not due at {at}")));
             };
-            take_answer(&mut next, &mut effects, index, payload, at, Some(by));
+            answer_open(&mut next, index, payload, at, Some(by), &mut effects);
+        }
+        Event::Signalled { name, payload, at } => {
+            if play.is_terminal() {
+                return Err(refuse(play, "a play that has ended takes no signal"));
+            }
+            let open = next
+                .pending_resumes
+                .iter()
+                .position(|r| takes_signals(r) && r.name == name)
+                .filter(|_| play.status == PlayStatus::AwaitingResume);
+            let mut event = SignalEvent {
+                name: name.clone(),
+                at: at.clone(),
+                outcome: SignalOutcome::Kept,
+                resume_id: None,
+                violations: Vec::new(),
+            };
+            match open {
+                Some(index) => {
+                    let request = &next.pending_resumes[index];
+                    event.resume_id = Some(request.id.clone());
+                    event.violations = crate::api::violations(&request.schema, &payload);
+                    if event.violations.is_empty() {
+                        event.outcome = SignalOutcome::Answered;
+                        answer_open(&mut next, index, payload, at, Some("signal"), &mut effects);
+                    } else {
+                        event.outcome = SignalOutcome::Refused;
+                    }
+                }
+                None => {
+                    if next.signals.len() >= MAX_KEPT_SIGNALS {
+                        return Err(refuse(
+                            play,
+                            "it keeps as many signals as a play takes; answer its pauses first",
+                        ));
+                    }
+                    next.signals.push(Signal { name, payload, at });
+                }
+            }
+            note_signal(&mut next, event);
         }
         Event::RunEnded { run, outcome, at } => {
             if run == play.runs {
@@ -526,6 +637,8 @@ mod tests {
             expires_at: None,
             on_timeout: None,
             by: None,
+            token: None,
+            resume_url: None,
         }
     }
 
@@ -835,3 +948,7 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "lifecycle_signal_tests.rs"]
+mod signal_tests;

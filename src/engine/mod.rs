@@ -8,6 +8,7 @@
 mod channel;
 mod driver;
 pub mod lifecycle;
+mod outside;
 mod plays;
 mod resume;
 mod runner;
@@ -31,6 +32,7 @@ use crate::store::writer::Writer;
 use crate::store::{Store, StoreError};
 
 pub use channel::{AttachError, Attached, RunChannel};
+pub use outside::MAX_KEY_LABEL;
 use sdk_events::SpanRecord;
 pub use sdk_events::{PauseAnswer, RunReport};
 pub use workflows::SaveWorkflow;
@@ -156,6 +158,8 @@ struct Inner {
     /// Wakes the schedule task when a schedule was saved, removed, paused
     /// or unpaused (see `schedules.rs`).
     schedules_changed: tokio::sync::Notify,
+    /// `http://ADDR` of the HTTP listener, once it listens (see `outside.rs`).
+    http_base: std::sync::OnceLock<String>,
 }
 
 impl Engine {
@@ -184,6 +188,7 @@ impl Engine {
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),
                 schedules_changed: tokio::sync::Notify::new(),
+                http_base: std::sync::OnceLock::new(),
             }),
         };
         engine.recover()?;
@@ -213,7 +218,10 @@ impl Engine {
         self.inner.writer.catch_up();
     }
 
-    fn publish(&self, event: PlayEvent) {
+    fn publish(&self, mut event: PlayEvent) {
+        if let PlayEvent::Play { play } = &mut event {
+            self.with_resume_urls(&mut play.pending_resumes);
+        }
         if let PlayEvent::Play { play } = &event
             && play.status.is_settled()
         {

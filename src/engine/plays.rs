@@ -80,6 +80,20 @@ fn check_input(
 
 /// A play's working folder must be one a run can enter: checked when the
 /// play starts, so that a typo is refused before anything is stored.
+/// The longest idempotency key taken: long enough for a UUID or a
+/// provider's event id with a prefix, short enough to be an index key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 256;
+
+fn check_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control) {
+        return Err(EngineError::InvalidParams(format!(
+            "idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} bytes without control characters"
+        ))
+        .with_hint("use an id of the event that asks for the play, e.g. a UUID"));
+    }
+    Ok(())
+}
+
 fn checked_working_dir(dir: String) -> Result<String> {
     let path = std::path::Path::new(&dir);
     if !path.is_absolute() {
@@ -259,6 +273,9 @@ impl Engine {
                 EngineError::InvalidParams(format!("prefill pattern `{pattern}`: {e}"))
             })?;
         }
+        if let Some(key) = &request.idempotency_key {
+            check_idempotency_key(key)?;
+        }
         let mut working_dir = request.working_dir.map(checked_working_dir).transpose()?;
         if let Some(parent) = &request.parent_play_sid {
             let parent = self.play_snapshot(parent)?;
@@ -287,6 +304,7 @@ impl Engine {
     pub fn play_get(&self, sid: &str) -> Result<Play> {
         let mut play = self.play_snapshot(sid)?;
         play.step_outputs = self.store().step_outputs(sid)?;
+        self.with_resume_urls(&mut play.pending_resumes);
         if let Some(workflow) = self.store().workflow(&play.workflow_sid)?
             && workflow.current_version_sid != play.workflow_version_sid
         {
@@ -413,7 +431,9 @@ impl Engine {
     }
 
     pub fn play_pending_resumes(&self, sid: &str) -> Result<Vec<ResumeRequest>> {
-        Ok(self.play_snapshot(sid)?.pending_resumes)
+        let mut pending = self.play_snapshot(sid)?.pending_resumes;
+        self.with_resume_urls(&mut pending);
+        Ok(pending)
     }
 
     pub async fn play_cancel(&self, sid: &str) -> Result<Play> {

@@ -1,12 +1,14 @@
-//! `play_resume`: the one way in for every answer to a pause from outside
-//! the play (a child's end answers its parent's pause in the driver).
+//! `play_resume` and `play_signal`: the ways in for an answer to a pause
+//! from outside the play (a child's end answers its parent's pause in the
+//! driver). A resume names the pause; a signal names only what it is, and
+//! the lifecycle finds the pause, or keeps it for one ([`Event::Signalled`]).
 
 use serde_json::Value;
 
 use super::lifecycle::{self, Answer, Event, Refusal};
 use super::{Engine, EngineError, Result};
 use crate::api::violations;
-use crate::model::{ResumeAck, now};
+use crate::model::{ResumeAck, SignalEvent, now};
 
 impl Engine {
     /// Validates and records an answer; when it was the last open pause the
@@ -69,5 +71,38 @@ impl Engine {
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// Sends a signal by name: it answers the oldest open pause of that
+    /// name, or is kept on the play until a pause of that name is reached.
+    /// A payload the pause's schema refuses is noted on the play, and the
+    /// pause stays open. The answer says what became of it.
+    pub async fn play_signal(&self, sid: &str, name: &str, payload: Value) -> Result<SignalEvent> {
+        if name.is_empty() || name.len() > super::sdk_checks::MAX_NAME_BYTES {
+            return Err(EngineError::InvalidParams(format!(
+                "a signal's name is 1 to {} bytes",
+                super::sdk_checks::MAX_NAME_BYTES
+            )));
+        }
+        let owned = name.to_owned();
+        let at = now();
+        let t = self
+            .transition(sid, move |_| Event::Signalled {
+                name: owned,
+                payload,
+                at,
+            })
+            .await
+            .map_err(|e| match e.kind() {
+                EngineError::WrongState(_) => {
+                    e.with_hint(format!("`hero_logic play show {sid}` shows its state"))
+                }
+                _ => e,
+            })?;
+        t.play
+            .signal_events
+            .last()
+            .cloned()
+            .ok_or_else(|| EngineError::Internal("a signal left no event on its play".into()))
     }
 }

@@ -222,6 +222,11 @@ pub fn pause(request: &ResumeRequest, channel: &RunChannel) -> Result<()> {
     if let Some(span_id) = &request.asked_at_span_id {
         seq_of("asked_at_span_id", span_id, channel)?;
     }
+    if request.token.is_some() || request.resume_url.is_some() {
+        return Err(invalid(format!(
+            "pause `{name}` is asked with a token: the server gives each pause its own"
+        )));
+    }
     if !request.payload.is_null() || request.resumed_at.is_some() {
         return Err(invalid(format!(
             "pause `{name}` is asked with an answer already (payload, resumed_at): a pause asks, `play_resume` answers"
@@ -389,6 +394,8 @@ mod tests {
             expires_at: None,
             on_timeout: None,
             by: None,
+            token: None,
+            resume_url: None,
         }
     }
 

@@ -325,8 +325,13 @@ impl Engine {
     /// The request is checked first: a pause whose schema does not compile
     /// is refused here, where the flow asks it, naming the pause, rather
     /// than refusing every answer later.
-    pub async fn pause(&self, channel: &RunChannel, request: ResumeRequest) -> Result<PauseAnswer> {
+    pub async fn pause(
+        &self,
+        channel: &RunChannel,
+        mut request: ResumeRequest,
+    ) -> Result<PauseAnswer> {
         sdk_checks::pause(&request, channel)?;
+        request.token = Some(Engine::new_pause_token()?);
         let run = channel.run();
         let id = request.id.clone();
         let t = self

@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::api::{
-    Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume, PlaySid, PlaySpans, PlayWait,
-    RunAttach, RunResult, ScheduleName, ScheduleSave, ScheduleSetPaused, SidOrName, SpanEvent,
-    SpansReplayed, StartPlay, StepOutput, VersionSid, WorkflowResolve, WorkflowSave,
+    HttpKeyCreate, HttpKeyId, Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume,
+    PlaySid, PlaySignal, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName, ScheduleSave,
+    ScheduleSetPaused, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
+    WorkflowResolve, WorkflowSave,
 };
 use crate::engine::{PauseAnswer, RunChannel, RunReport};
 use crate::model::{PlayStatus, WorkflowVersion};
@@ -184,6 +185,11 @@ impl Server {
                 let payload = payload(p.payload_json)?;
                 to_value(engine.resume(&p.play_sid, &p.resume_id, payload).await?)
             }
+            "play_signal" => {
+                let p: PlaySignal = params(raw)?;
+                let payload = payload(p.payload_json)?;
+                to_value(engine.play_signal(&p.play_sid, &p.name, payload).await?)
+            }
             "play_pending_resumes" => {
                 to_value(engine.play_pending_resumes(&params::<PlaySid>(raw)?.play_sid)?)
             }
@@ -218,6 +224,17 @@ impl Server {
             "schedule_trigger" => to_value(
                 engine
                     .schedule_trigger(&params::<ScheduleName>(raw)?.name)
+                    .await?,
+            ),
+            "http_key_create" => to_value(
+                engine
+                    .http_key_create(params::<HttpKeyCreate>(raw)?.label)
+                    .await?,
+            ),
+            "http_key_list" => to_value(engine.http_key_list()?),
+            "http_key_revoke" => to_value(
+                engine
+                    .http_key_revoke(&params::<HttpKeyId>(raw)?.id)
                     .await?,
             ),
             "server_shutdown" => {

@@ -19,6 +19,8 @@
 //! OpenRPC marks `x-internal`) are refused on any other connection.
 
 mod connection;
+pub mod http;
+mod http_routes;
 mod methods;
 pub mod offline;
 mod openrpc;
@@ -86,6 +88,7 @@ pub async fn serve(
     paths: Paths,
     python: String,
     max_runs: usize,
+    http: Option<http::HttpConfig>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let _lock = DataDirLock::acquire(&paths.data_dir)?;
@@ -95,6 +98,14 @@ pub async fn serve(
     let listener = UnixListener::bind(&paths.socket)
         .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
     socket::restrict(&paths.socket)?;
+    let http_listener = match &http {
+        Some(config) => Some(
+            tokio::net::TcpListener::bind(config.addr)
+                .await
+                .with_context(|| format!("cannot listen for HTTP on {}", config.addr))?,
+        ),
+        None => None,
+    };
     let config = engine::Config {
         data_dir: paths.data_dir.clone(),
         socket_path: paths.socket.clone(),
@@ -115,6 +126,12 @@ pub async fn serve(
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let limit = connection::connection_limit(max_runs);
     tracing::info!("serving at most {limit} connections at once");
+    if let Some(listener) = http_listener {
+        let addr = listener.local_addr()?;
+        server.engine.set_http_base(format!("http://{addr}"));
+        tracing::info!("HTTP API on http://{addr}");
+        tokio::spawn(http::serve(listener, server.engine.clone(), limit));
+    }
     let mut acceptor = connection::Acceptor::new(listener, limit);
     loop {
         tokio::select! {
@@ -150,6 +167,7 @@ impl Server {
         info["uptime_s"] = json!(self.engine.uptime_s());
         info["socket"] = json!(self.paths.socket);
         info["data_dir"] = json!(self.paths.data_dir);
+        info["http"] = json!(self.engine.http_base());
         info
     }
 

@@ -90,6 +90,10 @@ pub enum Op {
     /// A schedule removed: its name as a JSON string, so any name is one
     /// field.
     ScheduleDeleted(String),
+    /// An HTTP key's record (its digest, never the key), whole.
+    HttpKey(String),
+    /// An HTTP key revoked: its id as a JSON string.
+    HttpKeyDeleted(String),
 }
 
 impl Op {
@@ -109,6 +113,8 @@ impl Op {
             Op::Analysis { hash, json } => writeln!(out, "A\t{hash}\t{json}"),
             Op::Schedule(json) => writeln!(out, "S\t{json}"),
             Op::ScheduleDeleted(name) => writeln!(out, "SD\t{name}"),
+            Op::HttpKey(json) => writeln!(out, "K\t{json}"),
+            Op::HttpKeyDeleted(id) => writeln!(out, "KD\t{id}"),
         };
     }
 
@@ -137,6 +143,8 @@ impl Op {
             },
             "S" => Op::Schedule(next()?),
             "SD" => Op::ScheduleDeleted(next()?),
+            "K" => Op::HttpKey(next()?),
+            "KD" => Op::HttpKeyDeleted(next()?),
             _ => return None,
         })
     }

@@ -30,6 +30,15 @@ use journal::{JOURNAL_FILE, Journal};
 use crate::model::Play;
 
 pub use lock::DataDirLock;
+
+/// How an HTTP key is stored: what may be shown of it, and the SHA-256
+/// digest of the key (hex), never the key itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyRecord {
+    #[serde(flatten)]
+    pub key: crate::model::HttpKey,
+    pub digest: String,
+}
 pub use read::PlayFilter;
 pub use tx::{Snapshot, SpanText, Tx, due_micros};
 

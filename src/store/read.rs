@@ -4,7 +4,7 @@
 use redb::ReadableTable;
 use serde::de::DeserializeOwned;
 
-use super::{Result, Store, db, tables::*, with_steps_done};
+use super::{KeyRecord, Result, Store, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
 fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
@@ -354,6 +354,29 @@ impl Store {
         Ok(out)
     }
 
+    /// The play and pause a resume token answers.
+    pub fn resume_token(&self, token: &str) -> Result<Option<(String, String)>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(RESUME_TOKENS).map_err(db)?;
+        let found = table.get(token).map_err(db)?;
+        Ok(found.map(|v| {
+            let (sid, id) = v.value();
+            (sid.to_owned(), id.to_owned())
+        }))
+    }
+
+    /// Every HTTP key's record, by id.
+    pub fn http_keys(&self) -> Result<Vec<KeyRecord>> {
+        let txn = self.begin_read()?;
+        let table = txn.open_table(HTTP_KEYS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in table.iter().map_err(db)? {
+            let (_, value) = entry.map_err(db)?;
+            out.push(decode(value.value())?);
+        }
+        Ok(out)
+    }
+
     /// Every record of every table as text, for tests that compare the
     /// store before and after a refused request.
     pub fn dump(&self) -> Result<Vec<String>> {
@@ -379,6 +402,8 @@ impl Store {
         dump!(LOGS);
         dump!(SCHEDULES);
         dump!(IDEMPOTENCY_KEYS);
+        dump!(RESUME_TOKENS);
+        dump!(HTTP_KEYS);
         Ok(out)
     }
 }

@@ -52,3 +52,10 @@ pub const SCHEDULES: TableDefinition<&str, &str> = TableDefinition::new("schedul
 /// starts two plays of one workflow.
 pub const IDEMPOTENCY_KEYS: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("idempotency_keys");
+/// Pause token → (play sid, pause id): what `POST /v1/resume/{token}`
+/// answers, written with the play whose pause got the token (see
+/// `Tx::put_play`).
+pub const RESUME_TOKENS: TableDefinition<&str, (&str, &str)> =
+    TableDefinition::new("resume_tokens");
+/// HTTP key id → `KeyRecord` (the key's digest, never the key).
+pub const HTTP_KEYS: TableDefinition<&str, &str> = TableDefinition::new("http_keys");

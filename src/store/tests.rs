@@ -247,3 +247,50 @@ fn the_timer_index_follows_the_open_timers_and_comes_back_from_the_journal() {
     drop(writer);
     assert_eq!(store.timers(10).expect("the index"), []);
 }
+
+#[test]
+fn pause_tokens_and_http_keys_come_back_from_the_journal() {
+    use crate::model::{HttpKey, ResumeRequest};
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let key = |id: &str| super::KeyRecord {
+        key: HttpKey {
+            id: id.into(),
+            label: Some("ci".into()),
+            created_at: "2026-11-02T09:00:00Z".into(),
+            last_used_at: None,
+        },
+        digest: "ab".repeat(32),
+    };
+    let mut play = fixtures::play("q");
+    let mut pause: ResumeRequest = serde_json::from_value(serde_json::json!({
+        "id": "r1", "name": "paid", "schema": null, "ui": null, "asked_at_span_id": null,
+        "asked_at": "2026-11-02T09:00:00Z", "payload": null, "resumed_at": null,
+    }))
+    .expect("a pause");
+    pause.token = Some("tok".into());
+    play.pending_resumes = vec![pause];
+    fn json(value: &impl serde::Serialize) -> String {
+        serde_json::to_string(value).expect("json")
+    }
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
+    journal
+        .append(batch(&[
+            Op::Play(json(&play)),
+            Op::HttpKey(json(&key("k1"))),
+            Op::HttpKey(json(&key("k2"))),
+            Op::HttpKeyDeleted(json(&"k2")),
+        ]))
+        .expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Store::open(dir.path()).expect("the store opens and replays");
+    assert_eq!(store.http_keys().expect("keys"), [key("k1")]);
+    assert_eq!(
+        store.resume_token("tok").expect("a read"),
+        Some(("q".to_owned(), "r1".to_owned()))
+    );
+    assert_eq!(store.resume_token("other").expect("a read"), None);
+}

@@ -13,6 +13,7 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::KeyRecord;
 use super::journal::{MAX_BATCH, MAX_RECORD, Op};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
@@ -55,6 +56,8 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(TIMERS).map_err(db)?;
     txn.open_table(SCHEDULES).map_err(db)?;
     txn.open_table(IDEMPOTENCY_KEYS).map_err(db)?;
+    txn.open_table(RESUME_TOKENS).map_err(db)?;
+    txn.open_table(HTTP_KEYS).map_err(db)?;
     Ok(())
 }
 
@@ -178,6 +181,8 @@ impl Tx<'_> {
             Op::Analysis { hash, json } => self.put_analysis_json(&hash, &json),
             Op::Schedule(json) => self.put_schedule(&decode(&json)?),
             Op::ScheduleDeleted(name) => self.delete_schedule(&decode::<String>(&name)?),
+            Op::HttpKey(json) => self.put_http_key(&decode(&json)?),
+            Op::HttpKeyDeleted(id) => self.delete_http_key(&decode::<String>(&id)?),
         }
     }
 
@@ -232,6 +237,45 @@ impl Tx<'_> {
                     .map_err(db)?;
             }
         }
+        // Each pause's token finds it, from the write that recorded it on.
+        let mut tokens = None;
+        for request in &play.pending_resumes {
+            let Some(token) = &request.token else {
+                continue;
+            };
+            if old.is_some_and(|old| old.pending_resumes.iter().any(|r| r.id == request.id)) {
+                continue;
+            }
+            if tokens.is_none() {
+                tokens = Some(self.txn.open_table(RESUME_TOKENS).map_err(db)?);
+            }
+            if let Some(table) = tokens.as_mut() {
+                table
+                    .insert(token.as_str(), (play.sid.as_str(), request.id.as_str()))
+                    .map_err(db)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn put_http_key(&self, record: &KeyRecord) -> Result<()> {
+        let text = json(record);
+        self.txn
+            .open_table(HTTP_KEYS)
+            .map_err(db)?
+            .insert(record.key.id.as_str(), text.as_str())
+            .map_err(db)?;
+        self.record(Op::HttpKey(text));
+        Ok(())
+    }
+
+    pub fn delete_http_key(&self, id: &str) -> Result<()> {
+        self.txn
+            .open_table(HTTP_KEYS)
+            .map_err(db)?
+            .remove(id)
+            .map_err(db)?;
+        self.record(Op::HttpKeyDeleted(json(&id)));
         Ok(())
     }
 
@@ -509,6 +553,12 @@ impl Snapshot<'_> {
     pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
         let table = self.txn.open_table(SCHEDULES).map_err(db)?;
         let found = table.get(name).map_err(db)?;
+        found.map(|v| decode(v.value())).transpose()
+    }
+
+    pub fn http_key(&self, id: &str) -> Result<Option<KeyRecord>> {
+        let table = self.txn.open_table(HTTP_KEYS).map_err(db)?;
+        let found = table.get(id).map_err(db)?;
         found.map(|v| decode(v.value())).transpose()
     }
 

@@ -116,6 +116,8 @@ pub fn paused_play_with_spans(sid: &str) -> (Play, Vec<Span>) {
         expires_at: None,
         on_timeout: None,
         by: None,
+        token: None,
+        resume_url: None,
     }];
     let mut main = span(sid, "1.1", None, "main");
     main.status = SpanStatus::Paused;

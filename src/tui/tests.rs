@@ -232,6 +232,8 @@ fn pending_lists_child_pauses_and_machine_pauses() {
         expires_at: None,
         on_timeout: None,
         by: None,
+        token: None,
+        resume_url: None,
     });
     app.apply(Data::Event(PlayEvent::Play {
         play: Box::new(play),
@@ -441,4 +443,34 @@ fn schedules_screen_narrow_keeps_name_next_fire_and_last_play() {
         assert!(text.contains(shown), "{shown}: {text}");
     }
     assert!(!text.contains("WORKFLOW"), "{text}");
+}
+
+#[test]
+fn the_pending_tab_shows_the_selected_pause_s_url_and_events_show_signals() {
+    let mut app = home();
+    app.update(Action::Down);
+    let (mut play, spans) = paused_play_with_spans("p4");
+    play.pending_resumes[0].resume_url = Some("http://127.0.0.1:8470/v1/resume/tok".into());
+    play.signal_events.push(crate::model::SignalEvent {
+        name: "paid".into(),
+        at: "2026-11-02T10:04:00Z".into(),
+        outcome: crate::model::SignalOutcome::Refused,
+        resume_id: Some("r1".into()),
+        violations: vec!["\"tx\" is a required property".into()],
+    });
+    app.apply(Data::Play { play, spans });
+    app.update(Action::PendingTab);
+    let text = screen(&mut app, 160, 24);
+    assert!(
+        text.contains("POST http://127.0.0.1:8470/v1/resume/tok"),
+        "{text}"
+    );
+    app.update(Action::EventsTab);
+    let text = screen(&mut app, 160, 40);
+    let row = text
+        .lines()
+        .find(|l| l.contains("signal"))
+        .unwrap_or_else(|| panic!("no signal row: {text}"));
+    assert!(row.contains("paid refused"), "{row}");
+    assert!(row.contains("required property"), "{row}");
 }

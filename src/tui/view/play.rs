@@ -392,6 +392,9 @@ fn pending_list(
             Chunk::raw(prompt::question(request)),
         ];
         chunks.extend(in_child(*p));
+        if let (true, Some(url)) = (i == cursor, &request.resume_url) {
+            chunks.push(Chunk::styled(format!("  POST {url}"), theme::DIM));
+        }
         // A deadline matters more than how long the question has waited.
         let time = format::countdown(request, app.now)
             .unwrap_or_else(|| format::age(&request.asked_at, app.now));
@@ -425,7 +428,8 @@ fn pending_list(
 
 fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut Buffer) {
     let spans = view.root().spans();
-    if spans.is_empty() {
+    let signals = &view.root().play.signal_events;
+    if spans.is_empty() && signals.is_empty() {
         Paragraph::new(strings::NO_EVENTS)
             .style(theme::DIM)
             .render(area, buf);
@@ -463,5 +467,28 @@ fn events_list(app: &App, view: &PlayView, focused: bool, area: Rect, buf: &mut 
         if offset + i == cursor {
             mark_selected(buf, line, focused);
         }
+    }
+    signal_lines(signals, end - offset, area, buf);
+}
+
+/// The signals' deliveries, newest last, in the rows the spans leave free.
+fn signal_lines(signals: &[crate::model::SignalEvent], used: usize, area: Rect, buf: &mut Buffer) {
+    let free = usize::from(area.height).saturating_sub(used);
+    let shown = signals.len().min(free);
+    for (i, event) in signals[signals.len() - shown..].iter().enumerate() {
+        let line = row(area, used + i);
+        let outcome = format!("{:?}", event.outcome).to_lowercase();
+        let style = if event.outcome == crate::model::SignalOutcome::Refused {
+            theme::ERROR
+        } else {
+            theme::DIM
+        };
+        let chunks = vec![
+            Chunk::styled(format!(" signal {} ", format::clock(&event.at)), theme::DIM),
+            Chunk::styled(event.name.as_str(), theme::TITLE),
+            Chunk::styled(format!(" {outcome} "), style),
+            Chunk::styled(event.violations.join("; "), style),
+        ];
+        with_time_column(buf, line, chunks, "");
     }
 }
