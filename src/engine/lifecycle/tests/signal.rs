@@ -6,17 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 
 fn running() -> Play {
-    let mut play = Play::new(
-        "p1".into(),
-        "n".into(),
-        "w".into(),
-        "v".into(),
-        json!({}),
-        "t".into(),
-    );
-    play.status = PlayStatus::Running;
-    play.runs = 1;
-    play
+    play(PlayStatus::Running)
 }
 
 fn pause(id: &str, name: &str) -> ResumeRequest {
