@@ -4,7 +4,7 @@
 //! Invariant: the cursors are sids, so a play started or a workflow saved
 //! while the list is shown does not move them.
 
-use super::{Action, App, Effect, HomePane, PlayPane, Tab, step};
+use super::{Action, App, Effect, HomePane, PlayPane, Tab, cursor_at, step};
 use crate::model::{Play, PlayStatus};
 
 impl App {
@@ -35,15 +35,9 @@ impl App {
     }
 
     pub(in crate::tui) fn play_cursor(&self) -> Option<usize> {
-        let visible = self.visible_plays();
-        if visible.is_empty() {
-            return None;
-        }
-        let at = self
-            .selected_play
-            .as_deref()
-            .and_then(|sid| visible.iter().position(|p| p.sid == sid));
-        Some(at.unwrap_or(0))
+        cursor_at(&self.visible_plays(), self.selected_play.as_deref(), |p| {
+            &p.sid
+        })
     }
 
     pub(super) fn selected_visible_play(&self) -> Option<&Play> {
@@ -51,14 +45,9 @@ impl App {
     }
 
     pub(in crate::tui) fn workflow_cursor(&self) -> Option<usize> {
-        if self.workflows.is_empty() {
-            return None;
-        }
-        let at = self
-            .selected_workflow
-            .as_deref()
-            .and_then(|sid| self.workflows.iter().position(|w| w.sid == sid));
-        Some(at.unwrap_or(0))
+        cursor_at(&self.workflows, self.selected_workflow.as_deref(), |w| {
+            &w.sid
+        })
     }
 
     // -----------------------------------------------------------------

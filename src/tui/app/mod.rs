@@ -585,6 +585,17 @@ fn slim(mut play: Play) -> Play {
 }
 
 /// Where a move takes a cursor in a list of `len` rows.
+/// Where a list's cursor is: on the row whose key is `selected`, else on
+/// the first row; none in an empty list. A cursor is an identity, so a row
+/// that moves keeps it.
+fn cursor_at<T>(rows: &[T], selected: Option<&str>, key: impl Fn(&T) -> &str) -> Option<usize> {
+    if rows.is_empty() {
+        return None;
+    }
+    let at = selected.and_then(|selected| rows.iter().position(|row| key(row) == selected));
+    Some(at.unwrap_or(0))
+}
+
 fn step(cursor: Option<usize>, len: usize, action: Action, page: usize) -> Option<usize> {
     let last = len.checked_sub(1)?;
     let at = cursor.unwrap_or(0).min(last);

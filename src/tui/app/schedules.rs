@@ -10,7 +10,7 @@
 //! Invariant: the cursor is a schedule's name, so a schedule added or
 //! removed elsewhere does not move it.
 
-use super::{Action, App, Effect, PlayPane, Tab, step};
+use super::{Action, App, Effect, PlayPane, Tab, cursor_at, step};
 use crate::model::{Play, Schedule};
 use crate::tui::strings;
 
@@ -28,14 +28,7 @@ pub struct SchedulesView {
 
 impl SchedulesView {
     pub(in crate::tui) fn cursor(&self) -> Option<usize> {
-        if self.list.is_empty() {
-            return None;
-        }
-        let at = self
-            .selected
-            .as_deref()
-            .and_then(|name| self.list.iter().position(|s| s.name == name));
-        Some(at.unwrap_or(0))
+        cursor_at(&self.list, self.selected.as_deref(), |s| &s.name)
     }
 
     pub(in crate::tui) fn selected(&self) -> Option<&Schedule> {
