@@ -15,6 +15,7 @@ pub const NO_AUTOSTART: &str = "HERO_LOGIC_NO_AUTOSTART";
 pub const MAX_RUNS: &str = "HERO_LOGIC_MAX_RUNS";
 pub const RUN_RETRIES: &str = "HERO_LOGIC_RUN_RETRIES";
 pub const LOG_LIMIT: &str = "HERO_LOGIC_LOG_LIMIT";
+pub const PRELOAD: &str = "HERO_LOGIC_PRELOAD";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
@@ -31,6 +32,7 @@ pub const READ: &[&str] = &[
     MAX_RUNS,
     RUN_RETRIES,
     LOG_LIMIT,
+    PRELOAD,
     BUILD_NR_VAR,
     XDG_RUNTIME_DIR,
     XDG_DATA_HOME,
@@ -98,6 +100,20 @@ pub fn log_limit() -> u64 {
     var(LOG_LIMIT)
         .and_then(|v| v.parse().ok())
         .unwrap_or(16 << 20)
+}
+
+/// Modules the fork server imports before it forks runs (comma-separated),
+/// so that a flow's heavy imports are paid once, not per run.
+pub fn preload() -> Vec<String> {
+    var(PRELOAD)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn no_color() -> bool {

@@ -205,7 +205,6 @@ impl Engine {
             Err(e) => Outcome::Failed(format!("cannot start the run: {e}")),
         };
         lock(&self.inner.reports).remove(&(sid.to_owned(), run));
-        self.refill_spare();
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             // The server is stopping and killed this run: the play stays
             // `running`, and the next start recovers it by replay.
@@ -314,38 +313,15 @@ fn woken_parent(snapshot: &Snapshot<'_>, child: &Play) -> Result<Option<Woken>> 
 }
 
 impl Engine {
-    /// Hands the run to the spare interpreter, or starts one cold. The next
-    /// spare is started once this run has ended, not now: a starting
-    /// interpreter would take a core from the run.
+    /// Forks the run from the zygote, or starts it cold when none is ready
+    /// within a cold start's time.
     async fn start_process(
         &self,
         spec: &runner::RunSpec,
     ) -> std::result::Result<runner::RunChild, String> {
-        let spare = lock(&self.inner.spare).take();
-        let handed = match spare {
-            Some(spare) => runner::hand_over(spare, spec).await,
-            None => None,
-        };
-        match handed {
+        match self.inner.forks.start(spec).await {
             Some(child) => Ok(child),
             None => runner::spawn(spec),
-        }
-    }
-
-    /// Starts a spare interpreter unless one waits already.
-    pub(super) fn refill_spare(&self) {
-        let config = &self.inner.config;
-        let mut spare = lock(&self.inner.spare);
-        if spare.is_some() || self.inner.shutting_down.load(Ordering::SeqCst) {
-            return;
-        }
-        match runner::spawn_spare(
-            &config.python,
-            &config.data_dir,
-            &runner::pythonpath(&config.data_dir),
-        ) {
-            Ok(child) => *spare = Some(child),
-            Err(e) => tracing::warn!("no spare interpreter: {e}"),
         }
     }
 }

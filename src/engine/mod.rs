@@ -16,6 +16,7 @@ mod schedules;
 mod sdk_checks;
 mod sdk_events;
 mod workflows;
+mod zygote;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -117,6 +118,9 @@ pub struct Config {
     pub run_retries: u32,
     /// Bytes of logs kept per run (`HERO_LOGIC_LOG_LIMIT`).
     pub log_limit: u64,
+    /// Modules the fork server imports before it forks runs
+    /// (`HERO_LOGIC_PRELOAD`).
+    pub preload: Vec<String>,
 }
 
 /// A handle on the running engine; clones share it.
@@ -144,8 +148,8 @@ struct Inner {
     reports: Mutex<HashMap<(String, u32), RunReport>>,
     started: Instant,
     shutting_down: AtomicBool,
-    /// An interpreter started ahead of need (see `runner::spawn_spare`).
-    spare: Mutex<Option<runner::RunChild>>,
+    /// The fork server runs start from (see `zygote.rs`).
+    forks: zygote::ForkServer,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
@@ -163,6 +167,12 @@ impl Engine {
         let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
         let (settled, _) = broadcast::channel(1024);
+        let forks = zygote::ForkServer::new(zygote::ForkConfig {
+            python: config.python.clone(),
+            cwd: config.data_dir.clone(),
+            pythonpath: runner::pythonpath(&config.data_dir),
+            preload: config.preload.clone(),
+        });
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -176,7 +186,7 @@ impl Engine {
                 reports: Mutex::default(),
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
-                spare: Mutex::default(),
+                forks,
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 schedules_changed: tokio::sync::Notify::new(),
@@ -184,7 +194,7 @@ impl Engine {
         };
         engine.recover()?;
         engine.start_schedules();
-        engine.refill_spare();
+        engine.inner.forks.warm();
         Ok(engine)
     }
 
@@ -229,9 +239,7 @@ impl Engine {
         for handle in running.values() {
             handle.kill();
         }
-        if let Some(spare) = lock(&self.inner.spare).take() {
-            spare.handle().kill();
-        }
+        self.inner.forks.kill();
     }
 }
 
