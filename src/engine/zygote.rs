@@ -49,6 +49,10 @@ const FIRST_WAIT: Duration = Duration::from_secs(1);
 /// How long runs start cold after a zygote died before it could fork.
 const BACKOFF: Duration = Duration::from_secs(10);
 
+/// A zygote still not ready this long after it started is taken to be stuck
+/// (generous: `HERO_LOGIC_PRELOAD` may name heavy modules).
+const BOOT_LIMIT: Duration = Duration::from_secs(60);
+
 /// The largest message the zygote sends: a pid or a status.
 const MAX_REPLY: usize = 4096;
 
@@ -97,12 +101,21 @@ impl ForkServer {
     fn live(&self) -> Option<Arc<Zygote>> {
         let mut current = lock(&self.current);
         if let Some(zygote) = current.as_ref() {
-            match *zygote.state.borrow() {
+            let state = *zygote.state.borrow();
+            match state {
+                State::Booting if zygote.started.elapsed() > BOOT_LIMIT => {
+                    tracing::warn!(
+                        "the fork server is not ready {} s after it started: replacing it",
+                        BOOT_LIMIT.as_secs()
+                    );
+                    zygote.kill();
+                    *lock(&self.failed_at) = Some(Instant::now());
+                }
                 State::Dead if !zygote.was_ready() => {
                     *lock(&self.failed_at) = Some(Instant::now());
                 }
                 State::Dead => {}
-                _ => return Some(zygote.clone()),
+                State::Booting | State::Ready => return Some(zygote.clone()),
             }
             *current = None;
         }
@@ -134,6 +147,7 @@ impl ForkServer {
             Err(Refusal::Broken(why)) => {
                 tracing::warn!("the fork server failed a run, which starts cold: {why}");
                 self.retire(&zygote);
+                self.warm();
                 None
             }
         }
@@ -193,6 +207,7 @@ struct Zygote {
     /// Whether it ever became ready: one that died before is not started
     /// again at once (see [`BACKOFF`]).
     was_ready: Arc<AtomicBool>,
+    started: Instant,
     _process: tokio::process::Child,
 }
 
@@ -221,9 +236,9 @@ impl Zygote {
         let started = Instant::now();
         let process = command.spawn()?;
         let pid = process.id().unwrap_or(0);
-        let ctl = Arc::new(UnixStream::from_std(
-            std::os::unix::net::UnixStream::from(ours),
-        )?);
+        let ctl = Arc::new(UnixStream::from_std(std::os::unix::net::UnixStream::from(
+            ours,
+        ))?);
         let pending = Arc::new(Mutex::new(Pending::default()));
         let (state_tx, state) = watch::channel(State::Booting);
         let was_ready = Arc::new(AtomicBool::new(false));
@@ -243,6 +258,7 @@ impl Zygote {
             pending,
             state,
             was_ready,
+            started,
             _process: process,
         })
     }
@@ -281,8 +297,9 @@ impl Zygote {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
             .collect();
-        let message = serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd})
-            .to_string();
+        let message =
+            serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd})
+                .to_string();
         let fds = [out_w.as_raw_fd(), err_w.as_raw_fd()];
         let sent = tokio::time::timeout_at(deadline, async {
             loop {
@@ -332,8 +349,8 @@ impl Zygote {
             }
         };
         let pipe = |r: std::io::PipeReader| -> Result<LogPipe, Refusal> {
-            let receiver =
-                tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(r)).map_err(broken)?;
+            let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(r))
+                .map_err(broken)?;
             Ok(Box::new(receiver))
         };
         let (stdout, stderr) = (pipe(out_r)?, pipe(err_r)?);

@@ -18,3 +18,4 @@ mod store;
 mod subflow;
 mod tmux;
 mod tui;
+mod zygote;
