@@ -82,11 +82,16 @@ pub fn no_autostart() -> bool {
 }
 
 /// How many scripts run at once; the rest of the plays queue as `pending`.
+/// By default four per core, at least 8: a run forked from the zygote costs
+/// little memory, and most runs wait on I/O or on the store's fsync.
 pub fn max_runs() -> usize {
     var(MAX_RUNS)
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(8)
+        .unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            (4 * cores).max(8)
+        })
 }
 
 /// How many times a run killed by a signal (the OOM killer, a user's

@@ -25,6 +25,21 @@ impl Engine {
             .await
     }
 
+    /// Like [`Engine::transition`], answered once committed rather than
+    /// durable: for a run's start, which nobody is told of. The journal is
+    /// written in order, so the first checkpoint of the run (or any later
+    /// durable write) makes it durable too; a crash before that leaves the
+    /// play `pending` or `running`, and either is recovered by a new run.
+    /// So a start costs no fsync of its own.
+    async fn transition_committed(
+        &self,
+        sid: &str,
+        event: impl FnOnce(&Play) -> Event + Send + 'static,
+    ) -> Result<Transition> {
+        self.transition_as(sid, Sync::Committed, move |_, play| Ok(event(play)))
+            .await
+    }
+
     /// Like [`Engine::transition`], for an event that must look at other
     /// records in the same transaction (a pause on a child looks at the
     /// child). When the play ends ([`Effect::NotifyParent`]), the parent the
@@ -37,35 +52,44 @@ impl Engine {
         sid: &str,
         event: impl FnOnce(&Snapshot<'_>, &Play) -> Result<Event> + Send + 'static,
     ) -> Result<Transition> {
+        self.transition_as(sid, Sync::Durable, event).await
+    }
+
+    async fn transition_as(
+        &self,
+        sid: &str,
+        sync: Sync,
+        event: impl FnOnce(&Snapshot<'_>, &Play) -> Result<Event> + Send + 'static,
+    ) -> Result<Transition> {
         let owned = sid.to_owned();
-        let (t, parent) = self
-            .inner
-            .writer
-            .durable(move |snapshot| {
-                let Some(play) = snapshot.play(&owned)? else {
-                    return Err(EngineError::NotFound(format!("no play with sid `{owned}`")));
-                };
-                let t = lifecycle::apply(&play, event(snapshot, &play)?)?;
-                let parent = if t.effects.contains(&Effect::NotifyParent) {
-                    woken_parent(snapshot, &t.play)?
-                } else {
-                    None
-                };
-                Ok(Plan::new(move |tx| {
-                    if t.play != play {
-                        tx.put_play(Some(&play), &t.play)?;
-                    }
-                    if let Some(Woken {
-                        old,
-                        woken: Ok(woken),
-                    }) = &parent
-                    {
-                        tx.put_play(Some(old), &woken.play)?;
-                    }
-                    Ok((t, parent))
-                }))
-            })
-            .await?;
+        let check = move |snapshot: &Snapshot<'_>| {
+            let Some(play) = snapshot.play(&owned)? else {
+                return Err(EngineError::NotFound(format!("no play with sid `{owned}`")));
+            };
+            let t = lifecycle::apply(&play, event(snapshot, &play)?)?;
+            let parent = if t.effects.contains(&Effect::NotifyParent) {
+                woken_parent(snapshot, &t.play)?
+            } else {
+                None
+            };
+            Ok(Plan::new(move |tx| {
+                if t.play != play {
+                    tx.put_play(Some(&play), &t.play)?;
+                }
+                if let Some(Woken {
+                    old,
+                    woken: Ok(woken),
+                }) = &parent
+                {
+                    tx.put_play(Some(old), &woken.play)?;
+                }
+                Ok((t, parent))
+            }))
+        };
+        let (t, parent) = match sync {
+            Sync::Durable => self.inner.writer.durable(check).await?,
+            Sync::Committed => self.inner.writer.deferred(check).await?,
+        };
         self.publish(PlayEvent::Play {
             play: Box::new(t.play.clone()),
         });
@@ -192,7 +216,7 @@ impl Engine {
             )
         };
         let started = match self
-            .transition(sid, |_| Event::RunStarted { at: now() })
+            .transition_committed(sid, |_| Event::RunStarted { at: now() })
             .await
         {
             Ok(t) => t.play,
@@ -285,6 +309,15 @@ impl Engine {
         }
         outcome
     }
+}
+
+/// How a transition's write is answered.
+enum Sync {
+    /// Once durable: the state someone is told of.
+    Durable,
+    /// Once committed: readers see it, and the next durable write takes it
+    /// to disk.
+    Committed,
 }
 
 /// A parent that a child's end wakes, as it was and as the lifecycle

@@ -5,8 +5,11 @@
 //! The runner talks to it over a `SOCK_SEQPACKET` socket pair (its stdin):
 //! a run's request carries the write ends of the run's stdout and stderr
 //! pipes (SCM_RIGHTS), made here, so the server owns the read ends from the
-//! start and a child never opens anything by name. The child answers with
-//! its pid once it leads its own session and process group; the zygote
+//! start and a child never opens anything by name, and the read end of a
+//! "go" pipe. The child answers with its pid once it leads its own session
+//! and process group, and runs only once the server, having taken that
+//! answer in time, writes "go" (a fork given up on sees the pipe closed and
+//! exits: a run is never served twice); the zygote
 //! reaps it and sends its raw wait status, which becomes the same
 //! `ExitStatus` a cold run's `wait` gives. (The protocol is in
 //! `sdk/python/hero_tracing/_zygote.py`.)
@@ -284,6 +287,10 @@ impl Zygote {
         let broken = |e: std::io::Error| Refusal::Broken(e.to_string());
         let (out_r, out_w) = std::io::pipe().map_err(broken)?;
         let (err_r, err_w) = std::io::pipe().map_err(broken)?;
+        // The child waits for a byte on this pipe before it runs anything:
+        // a fork given up on (the run started cold) sees it closed and
+        // exits, so two processes never serve one run.
+        let (go_r, mut go_w) = std::io::pipe().map_err(broken)?;
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut pending = lock(&self.pending);
@@ -300,7 +307,7 @@ impl Zygote {
         let message =
             serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd})
                 .to_string();
-        let fds = [out_w.as_raw_fd(), err_w.as_raw_fd()];
+        let fds = [out_w.as_raw_fd(), err_w.as_raw_fd(), go_r.as_raw_fd()];
         let sent = tokio::time::timeout_at(deadline, async {
             loop {
                 self.ctl.writable().await?;
@@ -321,7 +328,7 @@ impl Zygote {
             }
         })
         .await;
-        drop((out_w, err_w));
+        drop((out_w, err_w, go_r));
         let forget = || {
             lock(&self.pending).forks.remove(&id);
         };
@@ -348,6 +355,10 @@ impl Zygote {
                 )));
             }
         };
+        {
+            use std::io::Write;
+            go_w.write_all(b"g").map_err(broken)?;
+        }
         let pipe = |r: std::io::PipeReader| -> Result<LogPipe, Refusal> {
             let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(r))
                 .map_err(broken)?;

@@ -7,11 +7,13 @@ zygote itself never runs a flow: every child starts from the same state.
 
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
 * server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
-  with two file descriptors, the run's stdout and stderr (pipes the server
-  reads), passed with SCM_RIGHTS;
+  with three file descriptors passed with SCM_RIGHTS: the run's stdout and
+  stderr (pipes the server reads) and a "go" pipe;
 * child -> server: `{"id": K, "pid": PID}`, sent by the child itself once it
   leads its own session and process group, so that a kill of that group
-  can never miss it;
+  can never miss it; the child then waits for a byte on the "go" pipe, and
+  exits if the pipe closes without one (the server gave up on this fork
+  and started the run cold);
 * zygote -> server: `{"ready": true}` once it can fork, then
   `{"id": K, "status": S}` when child K is reaped, S being the raw wait
   status, so that exit codes and signals reach the server as a cold run's
@@ -40,8 +42,10 @@ def _serve(modules):
     """Serves forks until the server goes; returns the spec of the run to
     make in a child, or None in the zygote when it is done."""
     environ = dict(os.environ)
+    import gc
     import hashlib  # noqa: F401
     import importlib
+    import linecache  # noqa: F401  (a run loads its flow's source through it)
 
     from . import _run  # noqa: F401
 
@@ -58,6 +62,10 @@ def _serve(modules):
             "(HERO_LOGIC_PRELOAD): forking would copy a lock another thread "
             "holds; runs start cold\n")
         return None
+    # What is imported now lives as long as the zygote: kept out of the
+    # collector's sight, a child's collections do not touch (and so copy)
+    # the pages it shares with the zygote.
+    gc.freeze()
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -73,7 +81,7 @@ def _serve(modules):
             _reap(ctl, children)
         if ctl not in readable:
             continue
-        message, fds, _, _ = socket.recv_fds(ctl, _MAX_MESSAGE, 2)
+        message, fds, _, _ = socket.recv_fds(ctl, _MAX_MESSAGE, 3)
         if not message:
             return None
         spec = json.loads(message)
@@ -99,7 +107,10 @@ def _become_run(ctl, spec, fds, environ):
         # The server gave up on this fork: the run is being started cold.
         os._exit(70)
     ctl.close()
-    out, err = fds
+    out, err, go = fds
+    if os.read(go, 1) != b"g":
+        os._exit(70)
+    os.close(go)
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)
