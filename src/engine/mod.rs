@@ -9,6 +9,7 @@ mod channel;
 mod driver;
 pub mod lifecycle;
 mod plays;
+mod prune;
 mod resume;
 mod runner;
 pub mod schedule_rule;

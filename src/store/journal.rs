@@ -90,6 +90,8 @@ pub enum Op {
     /// A schedule removed: its name as a JSON string, so any name is one
     /// field.
     ScheduleDeleted(String),
+    /// A play pruned, with its spans, logs and outputs: its sid.
+    PlayDeleted(String),
 }
 
 impl Op {
@@ -109,6 +111,7 @@ impl Op {
             Op::Analysis { hash, json } => writeln!(out, "A\t{hash}\t{json}"),
             Op::Schedule(json) => writeln!(out, "S\t{json}"),
             Op::ScheduleDeleted(name) => writeln!(out, "SD\t{name}"),
+            Op::PlayDeleted(sid) => writeln!(out, "PD\t{sid}"),
         };
     }
 
@@ -137,6 +140,7 @@ impl Op {
             },
             "S" => Op::Schedule(next()?),
             "SD" => Op::ScheduleDeleted(next()?),
+            "PD" => Op::PlayDeleted(next()?),
             _ => return None,
         })
     }

@@ -9,6 +9,7 @@ mod lifecycle;
 mod newuser;
 mod pause;
 mod play;
+mod prune;
 mod runs;
 mod schedules;
 mod server;
