@@ -296,3 +296,38 @@ fn a_wedged_zygote_is_replaced_and_the_run_starts_cold_meanwhile() {
         || forked_run() && zygote_of(server).is_some_and(|pid| pid != wedged),
     );
 }
+
+#[test]
+fn a_forked_run_ends_like_python_flushing_open_files_and_running_atexit() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let folder = env.scratch("out");
+    std::fs::create_dir(&folder).expect("a folder for the flow");
+    let input = json!({"folder": path_arg(&folder)}).to_string();
+    let flow_file = path_arg(&flow("leaves_open.py"));
+    let meddles = path_arg(&flow("meddles.py"));
+    let here = json!({"folder": "/"}).to_string();
+    wait_until(
+        "a run is forked by the zygote",
+        Duration::from_secs(60),
+        || {
+            let play = env.json([
+                "play", "start", &meddles, "--input", &here, "--wait", "--json",
+            ]);
+            play["output_data"]["forked"] == true
+        },
+    );
+    let play = env.json([
+        "play", "start", &flow_file, "--input", &input, "--wait", "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("unflushed.txt")).expect("the file"),
+        "written, never closed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("atexit.txt")).expect("the atexit file"),
+        "atexit ran"
+    );
+}
