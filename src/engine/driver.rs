@@ -198,7 +198,25 @@ impl Engine {
 
     async fn run_play(&self, sid: &str) -> Result<()> {
         let run_lock = self.run_lock(sid);
-        let _one_run_at_a_time = run_lock.lock().await;
+        let one_run_at_a_time = run_lock.lock().await;
+        let ran = self.run_play_locked(sid).await;
+        drop(one_run_at_a_time);
+        self.forget_run_lock(sid, run_lock);
+        ran
+    }
+
+    /// Drops a play's run lock from the map once nobody else holds or
+    /// waits for it, so that the map holds the plays running or queued, not
+    /// every play the server ever ran.
+    fn forget_run_lock(&self, sid: &str, run_lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = lock(&self.inner.run_locks);
+        // Ours and the map's: anyone else took a clone under this mutex.
+        if Arc::strong_count(&run_lock) == 2 {
+            locks.remove(sid);
+        }
+    }
+
+    async fn run_play_locked(&self, sid: &str) -> Result<()> {
         // A spawned child does not queue for a run slot: its parent holds one
         // while it waits, and parents waiting on queued children would
         // otherwise take every slot and wait forever.
