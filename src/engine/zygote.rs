@@ -156,11 +156,15 @@ impl ForkServer {
         }
     }
 
-    /// Kills a zygote that failed, so that the next run starts another.
+    /// Kills a zygote that failed, so that the next run starts another
+    /// (after a while, when this one never became ready).
     fn retire(&self, zygote: &Arc<Zygote>) {
         let mut current = lock(&self.current);
         if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, zygote)) {
             *current = None;
+        }
+        if !zygote.was_ready() {
+            *lock(&self.failed_at) = Some(Instant::now());
         }
         zygote.kill();
     }
