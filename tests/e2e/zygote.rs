@@ -102,15 +102,18 @@ fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_unto
     std::fs::create_dir(&elsewhere).expect("a folder to wander into");
     let input = json!({"folder": path_arg(&elsewhere)}).to_string();
     let flow = path_arg(&flow("meddles.py"));
-    let seen: Vec<Value> = (0..3)
-        .map(|_| {
-            let play = env.json([
-                "play", "start", &flow, "--input", &input, "--wait", "--json",
-            ]);
-            assert_eq!(play["status"], "success", "{play}");
-            play["output_data"].clone()
-        })
-        .collect();
+    // Until two runs in a row were forked after an earlier one meddled (a
+    // busy machine may send a run cold: it is checked all the same).
+    let mut seen: Vec<Value> = Vec::new();
+    while seen.len() < 12
+        && !(seen.len() >= 3 && seen[seen.len() - 2..].iter().all(|r| r["forked"] == true))
+    {
+        let play = env.json([
+            "play", "start", &flow, "--input", &input, "--wait", "--json",
+        ]);
+        assert_eq!(play["status"], "success", "{play}");
+        seen.push(play["output_data"].clone());
+    }
     for run in &seen {
         assert_eq!(run["module"], false, "a module an earlier run added: {run}");
         assert_eq!(
@@ -133,11 +136,13 @@ fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_unto
         );
     }
     assert!(
-        seen.iter().filter(|run| run["forked"] == true).count() >= 2,
-        "the runs after the zygote was ready were forked from it: {seen:?}"
+        seen[seen.len() - 2..]
+            .iter()
+            .all(|run| run["forked"] == true),
+        "two runs in a row forked from the zygote: {seen:?}"
     );
     let pids: std::collections::HashSet<_> = seen.iter().map(|run| &run["pid"]).collect();
-    assert_eq!(pids.len(), 3, "a fresh process per run: {seen:?}");
+    assert_eq!(pids.len(), seen.len(), "a fresh process per run: {seen:?}");
 }
 
 #[test]
