@@ -107,10 +107,8 @@ def _become_run(ctl, spec, fds, environ):
         # The server gave up on this fork: the run is being started cold.
         os._exit(70)
     ctl.close()
+    # Made ready while the server takes the pid; nothing runs before "go".
     out, err, go = fds
-    if os.read(go, 1) != b"g":
-        os._exit(70)
-    os.close(go)
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)
@@ -122,6 +120,9 @@ def _become_run(ctl, spec, fds, environ):
     os.environ.clear()
     os.environ.update(environ)
     os.environ.update(spec["env"])
+    if os.read(go, 1) != b"g":
+        os._exit(70)
+    os.close(go)
     os.chdir(spec["cwd"])
 
 
