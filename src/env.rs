@@ -15,6 +15,7 @@ pub const NO_AUTOSTART: &str = "HERO_LOGIC_NO_AUTOSTART";
 pub const MAX_RUNS: &str = "HERO_LOGIC_MAX_RUNS";
 pub const RUN_RETRIES: &str = "HERO_LOGIC_RUN_RETRIES";
 pub const LOG_LIMIT: &str = "HERO_LOGIC_LOG_LIMIT";
+pub const PRELOAD: &str = "HERO_LOGIC_PRELOAD";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
 pub const HTTP: &str = "HERO_LOGIC_HTTP";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
@@ -32,6 +33,7 @@ pub const READ: &[&str] = &[
     MAX_RUNS,
     RUN_RETRIES,
     LOG_LIMIT,
+    PRELOAD,
     BUILD_NR_VAR,
     HTTP,
     XDG_RUNTIME_DIR,
@@ -82,11 +84,16 @@ pub fn no_autostart() -> bool {
 }
 
 /// How many scripts run at once; the rest of the plays queue as `pending`.
+/// By default four per core, at least 8: a run forked from the zygote costs
+/// little memory, and most runs wait on I/O or on the store's fsync.
 pub fn max_runs() -> usize {
     var(MAX_RUNS)
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
-        .unwrap_or(8)
+        .unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, usize::from);
+            (4 * cores).max(8)
+        })
 }
 
 /// How many times a run killed by a signal (the OOM killer, a user's
@@ -105,6 +112,20 @@ pub fn log_limit() -> u64 {
 /// The address of the HTTP listener (SPEC §11), when it is to be on.
 pub fn http() -> Option<String> {
     var(HTTP)
+}
+
+/// Modules the fork server imports before it forks runs (comma-separated),
+/// so that a flow's heavy imports are paid once, not per run.
+pub fn preload() -> Vec<String> {
+    var(PRELOAD)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub fn no_color() -> bool {

@@ -27,6 +27,16 @@ pub fn new_sid() -> String {
             Err(seen) => last = seen,
         }
     };
+    encode(value)
+}
+
+/// The smallest sid of millisecond `ms` since the epoch: every sid made
+/// before that millisecond sorts below it.
+pub fn sid_at(ms: u64) -> String {
+    encode(ms << 15)
+}
+
+fn encode(value: u64) -> String {
     (0..12)
         .rev()
         .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)

@@ -32,6 +32,7 @@ pub const FILES: &[(&str, &str)] = package_files![
     "_flow.py",
     "_run.py",
     "_time.py",
+    "_zygote.py",
 ];
 
 /// The folder put on a flow's `PYTHONPATH`: it holds the package.

@@ -215,6 +215,13 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "play_prune",
+        summary: "Remove plays that ended more than before_s seconds ago (of one status, or any ended one), with their spans, logs and outputs; how many",
+        params: &[("before_s", true, number), ("status", false, status)],
+        result: integer,
+        internal: false,
+    },
+    Method {
         name: "play_spans",
         summary: "The spans of a play, of one run or all",
         params: &[("play_sid", true, string), ("run", false, integer)],

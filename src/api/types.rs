@@ -187,6 +187,15 @@ pub struct PlayCount {
     pub workflow: Option<String>,
 }
 
+/// `play_prune`: how long ago a play must have ended, and of which status.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayPrune {
+    pub before_s: f64,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlayList {
@@ -407,6 +416,7 @@ mod tests {
             (&["workflow_save"], fields::<WorkflowSave>()),
             (&["play_wait"], fields::<PlayWait>()),
             (&["play_count"], fields::<PlayCount>()),
+            (&["play_prune"], fields::<PlayPrune>()),
             (&["play_list"], fields::<PlayList>()),
             (&["play_spans"], fields::<PlaySpans>()),
             (&["play_logs"], fields::<PlayLogs>()),

@@ -56,6 +56,16 @@ pub enum PlayCommand {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Remove plays that ended more than DURATION ago, with their spans,
+    /// logs and step outputs.
+    Prune {
+        /// How long ago a play must have ended: `30d`, `12h`, `90m`, `1h30m`.
+        #[arg(long, value_name = "DURATION", value_parser = duration_seconds)]
+        before: u64,
+        /// Only plays with this status (success, failed, cancelled, timed_out).
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// Cancel a play, its process group and its spawned children.
     Cancel {
         /// The play's sid.
@@ -114,22 +124,26 @@ pub struct StartArgs {
 pub fn run(ctx: &Ctx, command: PlayCommand) -> anyhow::Result<i32> {
     match command {
         PlayCommand::Start(args) => start(ctx, args),
+        PlayCommand::Prune { before, status } => {
+            let status = parse_status(status)?;
+            let mut client = ctx.client()?;
+            let pruned = client
+                .play_prune(before as f64, status)
+                .map_err(|e| client_error(e, &ctx.paths))?;
+            if ctx.json {
+                print_json(&serde_json::json!({ "pruned": pruned }));
+            } else {
+                outln!("{pruned} plays pruned");
+            }
+            Ok(0)
+        }
         PlayCommand::List {
             status,
             workflow,
             limit,
             no_children,
         } => {
-            let status = status
-                .map(|s| {
-                    PlayStatus::parse(&s).ok_or_else(|| {
-                        UserError::usage(format!("unknown status `{s}`")).hint(format!(
-                            "one of {}",
-                            PlayStatus::ALL.map(|s| s.as_str()).join(", ")
-                        ))
-                    })
-                })
-                .transpose()?;
+            let status = parse_status(status)?;
             let mut client = ctx.client()?;
             // One more than asked tells whether the list was cut.
             let asked = (limit > 0).then(|| limit.saturating_add(1));
@@ -512,5 +526,30 @@ fn logs(ctx: &Ctx, sid: &str, follow: bool) -> anyhow::Result<i32> {
             .play_wait(sid, 250)
             .map_err(|e| client_error(e, &ctx.paths))?;
         settled = play.status.is_settled();
+    }
+}
+
+/// `--status S`, refused as a usage error naming the statuses.
+fn parse_status(status: Option<String>) -> Result<Option<PlayStatus>, UserError> {
+    status
+        .map(|s| {
+            PlayStatus::parse(&s).ok_or_else(|| {
+                UserError::usage(format!("unknown status `{s}`")).hint(format!(
+                    "one of {}",
+                    PlayStatus::ALL.map(|s| s.as_str()).join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `--before DURATION` in seconds (`0s`: every ended play), refused as a
+/// usage error naming the flag.
+fn duration_seconds(text: &str) -> Result<u64, String> {
+    use crate::engine::schedule_rule::{RuleError, parse_every};
+    match parse_every(text) {
+        Ok(seconds) => Ok(seconds),
+        Err(RuleError::EveryZero) => Ok(0),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -111,6 +111,14 @@ impl Client {
         )
     }
 
+    /// Removes plays that ended more than `before_s` seconds ago; how many.
+    pub fn play_prune(&mut self, before_s: f64, status: Option<PlayStatus>) -> Result<u64> {
+        self.call(
+            "play_prune",
+            json!({"before_s": before_s, "status": status}),
+        )
+    }
+
     pub fn play_wait(&mut self, sid: &str, timeout_ms: u64) -> Result<Play> {
         self.call(
             "play_wait",
@@ -283,6 +291,7 @@ mod tests {
         let _ = c.play_get("p");
         let _ = c.play_list(None, Some("w"), Some(1));
         let _ = c.play_count(None, Some("w"));
+        let _ = c.play_prune(1.0, Some(crate::model::PlayStatus::Success));
         let _ = c.play_wait("p", 1);
         let _ = c.play_spans("p", Some(1));
         let _ = c.play_logs("p", Some(1), 1);
@@ -315,7 +324,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 28, "{seen:?}");
+        assert_eq!(seen.len(), 29, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

@@ -25,6 +25,21 @@ impl Engine {
             .await
     }
 
+    /// Like [`Engine::transition`], answered once committed rather than
+    /// durable: for a run's start, which nobody is told of. The journal is
+    /// written in order, so the first checkpoint of the run (or any later
+    /// durable write) makes it durable too; a crash before that leaves the
+    /// play `pending` or `running`, and either is recovered by a new run.
+    /// So a start costs no fsync of its own.
+    async fn transition_committed(
+        &self,
+        sid: &str,
+        event: impl FnOnce(&Play) -> Event + Send + 'static,
+    ) -> Result<Transition> {
+        self.transition_as(sid, Sync::Committed, move |_, play| Ok(event(play)))
+            .await
+    }
+
     /// Like [`Engine::transition`], for an event that must look at other
     /// records in the same transaction (a pause on a child looks at the
     /// child). When the play ends ([`Effect::NotifyParent`]), the parent the
@@ -37,35 +52,44 @@ impl Engine {
         sid: &str,
         event: impl FnOnce(&Snapshot<'_>, &Play) -> Result<Event> + Send + 'static,
     ) -> Result<Transition> {
+        self.transition_as(sid, Sync::Durable, event).await
+    }
+
+    async fn transition_as(
+        &self,
+        sid: &str,
+        sync: Sync,
+        event: impl FnOnce(&Snapshot<'_>, &Play) -> Result<Event> + Send + 'static,
+    ) -> Result<Transition> {
         let owned = sid.to_owned();
-        let (t, parent) = self
-            .inner
-            .writer
-            .durable(move |snapshot| {
-                let Some(play) = snapshot.play(&owned)? else {
-                    return Err(EngineError::NotFound(format!("no play with sid `{owned}`")));
-                };
-                let t = lifecycle::apply(&play, event(snapshot, &play)?)?;
-                let parent = if t.effects.contains(&Effect::NotifyParent) {
-                    woken_parent(snapshot, &t.play)?
-                } else {
-                    None
-                };
-                Ok(Plan::new(move |tx| {
-                    if t.play != play {
-                        tx.put_play(Some(&play), &t.play)?;
-                    }
-                    if let Some(Woken {
-                        old,
-                        woken: Ok(woken),
-                    }) = &parent
-                    {
-                        tx.put_play(Some(old), &woken.play)?;
-                    }
-                    Ok((t, parent))
-                }))
-            })
-            .await?;
+        let check = move |snapshot: &Snapshot<'_>| {
+            let Some(play) = snapshot.play(&owned)? else {
+                return Err(EngineError::NotFound(format!("no play with sid `{owned}`")));
+            };
+            let t = lifecycle::apply(&play, event(snapshot, &play)?)?;
+            let parent = if t.effects.contains(&Effect::NotifyParent) {
+                woken_parent(snapshot, &t.play)?
+            } else {
+                None
+            };
+            Ok(Plan::new(move |tx| {
+                if t.play != play {
+                    tx.put_play(Some(&play), &t.play)?;
+                }
+                if let Some(Woken {
+                    old,
+                    woken: Ok(woken),
+                }) = &parent
+                {
+                    tx.put_play(Some(old), &woken.play)?;
+                }
+                Ok((t, parent))
+            }))
+        };
+        let (t, parent) = match sync {
+            Sync::Durable => self.inner.writer.durable(check).await?,
+            Sync::Committed => self.inner.writer.deferred(check).await?,
+        };
         self.publish(PlayEvent::Play {
             play: Box::new(t.play.clone()),
         });
@@ -174,7 +198,25 @@ impl Engine {
 
     async fn run_play(&self, sid: &str) -> Result<()> {
         let run_lock = self.run_lock(sid);
-        let _one_run_at_a_time = run_lock.lock().await;
+        let one_run_at_a_time = run_lock.lock().await;
+        let ran = self.run_play_locked(sid).await;
+        drop(one_run_at_a_time);
+        self.forget_run_lock(sid, run_lock);
+        ran
+    }
+
+    /// Drops a play's run lock from the map once nobody else holds or
+    /// waits for it, so that the map holds the plays running or queued, not
+    /// every play the server ever ran.
+    fn forget_run_lock(&self, sid: &str, run_lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = lock(&self.inner.run_locks);
+        // Ours and the map's: anyone else took a clone under this mutex.
+        if Arc::strong_count(&run_lock) == 2 {
+            locks.remove(sid);
+        }
+    }
+
+    async fn run_play_locked(&self, sid: &str) -> Result<()> {
         // A spawned child does not queue for a run slot: its parent holds one
         // while it waits, and parents waiting on queued children would
         // otherwise take every slot and wait forever.
@@ -192,7 +234,7 @@ impl Engine {
             )
         };
         let started = match self
-            .transition(sid, |_| Event::RunStarted { at: now() })
+            .transition_committed(sid, |_| Event::RunStarted { at: now() })
             .await
         {
             Ok(t) => t.play,
@@ -205,7 +247,6 @@ impl Engine {
             Err(e) => Outcome::Failed(format!("cannot start the run: {e}")),
         };
         lock(&self.inner.reports).remove(&(sid.to_owned(), run));
-        self.refill_spare();
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             // The server is stopping and killed this run: the play stays
             // `running`, and the next start recovers it by replay.
@@ -288,6 +329,15 @@ impl Engine {
     }
 }
 
+/// How a transition's write is answered.
+enum Sync {
+    /// Once durable: the state someone is told of.
+    Durable,
+    /// Once committed: readers see it, and the next durable write takes it
+    /// to disk.
+    Committed,
+}
+
 /// A parent that a child's end wakes, as it was and as the lifecycle
 /// decided, or why it cannot be woken.
 pub(super) struct Woken {
@@ -314,38 +364,15 @@ fn woken_parent(snapshot: &Snapshot<'_>, child: &Play) -> Result<Option<Woken>> 
 }
 
 impl Engine {
-    /// Hands the run to the spare interpreter, or starts one cold. The next
-    /// spare is started once this run has ended, not now: a starting
-    /// interpreter would take a core from the run.
+    /// Forks the run from the zygote, or starts it cold when none is ready
+    /// within a cold start's time.
     async fn start_process(
         &self,
         spec: &runner::RunSpec,
     ) -> std::result::Result<runner::RunChild, String> {
-        let spare = lock(&self.inner.spare).take();
-        let handed = match spare {
-            Some(spare) => runner::hand_over(spare, spec).await,
-            None => None,
-        };
-        match handed {
+        match self.inner.forks.start(spec).await {
             Some(child) => Ok(child),
             None => runner::spawn(spec),
-        }
-    }
-
-    /// Starts a spare interpreter unless one waits already.
-    pub(super) fn refill_spare(&self) {
-        let config = &self.inner.config;
-        let mut spare = lock(&self.inner.spare);
-        if spare.is_some() || self.inner.shutting_down.load(Ordering::SeqCst) {
-            return;
-        }
-        match runner::spawn_spare(
-            &config.python,
-            &config.data_dir,
-            &runner::pythonpath(&config.data_dir),
-        ) {
-            Ok(child) => *spare = Some(child),
-            Err(e) => tracing::warn!("no spare interpreter: {e}"),
         }
     }
 }

@@ -10,6 +10,7 @@ mod driver;
 pub mod lifecycle;
 mod outside;
 mod plays;
+mod prune;
 mod resume;
 mod runner;
 pub mod schedule_rule;
@@ -18,6 +19,7 @@ mod sdk_checks;
 mod sdk_events;
 mod timers;
 mod workflows;
+mod zygote;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -120,6 +122,9 @@ pub struct Config {
     pub run_retries: u32,
     /// Bytes of logs kept per run (`HERO_LOGIC_LOG_LIMIT`).
     pub log_limit: u64,
+    /// Modules the fork server imports before it forks runs
+    /// (`HERO_LOGIC_PRELOAD`).
+    pub preload: Vec<String>,
 }
 
 /// A handle on the running engine; clones share it.
@@ -147,8 +152,8 @@ struct Inner {
     reports: Mutex<HashMap<(String, u32), RunReport>>,
     started: Instant,
     shutting_down: AtomicBool,
-    /// An interpreter started ahead of need (see `runner::spawn_spare`).
-    spare: Mutex<Option<runner::RunChild>>,
+    /// The fork server runs start from (see `zygote.rs`).
+    forks: zygote::ForkServer,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
@@ -170,6 +175,12 @@ impl Engine {
         let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
         let (settled, _) = broadcast::channel(1024);
+        let forks = zygote::ForkServer::new(zygote::ForkConfig {
+            python: config.python.clone(),
+            cwd: config.data_dir.clone(),
+            pythonpath: runner::pythonpath(&config.data_dir),
+            preload: config.preload.clone(),
+        });
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -183,7 +194,7 @@ impl Engine {
                 reports: Mutex::default(),
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
-                spare: Mutex::default(),
+                forks,
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),
@@ -194,7 +205,7 @@ impl Engine {
         engine.recover()?;
         engine.start_timers();
         engine.start_schedules();
-        engine.refill_spare();
+        engine.inner.forks.warm();
         Ok(engine)
     }
 
@@ -242,9 +253,7 @@ impl Engine {
         for handle in running.values() {
             handle.kill();
         }
-        if let Some(spare) = lock(&self.inner.spare).take() {
-            spare.handle().kill();
-        }
+        self.inner.forks.kill();
     }
 }
 

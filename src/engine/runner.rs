@@ -1,7 +1,9 @@
-//! The runner: the only place that starts flow processes.
+//! The runner: with `zygote.rs`, the only place that starts flow processes.
 //!
-//! A run is `PYTHON -m hero_tracing run FILE` in a fresh process group, so
-//! that cancel and timeout can kill the script and everything it started.
+//! A run is a child the zygote forks, or (when no zygote is ready in time)
+//! `PYTHON -m hero_tracing run FILE` started cold; either way in a fresh
+//! process group, so that cancel and timeout can kill the script and
+//! everything it started.
 //! Its stdout and stderr become the play's log lines, written as deferred
 //! writes at the pace the store takes them.
 
@@ -147,9 +149,26 @@ impl RunHandle {
     }
 }
 
+/// A run's stdout or stderr, as the server reads it.
+pub type LogPipe = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+
+/// How a forked run's end is awaited: its exit status, or `None` when that
+/// status was lost with its zygote (see `zygote.rs`).
+pub type ForkedExit = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::io::Result<Option<ExitStatus>>> + Send>,
+>;
+
+/// A run's process: started cold, or forked by the zygote.
 pub struct RunChild {
-    child: Child,
+    process: Process,
     pgid: i32,
+    stdout: Option<LogPipe>,
+    stderr: Option<LogPipe>,
+}
+
+enum Process {
+    Cold(Child),
+    Forked(Option<ForkedExit>),
 }
 
 impl RunChild {
@@ -157,13 +176,31 @@ impl RunChild {
         RunHandle { pgid: self.pgid }
     }
 
-    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
-        self.child.wait().await
+    /// A run the zygote forked: `pid` leads its own session and group.
+    pub(super) fn forked(pid: i32, exit: ForkedExit, stdout: LogPipe, stderr: LogPipe) -> RunChild {
+        RunChild {
+            process: Process::Forked(Some(exit)),
+            pgid: pid,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// The run's exit status, once it has ended; `None` when it ended with
+    /// its status lost (its zygote died first).
+    pub async fn wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
+        match &mut self.process {
+            Process::Cold(child) => child.wait().await.map(Some),
+            Process::Forked(exit) => match exit.take() {
+                Some(exit) => exit.await,
+                None => Err(std::io::Error::other("the run was awaited twice")),
+            },
+        }
     }
 }
 
 /// The environment every flow process shares, whichever run it serves.
-fn base_command(python: &Path, cwd: &Path, pythonpath: &str) -> Command {
+pub(super) fn base_command(python: &Path, cwd: &Path, pythonpath: &str) -> Command {
     let mut command = Command::new(python);
     command
         .args(["-m", "hero_tracing"])
@@ -177,17 +214,6 @@ fn base_command(python: &Path, cwd: &Path, pythonpath: &str) -> Command {
     command
 }
 
-fn started(child: std::io::Result<Child>, python: &Path) -> std::result::Result<RunChild, String> {
-    let child = child.map_err(|e| {
-        format!(
-            "cannot start the interpreter {}: {e} (set HERO_LOGIC_PYTHON to a Python 3 executable)",
-            python.display()
-        )
-    })?;
-    let pgid = child.id().map(|id| id as i32).unwrap_or(0);
-    Ok(RunChild { child, pgid })
-}
-
 /// A cold start: `python -m hero_tracing run FILE`.
 pub fn spawn(spec: &RunSpec) -> std::result::Result<RunChild, String> {
     let mut command = base_command(&spec.python, &spec.cwd, &spec.pythonpath);
@@ -196,41 +222,21 @@ pub fn spawn(spec: &RunSpec) -> std::result::Result<RunChild, String> {
         .arg(&spec.script)
         .envs(spec.env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null());
-    started(command.spawn(), &spec.python)
-}
-
-/// A spare interpreter, `python -m hero_tracing warm`, waiting on stdin for
-/// the run it will serve: a run handed to it skips the interpreter's start,
-/// which is most of a short play's time.
-pub fn spawn_spare(
-    python: &Path,
-    cwd: &Path,
-    pythonpath: &str,
-) -> std::result::Result<RunChild, String> {
-    let mut command = base_command(python, cwd, pythonpath);
-    command.arg("warm").stdin(Stdio::piped());
-    started(command.spawn(), python)
-}
-
-/// Hands a run to a spare; gives the spare back when it cannot take it (it
-/// died), so the caller starts the run cold.
-pub async fn hand_over(mut spare: RunChild, spec: &RunSpec) -> Option<RunChild> {
-    use tokio::io::AsyncWriteExt;
-    if !matches!(spare.child.try_wait(), Ok(None)) {
-        return None;
-    }
-    let env: serde_json::Map<String, serde_json::Value> = spec
-        .env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-        .collect();
-    let mut line =
-        serde_json::json!({"env": env, "file": spec.script, "cwd": spec.cwd}).to_string();
-    line.push('\n');
-    let mut stdin = spare.child.stdin.take()?;
-    stdin.write_all(line.as_bytes()).await.ok()?;
-    drop(stdin);
-    Some(spare)
+    let mut child = command.spawn().map_err(|e| {
+        format!(
+            "cannot start the interpreter {}: {e} (set HERO_LOGIC_PYTHON to a Python 3 executable)",
+            spec.python.display()
+        )
+    })?;
+    let pgid = child.id().map(|id| id as i32).unwrap_or(0);
+    let stdout = child.stdout.take().map(|s| Box::new(s) as LogPipe);
+    let stderr = child.stderr.take().map(|s| Box::new(s) as LogPipe);
+    Ok(RunChild {
+        process: Process::Cold(child),
+        pgid,
+        stdout,
+        stderr,
+    })
 }
 
 /// Kills the process group a crashed server left running, if that group is
@@ -244,17 +250,29 @@ pub fn kill_leftover(pgid: i32) {
 }
 
 /// Turns the exit status and what the SDK reported into the run's outcome.
-/// A run killed by a signal is tried again up to `retries` times.
+/// A run killed by a signal is tried again up to `retries` times. A run
+/// whose status was lost (its zygote died before it could tell) is judged
+/// by its SDK's report alone; without one it is taken to have died.
 pub fn outcome(
-    exit: std::io::Result<ExitStatus>,
+    exit: std::io::Result<Option<ExitStatus>>,
     report: Option<RunReport>,
     stderr_tail: &str,
     retries: u32,
 ) -> Outcome {
-    let status = match exit {
-        Ok(s) => s,
-        Err(e) => return Outcome::Failed(format!("lost the flow process: {e}")),
+    let status = match (exit, report) {
+        (Ok(Some(s)), report) => (s, report),
+        (Ok(None), Some(RunReport::Success(output))) => return Outcome::Success(output),
+        (Ok(None), Some(RunReport::Failed(error))) => return Outcome::Failed(error),
+        (Ok(None), Some(RunReport::Paused)) => return Outcome::Paused,
+        (Ok(None), None) => {
+            return Outcome::Died {
+                error: "the flow process ended after its fork server, which could no longer tell how it ended".into(),
+                retries,
+            };
+        }
+        (Err(e), _) => return Outcome::Failed(format!("lost the flow process: {e}")),
     };
+    let (status, report) = status;
     match (status.code(), report) {
         (Some(0), Some(RunReport::Success(output))) => Outcome::Success(output),
         (Some(75), _) => Outcome::Paused,
@@ -435,8 +453,8 @@ impl Engine {
             dropped: AtomicU64::new(0),
         };
         let (lines, queued) = tokio::sync::mpsc::channel(LOG_QUEUE);
-        let stdout = child.child.stdout.take();
-        let stderr = child.child.stderr.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
         let store_lines =
             tokio::spawn(
                 self.clone()

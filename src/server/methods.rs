@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use super::rpc::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError};
 use super::{Server, openrpc};
 use crate::api::{
-    HttpKeyCreate, HttpKeyId, Pause, PlayCount, PlayList, PlayLogs, PlayRestart, PlayResume,
-    PlaySid, PlaySignal, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName, ScheduleSave,
-    ScheduleSetPaused, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput, VersionSid,
-    WorkflowResolve, WorkflowSave,
+    HttpKeyCreate, HttpKeyId, Pause, PlayCount, PlayList, PlayLogs, PlayPrune, PlayRestart,
+    PlayResume, PlaySid, PlaySignal, PlaySpans, PlayWait, RunAttach, RunResult, ScheduleName,
+    ScheduleSave, ScheduleSetPaused, SidOrName, SpanEvent, SpansReplayed, StartPlay, StepOutput,
+    VersionSid, WorkflowResolve, WorkflowSave,
 };
 use crate::engine::{PauseAnswer, RunChannel, RunReport};
 use crate::model::{PlayStatus, WorkflowVersion};
@@ -134,6 +134,11 @@ impl Server {
                     ..PlayFilter::default()
                 };
                 to_value(engine.play_count(filter)?)
+            }
+            "play_prune" => {
+                let p: PlayPrune = params(raw)?;
+                let status = parse_status(p.status.as_deref())?;
+                to_value(engine.play_prune(p.before_s, status).await?)
             }
             "play_list" => {
                 let p: PlayList = params(raw)?;

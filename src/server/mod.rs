@@ -113,6 +113,7 @@ pub async fn serve(
         max_runs,
         run_retries: crate::env::run_retries(),
         log_limit: crate::env::log_limit(),
+        preload: crate::env::preload(),
     };
     crate::sdk::precompile(&config.python, &paths.data_dir);
     let engine = Engine::start(store, config)?;

@@ -94,6 +94,8 @@ pub enum Op {
     HttpKey(String),
     /// An HTTP key revoked: its id as a JSON string.
     HttpKeyDeleted(String),
+    /// A play pruned, with its spans, logs and outputs: its sid.
+    PlayDeleted(String),
 }
 
 impl Op {
@@ -115,6 +117,7 @@ impl Op {
             Op::ScheduleDeleted(name) => writeln!(out, "SD\t{name}"),
             Op::HttpKey(json) => writeln!(out, "K\t{json}"),
             Op::HttpKeyDeleted(id) => writeln!(out, "KD\t{id}"),
+            Op::PlayDeleted(sid) => writeln!(out, "PD\t{sid}"),
         };
     }
 
@@ -145,6 +148,7 @@ impl Op {
             "SD" => Op::ScheduleDeleted(next()?),
             "K" => Op::HttpKey(next()?),
             "KD" => Op::HttpKeyDeleted(next()?),
+            "PD" => Op::PlayDeleted(next()?),
             _ => return None,
         })
     }

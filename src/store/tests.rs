@@ -76,6 +76,35 @@ fn journaled_checkpoints_are_counted_once_each_on_replay() {
 }
 
 #[test]
+fn a_pruned_play_stays_gone_when_the_journal_is_applied_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    store_with_play(dir.path());
+    let mut journal = Journal::open(dir.path())
+        .expect("journal")
+        .expect("a journal");
+    journal
+        .append(batch(&[
+            checkpoint("a"),
+            Op::PlayDeleted("p".into()),
+            // A record of a play already gone is applied as nothing.
+            Op::PlayDeleted("p".into()),
+        ]))
+        .expect("append");
+    journal.sync().expect("sync");
+    drop(journal);
+    let store = Store::open(dir.path()).expect("the store opens and replays");
+    assert_eq!(store.play("p").expect("read"), None);
+    assert!(store.step_outputs("p").expect("outputs").is_empty());
+    let left: Vec<String> = store
+        .dump()
+        .expect("dump")
+        .into_iter()
+        .filter(|record| record.contains("\"p\""))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn a_journal_from_before_step_counts_keeps_its_count() {
     let dir = tempfile::tempdir().expect("temp dir");
     store_with_play(dir.path());

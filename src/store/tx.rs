@@ -183,6 +183,10 @@ impl Tx<'_> {
             Op::ScheduleDeleted(name) => self.delete_schedule(&decode::<String>(&name)?),
             Op::HttpKey(json) => self.put_http_key(&decode(&json)?),
             Op::HttpKeyDeleted(id) => self.delete_http_key(&decode::<String>(&id)?),
+            Op::PlayDeleted(sid) => match self.read().play(&sid)? {
+                Some(play) => self.delete_play(&play),
+                None => Ok(()),
+            },
         }
     }
 
@@ -321,6 +325,68 @@ impl Tx<'_> {
             .insert(schedule.name.as_str(), text.as_str())
             .map_err(db)?;
         self.record(Op::Schedule(text));
+        Ok(())
+    }
+
+    /// Removes a play whole: its record, its index entries, its step
+    /// outputs and count, its spans and its log lines.
+    pub fn delete_play(&self, play: &Play) -> Result<()> {
+        let sid = play.sid.as_str();
+        self.txn
+            .open_table(PLAYS)
+            .map_err(db)?
+            .remove(sid)
+            .map_err(db)?;
+        self.txn
+            .open_table(PLAYS_BY_STATUS)
+            .map_err(db)?
+            .remove((play.status.as_str(), sid))
+            .map_err(db)?;
+        self.txn
+            .open_table(PLAYS_BY_WORKFLOW)
+            .map_err(db)?
+            .remove((play.workflow_sid.as_str(), sid))
+            .map_err(db)?;
+        if let Some(parent) = &play.parent_play_sid {
+            self.txn
+                .open_table(PLAY_CHILDREN)
+                .map_err(db)?
+                .remove((parent.as_str(), sid))
+                .map_err(db)?;
+        }
+        if let Some(key) = &play.idempotency_key {
+            let mut keys = self.txn.open_table(IDEMPOTENCY_KEYS).map_err(db)?;
+            let ours = keys
+                .get((play.workflow_sid.as_str(), key.as_str()))
+                .map_err(db)?
+                .is_some_and(|v| v.value() == sid);
+            if ours {
+                keys.remove((play.workflow_sid.as_str(), key.as_str()))
+                    .map_err(db)?;
+            }
+        }
+        self.txn
+            .open_table(STEP_COUNTS)
+            .map_err(db)?
+            .remove(sid)
+            .map_err(db)?;
+        self.txn
+            .open_table(STEP_OUTPUTS)
+            .map_err(db)?
+            .retain_in((sid, "")..=(sid, "\u{10ffff}"), |_, _| false)
+            .map_err(db)?;
+        let whole = (sid, 0, 0)..=(sid, u32::MAX, u64::MAX);
+        self.txn
+            .open_table(SPANS)
+            .map_err(db)?
+            .retain_in(whole.clone(), |_, _| false)
+            .map_err(db)?;
+        self.txn
+            .open_table(LOGS)
+            .map_err(db)?
+            .retain_in(whole, |_, _| false)
+            .map_err(db)?;
+        self.record(Op::PlayDeleted(sid.to_owned()));
         Ok(())
     }
 
@@ -479,6 +545,39 @@ impl Tx<'_> {
 }
 
 impl Snapshot<'_> {
+    /// Up to `limit` plays of `status` created before the sid `upper` (sids
+    /// sort by creation time), oldest first, that `keep` accepts: a walk of
+    /// the status index that never reads a newer play.
+    pub fn plays_of_status_before(
+        &self,
+        status: PlayStatus,
+        upper: &str,
+        limit: usize,
+        mut keep: impl FnMut(&Play) -> bool,
+    ) -> Result<Vec<Play>> {
+        let index = self.txn.open_table(PLAYS_BY_STATUS).map_err(db)?;
+        let plays = self.txn.open_table(PLAYS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in index
+            .range((status.as_str(), "")..(status.as_str(), upper))
+            .map_err(db)?
+        {
+            let (key, _) = entry.map_err(db)?;
+            let (_, sid) = key.value();
+            let Some(text) = plays.get(sid).map_err(db)? else {
+                continue;
+            };
+            let play: Play = decode(text.value())?;
+            if keep(&play) {
+                out.push(play);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         let table = self.txn.open_table(PLAYS).map_err(db)?;
         let counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;

@@ -5,9 +5,12 @@ This package owns everything that happens inside a flow's Python process:
 * `_flow`: the flow API (SPEC section 4). `@flow` makes every call of a
   decorated function a traced span and a memoized step; `flow.pause`,
   `ask_user`, `flow.invoke` and `flow.cost`.
-* `_run`: one run of a play, `python -m hero_tracing run FILE` or a spare
-  interpreter (`warm`) handed the run: step keys (SPEC section 5), replay
+* `_run`: one run of a play, `python -m hero_tracing run FILE` or a child
+  of the zygote: step keys (SPEC section 5), replay
   from the step and answer caches, checkpoints, pauses and sub-flows.
+* `_zygote`: the fork server, `python -m hero_tracing zygote [MODULES]`,
+  which forks a fresh child per run from an interpreter that has imported
+  the SDK (and the preloaded modules).
 * `_channel`: the run's side of the wire, one Unix-socket connection per run
   attached by the run's token (SPEC section 4: a run's own channel).
 * `_analysis`: `python -m hero_tracing inspect FILE` and `lint FILE` for the
@@ -60,10 +63,10 @@ def _cli(argv):
         from ._run import _run_file
 
         return _run_file(argv[1])
-    if argv == ["warm"]:
-        from ._run import _warm
+    if argv and argv[0] == "zygote" and len(argv) <= 2:
+        from ._zygote import _zygote
 
-        return _warm()
+        return _zygote(*argv[1:])
     if len(argv) == 2 and argv[0] == "inspect":
         import json
 
@@ -75,5 +78,5 @@ def _cli(argv):
         from ._analysis import _lint
 
         return _lint(argv[1])
-    sys.stderr.write("usage: python -m hero_tracing run|inspect|lint FILE | warm\n")
+    sys.stderr.write("usage: python -m hero_tracing run|inspect|lint FILE | zygote [MODULES]\n")
     return 2

@@ -1,4 +1,4 @@
-"""`python -m hero_tracing run FILE | warm | inspect FILE | lint FILE`.
+"""`python -m hero_tracing run FILE | zygote [MODULES] | inspect FILE | lint FILE`.
 
 Python runs this file as `__main__`, apart from the package, which it has
 already imported as `hero_tracing`: the run lives in the package's modules,

@@ -1,9 +1,9 @@
 """The run: one process that executes one run of a play.
 
-`_run_file` (`python -m hero_tracing run FILE`) and `_warm` (a spare
-interpreter that waits for the run it will serve) load the replay files the
-runner wrote, make the `_Run`, load the flow's file and call its `main` as
-the root step, then report the outcome and exit: 0 for success, 1 for a
+`_run_file` (`python -m hero_tracing run FILE`, or a child of the zygote,
+`_zygote.py`) loads the replay files the runner wrote, makes the `_Run`,
+loads the flow's file and calls its `main` as the root step, then reports
+the outcome and exits: 0 for success, 1 for a
 failure, 75 for a pause (BSD's EX_TEMPFAIL).
 
 `_Run` gives every step call a deterministic step key (SPEC section 5),
@@ -498,34 +498,6 @@ def _run_file(path):
         sys.stderr.write(error)
         return rt.finish("failed", None, error)
     return rt.finish("success", output, None)
-
-
-def _warm():
-    """`warm`: a spare interpreter, started before it is needed.
-
-    The server keeps one started, with the modules a run needs already
-    imported, and hands it the next run as one JSON line on stdin
-    (`{"env": {...}, "file": PATH, "cwd": FOLDER}`): the run then starts without paying for
-    the interpreter's start. End of input without a line means the server
-    no longer needs it.
-    """
-    # Imported now, so that the run does not wait for them.
-    import hashlib  # noqa: F401
-    import json
-    import socket  # noqa: F401
-
-    line = sys.stdin.buffer.readline()
-    if not line:
-        return 0
-    spec = json.loads(line)
-    os.environ.update(spec["env"])
-    os.chdir(spec["cwd"])
-    # A run has no input: what is left of stdin belongs to nobody.
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    sys.stdin = open(0, closefd=False)
-    return _run_file(spec["file"])
 
 
 def _load_input(json, path):

@@ -1,0 +1,196 @@
+"""`python -m hero_tracing zygote [MODULES]`: the fork server.
+
+The server keeps one zygote started. It imports what a run needs (and the
+comma-separated MODULES of `HERO_LOGIC_PRELOAD`), then forks a fresh child
+per run, so that a run skips the interpreter's start and those imports. The
+zygote itself never runs a flow: every child starts from the same state.
+
+Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
+* server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
+  with three file descriptors passed with SCM_RIGHTS: the run's stdout and
+  stderr (pipes the server reads) and a "go" pipe;
+* child -> server: `{"id": K, "pid": PID}`, sent by the child itself once it
+  leads its own session and process group, so that a kill of that group
+  can never miss it; the child then waits for a byte on the "go" pipe, and
+  exits if the pipe closes without one (the server gave up on this fork
+  and started the run cold);
+* zygote -> server: `{"ready": true}` once it can fork, then
+  `{"id": K, "status": S}` when child K is reaped, S being the raw wait
+  status, so that exit codes and signals reach the server as a cold run's
+  would.
+The end of its input means that the server no longer needs it.
+
+Invariants: the zygote is single-threaded when it forks (it refuses to serve
+otherwise), reaps only its own children, and hands each child exactly the
+environment and working folder of a cold run: its own environment as the
+server started it, before any module was preloaded, plus the run's.
+"""
+
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import sys
+
+# A message from the server is one JSON object of a run's environment: small.
+_MAX_MESSAGE = 1 << 20
+
+
+def _serve(modules):
+    """Serves forks until the server goes; returns the spec of the run to
+    make in a child, or None in the zygote when it is done."""
+    environ = dict(os.environ)
+    import gc
+    import hashlib  # noqa: F401
+    import importlib
+    import linecache  # noqa: F401  (a run loads its flow's source through it)
+
+    from . import _run  # noqa: F401
+
+    for name in filter(None, (m.strip() for m in modules.split(","))):
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - a flow meets it itself
+            sys.stderr.write(f"hero_tracing zygote: cannot preload {name}: {exc!r}\n")
+    ctl = socket.socket(fileno=os.dup(0))
+    threads = len(os.listdir("/proc/self/task"))
+    if threads != 1:
+        sys.stderr.write(
+            f"hero_tracing zygote: {threads} threads after the preloads "
+            "(HERO_LOGIC_PRELOAD): forking would copy a lock another thread "
+            "holds; runs start cold\n")
+        return None
+    # What is imported now lives as long as the zygote: kept out of the
+    # collector's sight, a child's collections do not touch (and so copy)
+    # the pages it shares with the zygote.
+    gc.freeze()
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children = {}
+    ctl.send(b'{"ready":true}')
+    while True:
+        try:
+            readable, _, _ = select.select([ctl, wake_r], [], [])
+        except InterruptedError:
+            continue
+        if wake_r in readable:
+            _drain(wake_r)
+            _reap(ctl, children)
+        if ctl not in readable:
+            continue
+        message, fds, _, _ = socket.recv_fds(ctl, _MAX_MESSAGE, 3)
+        if not message:
+            return None
+        spec = json.loads(message)
+        pid = os.fork()
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(wake_r)
+            os.close(wake_w)
+            _become_run(ctl, spec, fds, environ)
+            return spec
+        children[pid] = spec["id"]
+        for fd in fds:
+            os.close(fd)
+
+
+def _become_run(ctl, spec, fds, environ):
+    """In the child: the run's session, pipes, folder and environment."""
+    os.setsid()
+    try:
+        ctl.send(json.dumps({"id": spec["id"], "pid": os.getpid()}).encode())
+    except OSError:
+        # The server gave up on this fork: the run is being started cold.
+        os._exit(70)
+    ctl.close()
+    # Made ready while the server takes the pid; nothing runs before "go".
+    out, err, go = fds
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(0, closefd=False)
+    os.environ.clear()
+    os.environ.update(environ)
+    os.environ.update(spec["env"])
+    if os.read(go, 1) != b"g":
+        os._exit(70)
+    os.close(go)
+    os.chdir(spec["cwd"])
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _reap(ctl, children):
+    """Tells the server how each child that ended ended."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        run = children.pop(pid, None)
+        if run is not None:
+            try:
+                ctl.send(json.dumps({"id": run, "status": status}).encode())
+            except OSError as exc:
+                if exc.errno != errno.EPIPE:
+                    raise
+
+
+def _exit_as_python_would(code):
+    """Ends a forked run the way Python's own exit does, less the teardown of
+    every module: non-daemon threads are joined, `atexit` functions run, and
+    every file still open is flushed, then the process exits with `code`.
+
+    The teardown would write to nearly every page the child shares with the
+    zygote (each object's reference count), and the kernel would copy each
+    such page first: more than half of a short run's CPU. Python does not
+    promise `__del__` at exit; what flows rely on (atexit, threads, flushed
+    files) still happens.
+    """
+    import _io
+    import atexit
+    import gc
+    import threading
+
+    threading._shutdown()
+    atexit._run_exitfuncs()
+    # Only objects made since the fork: the zygote's are frozen, out of sight.
+    for obj in gc.get_objects():
+        if isinstance(obj, _io._IOBase):
+            try:
+                if not obj.closed:
+                    obj.flush()
+            except Exception:  # noqa: BLE001 - as at Python's own exit
+                pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _zygote(modules=""):
+    """The zygote's command: in a child, runs the run and exits."""
+    spec = _serve(modules)
+    if spec is None:
+        return 0
+    from ._run import _run_file
+
+    _exit_as_python_would(_run_file(spec["file"]))

@@ -1,0 +1,338 @@
+//! End-to-end tests of the fork server (issue 15): runs forked from the
+//! zygote are isolated from each other, are cancelled, timed out and killed
+//! like cold ones, and a zygote killed under a burst of starts is replaced
+//! without losing a play.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{TestEnv, flow, path_arg, process_gone, wait_until};
+
+/// The parent of process `pid`, from `/proc/PID/stat`.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn is_zygote(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.split(|&b| b == 0).any(|arg| arg == b"zygote"))
+}
+
+/// Whether the run's process `pid` was forked by a zygote.
+fn forked(pid: u32) -> bool {
+    parent_of(pid).is_some_and(is_zygote)
+}
+
+/// The pid of the server's live zygote, if one runs.
+fn zygote_of(server: u32) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&pid| parent_of(pid) == Some(server) && is_zygote(pid) && !process_gone(pid))
+}
+
+fn server_zygote(env: &TestEnv) -> u32 {
+    let server = env.server_pid().expect("the server's pid");
+    let mut found = None;
+    wait_until(
+        "the server has started its zygote",
+        Duration::from_secs(20),
+        || {
+            found = zygote_of(server);
+            found.is_some()
+        },
+    );
+    found.expect("a zygote")
+}
+
+/// Reads "<flow pid> <child pid>" written by `tests/flows/sleeper.py`.
+fn sleeper_pids(pid_file: &Path) -> Vec<u32> {
+    let mut pids = Vec::new();
+    wait_until(
+        "the flow is running and has written its pids",
+        Duration::from_secs(20),
+        || {
+            pids = std::fs::read_to_string(pid_file)
+                .map(|text| {
+                    text.split_whitespace()
+                        .filter_map(|pid| pid.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            pids.len() == 2
+        },
+    );
+    pids
+}
+
+fn start_sleeper(env: &TestEnv, pid_file: &Path, seconds: f64, extra: &[&str]) -> String {
+    let input = json!({"pid_file": path_arg(pid_file), "seconds": seconds}).to_string();
+    let flow = path_arg(&flow("sleeper.py"));
+    let mut args = vec!["play", "start", &flow, "--input", &input];
+    args.extend_from_slice(extra);
+    env.ok(args).trim().to_owned()
+}
+
+fn assert_gone(pids: &[u32], after: &str) {
+    for &pid in pids {
+        wait_until(
+            &format!("process {pid} is gone after {after}"),
+            Duration::from_secs(20),
+            || process_gone(pid),
+        );
+    }
+}
+
+#[test]
+fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_untouched() {
+    let env = TestEnv::new();
+    let mut start = env.cmd();
+    start.env("HERO_LOGIC_PRELOAD", "colorsys, ").arg("start");
+    let started = env.output(&mut start, "hero_logic start (preloading colorsys)".into());
+    assert_eq!(started.code, Some(0), "{started}");
+    server_zygote(&env);
+    let root = env.scratch("");
+    let root = root.canonicalize().expect("the test's folder");
+    let elsewhere = env.scratch("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("a folder to wander into");
+    let input = json!({"folder": path_arg(&elsewhere)}).to_string();
+    let flow = path_arg(&flow("meddles.py"));
+    // Until two runs in a row were forked after an earlier one meddled (a
+    // busy machine may send a run cold: it is checked all the same).
+    let mut seen: Vec<Value> = Vec::new();
+    while seen.len() < 12
+        && !(seen.len() >= 3 && seen[seen.len() - 2..].iter().all(|r| r["forked"] == true))
+    {
+        let play = env.json([
+            "play", "start", &flow, "--input", &input, "--wait", "--json",
+        ]);
+        assert_eq!(play["status"], "success", "{play}");
+        seen.push(play["output_data"].clone());
+    }
+    for run in &seen {
+        assert_eq!(run["module"], false, "a module an earlier run added: {run}");
+        assert_eq!(
+            run["global"], false,
+            "json.meddled, set by an earlier run: {run}"
+        );
+        assert_eq!(
+            run["sdk_global"], false,
+            "_flow.meddled, set earlier: {run}"
+        );
+        assert_eq!(run["env"], Value::Null, "HERO_MEDDLED, set earlier: {run}");
+        assert_eq!(
+            run["cwd"],
+            path_arg(&root),
+            "the folder play start ran in: {run}"
+        );
+        assert_eq!(
+            run["preloaded"], run["forked"],
+            "a forked run has colorsys: {run}"
+        );
+    }
+    assert!(
+        seen[seen.len() - 2..]
+            .iter()
+            .all(|run| run["forked"] == true),
+        "two runs in a row forked from the zygote: {seen:?}"
+    );
+    let pids: std::collections::HashSet<_> = seen.iter().map(|run| &run["pid"]).collect();
+    assert_eq!(pids.len(), seen.len(), "a fresh process per run: {seen:?}");
+}
+
+#[test]
+fn a_forked_run_is_cancelled_with_its_process_group() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let pid_file = env.scratch("sleeper.pids");
+    let sid = start_sleeper(&env, &pid_file, 30.0, &[]);
+    let pids = sleeper_pids(&pid_file);
+    assert!(forked(pids[0]), "the run was forked by the zygote");
+    env.ok(["play", "cancel", &sid, "--yes"]);
+    let out = env.run(["play", "wait", &sid, "--json"]);
+    out.expect_code(3);
+    assert_eq!(out.json()["status"], "cancelled", "{out}");
+    assert_gone(&pids, "`play cancel`");
+}
+
+#[test]
+fn a_forked_run_over_its_timeout_is_timed_out_with_its_process_group() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let pid_file = env.scratch("sleeper.pids");
+    let sid = start_sleeper(&env, &pid_file, 30.0, &["--timeout", "2"]);
+    let pids = sleeper_pids(&pid_file);
+    assert!(forked(pids[0]), "the run was forked by the zygote");
+    let out = env.run(["play", "wait", &sid, "--json"]);
+    assert_eq!(out.json()["status"], "timed_out", "{out}");
+    assert_gone(&pids, "the timeout");
+}
+
+#[test]
+fn a_forked_run_killed_by_sigkill_is_run_again_from_its_checkpoints() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let pid_file = env.scratch("sleeper.pids");
+    let sid = start_sleeper(&env, &pid_file, 3.0, &[]);
+    let pids = sleeper_pids(&pid_file);
+    assert!(forked(pids[0]), "the run was forked by the zygote");
+    std::fs::remove_file(&pid_file).expect("the first run's pid file");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0] as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("the run is killed");
+    let again = sleeper_pids(&pid_file);
+    assert_ne!(again[0], pids[0], "a new process runs the play again");
+    let play = env.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(
+        play["runs"], 2,
+        "the killed run and the one after it: {play}"
+    );
+}
+
+#[test]
+fn a_zygote_killed_during_200_starts_is_replaced_and_every_play_succeeds() {
+    const PLAYS: usize = 200;
+    const CONNECTIONS: usize = 4;
+    let env = TestEnv::new();
+    env.ok(["workflow", "save", &path_arg(&flow("one_step.py"))]);
+    env.start();
+    let first = server_zygote(&env);
+    let started = AtomicUsize::new(0);
+    let sids: Vec<String> = std::thread::scope(|scope| {
+        let starters: Vec<_> = (0..CONNECTIONS)
+            .map(|c| {
+                let (env, started) = (&env, &started);
+                scope.spawn(move || {
+                    (0..PLAYS / CONNECTIONS)
+                        .map(|i| {
+                            let request = json!({"jsonrpc": "2.0", "id": 1, "method": "play_start",
+                                "params": {"workflow_sid": "one_step", "input_data": {"i": c * 1000 + i}}});
+                            let reply = env.wire(&request.to_string());
+                            started.fetch_add(1, Ordering::Relaxed);
+                            reply["result"]["sid"]
+                                .as_str()
+                                .unwrap_or_else(|| panic!("no play started: {reply}"))
+                                .to_owned()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        wait_until(
+            "a tenth of the plays have started",
+            Duration::from_secs(60),
+            || started.load(Ordering::Relaxed) >= PLAYS / 10,
+        );
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(first as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .expect("the zygote is killed");
+        starters
+            .into_iter()
+            .flat_map(|s| s.join().expect("a starter"))
+            .collect()
+    });
+    assert_eq!(sids.len(), PLAYS);
+    for sid in &sids {
+        let play = env.json(["play", "wait", sid, "--json"]);
+        assert_eq!(play["status"], "success", "{play}");
+        let i = play["input_data"]["i"].as_u64().expect("the input");
+        assert_eq!(play["output_data"], json!(i + 1), "{play}");
+    }
+    let server = env.server_pid().expect("the server's pid");
+    wait_until(
+        "a new zygote has replaced the killed one",
+        Duration::from_secs(20),
+        || zygote_of(server).is_some_and(|pid| pid != first),
+    );
+}
+
+#[test]
+fn a_wedged_zygote_is_replaced_and_the_run_starts_cold_meanwhile() {
+    let env = TestEnv::new();
+    env.start();
+    let flow_file = path_arg(&flow("meddles.py"));
+    let input = json!({"folder": "/"}).to_string();
+    let forked_run = || {
+        let play = env.json([
+            "play", "start", &flow_file, "--input", &input, "--wait", "--json",
+        ]);
+        play["output_data"]["forked"] == true
+    };
+    wait_until(
+        "a run is forked by the zygote",
+        Duration::from_secs(60),
+        forked_run,
+    );
+    let wedged = server_zygote(&env);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(wedged as i32),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .expect("the zygote is stopped");
+    let play = env.json([
+        "play",
+        "start",
+        &path_arg(&flow("one_step.py")),
+        "--input",
+        r#"{"i": 41}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(play["output_data"], 42);
+    assert_gone(&[wedged], "the zygote failed to fork in time");
+    let server = env.server_pid().expect("the server's pid");
+    wait_until(
+        "a run is forked by a new zygote",
+        Duration::from_secs(60),
+        || forked_run() && zygote_of(server).is_some_and(|pid| pid != wedged),
+    );
+}
+
+#[test]
+fn a_forked_run_ends_like_python_flushing_open_files_and_running_atexit() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let folder = env.scratch("out");
+    std::fs::create_dir(&folder).expect("a folder for the flow");
+    let input = json!({"folder": path_arg(&folder)}).to_string();
+    let flow_file = path_arg(&flow("leaves_open.py"));
+    let meddles = path_arg(&flow("meddles.py"));
+    let here = json!({"folder": "/"}).to_string();
+    wait_until(
+        "a run is forked by the zygote",
+        Duration::from_secs(60),
+        || {
+            let play = env.json([
+                "play", "start", &meddles, "--input", &here, "--wait", "--json",
+            ]);
+            play["output_data"]["forked"] == true
+        },
+    );
+    let play = env.json([
+        "play", "start", &flow_file, "--input", &input, "--wait", "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("unflushed.txt")).expect("the file"),
+        "written, never closed"
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("atexit.txt")).expect("the atexit file"),
+        "atexit ran"
+    );
+}
