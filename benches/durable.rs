@@ -11,87 +11,25 @@
 //! - a play that paused after 10,000 steps: the time from `resume` to
 //!   `success`, and the replay cost per step against the first run's.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+mod common;
+use common::{Bench, fsync_append, median, ms};
 
-struct Bench {
-    dir: tempfile::TempDir,
-}
-
-impl Bench {
-    fn new() -> Bench {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        Bench { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn hero(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
-            .env("HERO_LOGIC_DATA_DIR", self.data())
-            .output()
-            .expect("hero_logic runs")
-    }
-
-    fn flow(&self, name: &str, source: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, source).expect("write flow");
-        path.display().to_string()
-    }
-
-    fn play(&self, args: &[&str]) -> (Duration, serde_json::Value) {
-        let start = Instant::now();
-        let out = self.hero(args);
-        let took = start.elapsed();
-        let play = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-            panic!(
-                "{args:?}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (took, play)
-    }
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        self.hero(&["stop"]);
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn fsync_append(dir: &Path, n: usize) -> Duration {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("fsync.bench"))
-        .expect("open");
+fn timed_play(b: &Bench, args: &[&str]) -> (Duration, serde_json::Value) {
     let start = Instant::now();
-    for i in 0..n {
-        // One write a line, as a journal would append it.
-        let line = format!("{{\"step\":{i},\"output\":\"a small checkpoint\"}}\n");
-        file.write_all(line.as_bytes()).expect("append");
-        file.sync_data().expect("fsync");
-    }
-    start.elapsed() / n as u32
+    let out = b.hero(args);
+    let took = start.elapsed();
+    let play = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (took, play)
 }
 
 fn redb_commit(dir: &Path, n: usize) -> Duration {
@@ -180,16 +118,19 @@ fn main() {
     let mut ratios = Vec::new();
     for _ in 0..7 {
         let before = fsync_append(&b.data(), 200);
-        let zero_play = b.play(&["play", "start", &zero, "--wait", "--json"]).0;
-        let (many_play, play) = b.play(&[
-            "play",
-            "start",
-            &many,
-            "--input",
-            r#"{"n": 2000}"#,
-            "--wait",
-            "--json",
-        ]);
+        let zero_play = timed_play(&b, &["play", "start", &zero, "--wait", "--json"]).0;
+        let (many_play, play) = timed_play(
+            &b,
+            &[
+                "play",
+                "start",
+                &many,
+                "--input",
+                r#"{"n": 2000}"#,
+                "--wait",
+                "--json",
+            ],
+        );
         assert_eq!(play["status"], "success");
         let after = fsync_append(&b.data(), 200);
         let fsync = (before + after) / 2;
@@ -214,7 +155,7 @@ fn main() {
         "from hero_tracing import flow\n\n@flow\ndef step() -> int:\n    return 1\n\n\
          @flow\ndef main():\n    return step()\n",
     );
-    b.play(&["play", "start", &one, "--wait", "--json"]);
+    timed_play(&b, &["play", "start", &one, "--wait", "--json"]);
     let mut bare = Vec::new();
     let mut plays = Vec::new();
     for _ in 0..21 {
@@ -224,7 +165,7 @@ fn main() {
             .status()
             .expect("python");
         bare.push(start.elapsed());
-        plays.push(b.play(&["play", "start", &one, "--wait", "--json"]).0);
+        plays.push(timed_play(&b, &["play", "start", &one, "--wait", "--json"]).0);
     }
     let bare = median(bare);
     let one_step = median(plays);
@@ -236,15 +177,18 @@ fn main() {
          @flow\ndef main(n: int):\n    total = sum(step(i=i) for i in range(n))\n    \
          ok = flow.pause(\"go\", schema={\"type\": \"boolean\"})\n    return {\"total\": total, \"ok\": ok}\n",
     );
-    let (first_run, play) = b.play(&[
-        "play",
-        "start",
-        &paused,
-        "--input",
-        r#"{"n": 10000}"#,
-        "--wait",
-        "--json",
-    ]);
+    let (first_run, play) = timed_play(
+        &b,
+        &[
+            "play",
+            "start",
+            &paused,
+            "--input",
+            r#"{"n": 10000}"#,
+            "--wait",
+            "--json",
+        ],
+    );
     assert_eq!(play["status"], "awaiting_resume");
     let sid = play["sid"].as_str().expect("sid").to_owned();
     let id = play["pending_resumes"][0]["id"]
@@ -253,7 +197,7 @@ fn main() {
         .to_owned();
     let start = Instant::now();
     assert!(b.hero(&["resume", &sid, &id, "true"]).status.success());
-    let (_, done) = b.play(&["play", "wait", &sid, "--json"]);
+    let (_, done) = timed_play(&b, &["play", "wait", &sid, "--json"]);
     let resume_to_success = start.elapsed();
     assert_eq!(done["status"], "success");
     let spans: Vec<serde_json::Value> = serde_json::from_slice(

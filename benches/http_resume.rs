@@ -11,36 +11,19 @@
 //! Python flow, `HERO_LOGIC_MAX_RUNS` at a time).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+mod common;
+use common::Bench;
+
 const PLAYS: usize = 1000;
 const CLIENTS: usize = 16;
 const ROUNDS: usize = 2;
 
-struct Bench {
-    dir: tempfile::TempDir,
-}
-
 impl Bench {
-    fn hero(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
-            .env("HERO_LOGIC_DATA_DIR", self.dir.path().join("data"))
-            .env("HERO_LOGIC_HTTP", "127.0.0.1:0")
-            .output()
-            .expect("hero_logic runs")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("sock/hero_logic.sock")
-    }
-
     fn rpc(&self, method: &str, params: Value) -> Value {
         let out = self.hero(&["rpc", method, &params.to_string()]);
         serde_json::from_slice(&out.stdout)
@@ -106,12 +89,6 @@ impl Bench {
     }
 }
 
-impl Drop for Bench {
-    fn drop(&mut self) {
-        self.hero(&["stop"]);
-    }
-}
-
 /// Runs `answer` on each item from `CLIENTS` threads; the time until all
 /// are answered and each answer's latency, sorted.
 fn answer_all<T: Send + 'static, C: Send + 'static>(
@@ -163,9 +140,7 @@ fn report(how: &str, took: Duration, latencies: &[Duration], ended: Duration) {
 }
 
 fn main() {
-    let bench = Bench {
-        dir: tempfile::tempdir().expect("a temp dir"),
-    };
+    let bench = Bench::with_env(&[("HERO_LOGIC_HTTP", "127.0.0.1:0")]);
     let flow: PathBuf = bench.dir.path().join("paused_once.py");
     std::fs::write(
         &flow,

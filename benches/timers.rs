@@ -23,7 +23,8 @@ use hero_logic::client::{Client, SaveRequest, StartRequest};
 use hero_logic::model::PlayStatus;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+mod common;
+use common::{Bench, load};
 
 const FLOW: &str = r#"from hero_tracing import flow
 
@@ -34,42 +35,22 @@ def main(wake: str):
     return "woke"
 "#;
 
-struct Server {
-    dir: tempfile::TempDir,
+/// A server started on a bench's folders.
+fn start_server() -> Bench {
+    let server = Bench::new();
+    let out = server.hero(&["start"]);
+    assert!(out.status.success(), "the server starts: {out:?}");
+    server
 }
 
-impl Server {
-    fn start() -> Server {
-        let server = Server {
-            dir: tempfile::tempdir().expect("a temp dir"),
-        };
-        let out = server.hero(&["start"]);
-        assert!(out.status.success(), "the server starts: {out:?}");
-        server
-    }
-
-    fn hero(&self, args: &[&str]) -> std::process::Output {
-        Command::new(BIN)
-            .args(args)
-            .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
-            .env("HERO_LOGIC_DATA_DIR", self.dir.path().join("data"))
-            .output()
-            .expect("hero_logic runs")
-    }
-
+impl Bench {
     fn client(&self) -> Client {
-        Client::connect(&self.dir.path().join("sock/hero_logic.sock")).expect("connect")
+        Client::connect(&self.socket()).expect("connect")
     }
 
     fn pid(&self) -> u32 {
         let info = self.client().info().expect("info");
         info["pid"].as_u64().expect("the server's pid") as u32
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.hero(&["stop"]);
     }
 }
 
@@ -183,7 +164,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let server = Server::start();
+    let server = start_server();
     let pid = server.pid();
     let dir = server.dir.path().to_owned();
     let mut client = server.client();
@@ -306,10 +287,4 @@ fn main() {
         rss_mib(pid),
         load()
     );
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

@@ -14,16 +14,16 @@
 //!
 //! `uptime`'s load is printed first: on a busy machine every row is slower.
 
-use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+mod common;
+use common::{Bench, fsync_append, median, ms};
 
 /// Plays of the start-throughput row, and the connections that start them.
 const PLAYS: usize = 300;
@@ -45,86 +45,6 @@ const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> 
                     return i\n\n@flow\ndef main(n: int):\n    \
                     return sum(step(i=i) for i in range(n))\n";
 const ZERO: &str = "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n";
-
-struct Bench {
-    dir: tempfile::TempDir,
-}
-
-impl Bench {
-    fn new() -> Bench {
-        let dir = tempfile::Builder::new()
-            .prefix("hv")
-            .tempdir()
-            .expect("a temp dir");
-        Bench { dir }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    fn socket(&self) -> PathBuf {
-        self.dir.path().join("sock").join("hero_logic.sock")
-    }
-
-    fn hero(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
-            .env("HERO_LOGIC_DATA_DIR", self.data())
-            .env("HERO_LOGIC_NO_AUTOSTART", "1")
-            .output()
-            .expect("hero_logic runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.hero(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// A command's JSON output, whatever its exit code (a paused play's
-    /// `--wait` has its own).
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.hero(args);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-    }
-
-    fn flow(&self, name: &str, source: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, source).expect("write flow");
-        path.display().to_string()
-    }
-
-    fn timed(&self, args: &[&str]) -> Duration {
-        let start = Instant::now();
-        let out = self.hero(args);
-        let took = start.elapsed();
-        assert!(
-            out.status.code().is_some(),
-            "{args:?} was killed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        took
-    }
-}
-
-impl Drop for Bench {
-    fn drop(&mut self) {
-        self.hero(&["stop"]);
-    }
-}
 
 /// One JSON-RPC connection, one request at a time.
 struct Conn {
@@ -150,32 +70,6 @@ impl Conn {
     }
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn fsync_append(dir: &Path, n: usize) -> Duration {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("fsync.bench"))
-        .expect("open");
-    let start = Instant::now();
-    for i in 0..n {
-        let line = format!("{{\"step\":{i},\"output\":\"a small checkpoint\"}}\n");
-        file.write_all(line.as_bytes()).expect("append");
-        file.sync_data().expect("fsync");
-    }
-    start.elapsed() / n as u32
-}
-
-/// Starts `PLAYS` one-step plays over `CONNECTIONS` connections and waits
-/// for all of them to end: plays per second.
 fn start_throughput(b: &Bench) -> f64 {
     let socket = b.socket();
     let start = Instant::now();
@@ -286,7 +180,7 @@ fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let b = Bench::new();
+    let b = Bench::with_env(&[("HERO_LOGIC_NO_AUTOSTART", "1")]);
     std::fs::create_dir_all(b.data()).expect("data dir");
     assert!(b.hero(&["start"]).status.success(), "the server starts");
     let one = b.flow("one_step.py", ONE_STEP);
