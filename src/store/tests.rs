@@ -79,19 +79,15 @@ fn journaled_checkpoints_are_counted_once_each_on_replay() {
 fn a_pruned_play_stays_gone_when_the_journal_is_applied_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     store_with_play(dir.path());
-    let mut journal = Journal::open(dir.path())
-        .expect("journal")
-        .expect("a journal");
-    journal
-        .append(batch(&[
+    only_in_the_journal(
+        dir.path(),
+        &[
             checkpoint("a"),
             Op::PlayDeleted("p".into()),
             // A record of a play already gone is applied as nothing.
             Op::PlayDeleted("p".into()),
-        ]))
-        .expect("append");
-    journal.sync().expect("sync");
-    drop(journal);
+        ],
+    );
     let store = Store::open(dir.path()).expect("the store opens and replays");
     assert_eq!(store.play("p").expect("read"), None);
     assert!(store.step_outputs("p").expect("outputs").is_empty());
@@ -110,16 +106,10 @@ fn a_journal_from_before_step_counts_keeps_its_count() {
     store_with_play(dir.path());
     let mut play = fixtures::play("p");
     play.steps_done = 5;
-    let mut journal = Journal::open(dir.path())
-        .expect("journal")
-        .expect("a journal");
-    journal
-        .append(batch(&[Op::Play(
-            serde_json::to_string(&play).expect("json"),
-        )]))
-        .expect("append");
-    journal.sync().expect("sync");
-    drop(journal);
+    only_in_the_journal(
+        dir.path(),
+        &[Op::Play(serde_json::to_string(&play).expect("json"))],
+    );
     let store = Store::open(dir.path()).expect("the store opens and replays");
     assert_eq!(store.play("p").expect("read").expect("p").steps_done, 5);
 }
@@ -194,19 +184,15 @@ fn schedules_and_idempotency_keys_come_back_from_the_journal() {
     fn json(value: &impl serde::Serialize) -> String {
         serde_json::to_string(value).expect("json")
     }
-    let mut journal = Journal::open(dir.path())
-        .expect("journal")
-        .expect("a journal");
-    journal
-        .append(batch(&[
+    only_in_the_journal(
+        dir.path(),
+        &[
             Op::Play(json(&play)),
             Op::Schedule(json(&schedule("s"))),
             Op::Schedule(json(&schedule("gone"))),
             Op::ScheduleDeleted(json(&"gone")),
-        ]))
-        .expect("append");
-    journal.sync().expect("sync");
-    drop(journal);
+        ],
+    );
     let store = Arc::new(Store::open(dir.path()).expect("the store opens and replays"));
     assert_eq!(store.schedules().expect("list"), [schedule("s")]);
     assert_eq!(store.schedule("gone").expect("read"), None);
@@ -246,16 +232,10 @@ fn the_timer_index_follows_the_open_timers_and_comes_back_from_the_journal() {
         .expect("a ResumeRequest")
     });
     // Only the journal holds the parked play, as after a kill -9.
-    let mut journal = Journal::open(dir.path())
-        .expect("journal")
-        .expect("a journal");
-    journal
-        .append(batch(&[Op::Play(
-            serde_json::to_string(&parked).expect("json"),
-        )]))
-        .expect("append");
-    journal.sync().expect("sync");
-    drop(journal);
+    only_in_the_journal(
+        dir.path(),
+        &[Op::Play(serde_json::to_string(&parked).expect("json"))],
+    );
     let store = Arc::new(Store::open(dir.path()).expect("the store opens and replays"));
     let due = super::due_micros(wake).expect("a time");
     assert_eq!(
@@ -302,19 +282,15 @@ fn pause_tokens_and_http_keys_come_back_from_the_journal() {
     fn json(value: &impl serde::Serialize) -> String {
         serde_json::to_string(value).expect("json")
     }
-    let mut journal = Journal::open(dir.path())
-        .expect("journal")
-        .expect("a journal");
-    journal
-        .append(batch(&[
+    only_in_the_journal(
+        dir.path(),
+        &[
             Op::Play(json(&play)),
             Op::HttpKey(json(&key("k1"))),
             Op::HttpKey(json(&key("k2"))),
             Op::HttpKeyDeleted(json(&"k2")),
-        ]))
-        .expect("append");
-    journal.sync().expect("sync");
-    drop(journal);
+        ],
+    );
     let store = Store::open(dir.path()).expect("the store opens and replays");
     assert_eq!(store.http_keys().expect("keys"), [key("k1")]);
     assert_eq!(
@@ -322,4 +298,12 @@ fn pause_tokens_and_http_keys_come_back_from_the_journal() {
         Some(("q".to_owned(), "r1".to_owned()))
     );
     assert_eq!(store.resume_token("other").expect("a read"), None);
+}
+
+/// Writes `ops` as one synced batch of the journal alone, as a server
+/// killed with -9 before its fold leaves them.
+fn only_in_the_journal(dir: &std::path::Path, ops: &[Op]) {
+    let mut journal = Journal::open(dir).expect("journal").expect("a journal");
+    journal.append(batch(ops)).expect("append");
+    journal.sync().expect("sync");
 }
