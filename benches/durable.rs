@@ -52,11 +52,11 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
 /// time of the writes that follow the answer (redb, while the flow goes on).
 fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
     use hero_logic::store::{
-        SpanText, Store,
+        Backend, SpanText, Store,
         writer::{Writer, always},
     };
     let store = std::sync::Arc::new(Store::open(dir).expect("store"));
-    let writer = Writer::start(store).expect("writer");
+    let writer = Writer::start(Backend::Redb(store)).expect("writer");
     let (_, span) = SpanText::decode(
         serde_json::json!({
             "id": "1.1", "play_sid": "bench", "run": 1, "parent_id": null, "name": "step",

@@ -18,6 +18,7 @@ pub const LOG_LIMIT: &str = "HERO_LOGIC_LOG_LIMIT";
 pub const PRELOAD: &str = "HERO_LOGIC_PRELOAD";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
 pub const HTTP: &str = "HERO_LOGIC_HTTP";
+pub const DATABASE_URL: &str = "HERO_LOGIC_DATABASE_URL";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 const HOME: &str = "HOME";
@@ -36,6 +37,7 @@ pub const READ: &[&str] = &[
     PRELOAD,
     BUILD_NR_VAR,
     HTTP,
+    DATABASE_URL,
     XDG_RUNTIME_DIR,
     XDG_DATA_HOME,
     HOME,
@@ -112,6 +114,12 @@ pub fn log_limit() -> u64 {
 /// The address of the HTTP listener (SPEC §11), when it is to be on.
 pub fn http() -> Option<String> {
     var(HTTP)
+}
+
+/// The PostgreSQL database to keep everything in instead of the redb file
+/// (SPEC §12).
+pub fn database_url() -> Option<String> {
+    var(DATABASE_URL)
 }
 
 /// Modules the fork server imports before it forks runs (comma-separated),

@@ -21,6 +21,9 @@ pub struct ServerArgs {
     /// Allow --http on an address other machines can reach; without it only loopback is taken.
     #[arg(long)]
     http_public: bool,
+    /// Keep everything in this PostgreSQL database (postgres://…) instead of the redb file [env: HERO_LOGIC_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +157,7 @@ pub fn foreground(ctx: &Ctx, args: ServerArgs) -> anyhow::Result<i32> {
             crate::env::python(),
             crate::env::max_runs(),
             http,
+            args.database_url.or_else(crate::env::database_url),
         ))
         .map_err(|e| match offline::refusal(e) {
             Ok(refusal) if refusal.in_use => UserError::new(refusal.message)

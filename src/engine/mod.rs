@@ -31,7 +31,7 @@ use tokio::sync::{Semaphore, broadcast};
 
 use crate::model::PlayEvent;
 use crate::store::writer::Writer;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, StoreError};
 
 pub use channel::{AttachError, Attached, RunChannel};
 pub use outside::MAX_KEY_LABEL;
@@ -134,7 +134,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    store: Arc<Store>,
+    store: Backend,
     writer: Writer,
     config: Config,
     events: broadcast::Sender<PlayEvent>,
@@ -171,7 +171,7 @@ impl Engine {
     /// Starts the engine and recovers the plays a previous server left
     /// `pending` or `running`: each gets a new run that replays its
     /// checkpoints.
-    pub fn start(store: Arc<Store>, config: Config) -> Result<Engine> {
+    pub fn start(store: Backend, config: Config) -> Result<Engine> {
         let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
         let (settled, _) = broadcast::channel(1024);
@@ -241,7 +241,7 @@ impl Engine {
         let _ = self.inner.events.send(event);
     }
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &Backend {
         &self.inner.store
     }
 

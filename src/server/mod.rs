@@ -39,7 +39,8 @@ use crate::config::Paths;
 use crate::engine::{self, Engine};
 use crate::manifest::Manifest;
 use crate::model::PlayEvent;
-use crate::store::{DataDirLock, Store};
+use crate::store::pg::Pg;
+use crate::store::{Backend, DataDirLock, Store};
 
 /// How long a stopping server waits for answers still to be written.
 const SHUTDOWN_ANSWERS: std::time::Duration = std::time::Duration::from_secs(1);
@@ -89,12 +90,16 @@ pub async fn serve(
     python: String,
     max_runs: usize,
     http: Option<http::HttpConfig>,
+    database_url: Option<String>,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let _lock = DataDirLock::acquire(&paths.data_dir)?;
     crate::sdk::install(&paths.data_dir)
         .with_context(|| format!("cannot write the SDK into {}", paths.data_dir.display()))?;
-    let store = Arc::new(Store::open(&paths.data_dir)?);
+    let store = match &database_url {
+        Some(url) => Backend::Postgres(Arc::new(Pg::open(url)?)),
+        None => Backend::Redb(Arc::new(Store::open(&paths.data_dir)?)),
+    };
     let listener = UnixListener::bind(&paths.socket)
         .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
     socket::restrict(&paths.socket)?;

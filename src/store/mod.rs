@@ -11,9 +11,11 @@
 //! repair`); [`private`] keeps the data folder to its owner.
 //! Invariant: this module knows nothing of JSON-RPC, processes or terminals.
 
+mod backend;
 pub mod check;
 mod journal;
 mod lock;
+pub mod pg;
 pub mod private;
 mod read;
 mod tables;
@@ -39,8 +41,10 @@ pub struct KeyRecord {
     pub key: crate::model::HttpKey,
     pub digest: String,
 }
+pub use backend::{Backend, Snapshot, Tx};
 pub use read::PlayFilter;
-pub use tx::{Snapshot, SpanText, Tx, due_micros};
+use tx::RedbTx;
+pub use tx::{SpanText, due_micros};
 
 /// The layout this binary writes; older files are migrated forward on open.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -77,6 +81,8 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("store holds a record that does not decode: {0}")]
     Decode(#[from] serde_json::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("the store's writer has stopped")]
     WriterGone,
 }
@@ -351,7 +357,7 @@ impl Store {
     ) -> Result<()> {
         let txn = self.begin_write()?;
         {
-            let tx = Tx::unjournaled(&txn);
+            let tx = RedbTx::unjournaled(&txn);
             for op in batches.into_iter().flatten() {
                 tx.apply(op)?;
             }

@@ -7,7 +7,7 @@ use redb::Database;
 use super::journal::tests::batch;
 use super::journal::{Journal, Op};
 use super::writer::{Writer, always};
-use super::{SCHEMA_VERSION, Store, tables};
+use super::{Backend, SCHEMA_VERSION, Store, tables};
 use crate::tui::fixtures;
 
 fn checkpoint(key: &str) -> Op {
@@ -21,7 +21,7 @@ fn checkpoint(key: &str) -> Op {
 /// A store holding play `p`, closed with its journal folded in.
 fn store_with_play(dir: &std::path::Path) {
     let store = Arc::new(Store::open(dir).expect("store"));
-    let writer = Writer::start(store.clone()).expect("writer");
+    let writer = Writer::start(Backend::Redb(store.clone())).expect("writer");
     writer
         .durable(always(|tx| tx.put_play(None, &fixtures::play("p"))))
         .wait()
@@ -119,7 +119,7 @@ fn a_page_of_logs_goes_on_across_runs_after_any_seq() {
     use crate::model::{LogLine, LogStream};
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(Store::open(dir.path()).expect("store"));
-    let writer = Writer::start(store.clone()).expect("writer");
+    let writer = Writer::start(Backend::Redb(store.clone())).expect("writer");
     let lines = [(1, 1), (1, 2), (1, 3), (2, 4), (2, 5), (4, 6)];
     writer
         .durable(always(move |tx| {
@@ -196,7 +196,7 @@ fn schedules_and_idempotency_keys_come_back_from_the_journal() {
     let store = Arc::new(Store::open(dir.path()).expect("the store opens and replays"));
     assert_eq!(store.schedules().expect("list"), [schedule("s")]);
     assert_eq!(store.schedule("gone").expect("read"), None);
-    let writer = Writer::start(store.clone()).expect("writer");
+    let writer = Writer::start(Backend::Redb(store.clone())).expect("writer");
     let found = writer
         .durable(|snapshot: &super::Snapshot<'_>| {
             let key = "schedule:s:2026-11-02T10:00:00Z";
@@ -244,7 +244,7 @@ fn the_timer_index_follows_the_open_timers_and_comes_back_from_the_journal() {
     );
 
     // Answered, the timer leaves the index in the same write.
-    let writer = Writer::start(store.clone()).expect("writer");
+    let writer = Writer::start(Backend::Redb(store.clone())).expect("writer");
     let mut woken = parked.clone();
     woken.status = PlayStatus::Running;
     woken.answered_resumes = std::mem::take(&mut woken.pending_resumes);

@@ -13,8 +13,8 @@ use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::KeyRecord;
 use super::journal::{MAX_BATCH, MAX_RECORD, Op};
+use super::{KeyRecord, Tx};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
@@ -28,7 +28,7 @@ pub fn due_micros(at: &str) -> Option<i64> {
 
 /// The (due time, pause id) of each open pause of `play` the clock answers;
 /// none once the play has ended.
-fn timer_keys(play: &Play) -> Vec<(i64, &str)> {
+pub(super) fn timer_keys(play: &Play) -> Vec<(i64, &str)> {
     if play.is_terminal() {
         return Vec::new();
     }
@@ -61,11 +61,11 @@ pub(super) fn create_tables(txn: &WriteTransaction) -> Result<()> {
     Ok(())
 }
 
-fn json<T: Serialize>(value: &T) -> String {
+pub(super) fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialize")
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
+pub(super) fn decode<T: DeserializeOwned>(text: &str) -> Result<T> {
     Ok(serde_json::from_str(text)?)
 }
 
@@ -99,19 +99,20 @@ pub(super) struct Recorded {
 }
 
 /// Writes a checkpoint leaves for after its answer (see [`Tx::checkpoint`]).
-pub(super) type Later = Box<dyn FnOnce(&Tx<'_>) -> Result<()> + Send>;
+pub(super) type Later = Box<dyn FnOnce(&RedbTx<'_>) -> Result<()> + Send>;
 
 /// A write transaction seen read-only, through model types: what a job's
 /// check looks at. It sees what earlier jobs of its batch wrote.
 #[derive(Clone, Copy)]
-pub struct Snapshot<'a> {
+pub struct RedbSnapshot<'a> {
     txn: &'a WriteTransaction,
 }
 
 /// A write transaction seen through model types. Every write is also
 /// recorded for the journal (see `journal.rs`), unless the transaction is
 /// itself a replay of the journal.
-pub struct Tx<'a> {
+#[derive(Clone, Copy)]
+pub struct RedbTx<'a> {
     pub(super) txn: &'a WriteTransaction,
     pub(super) journal: Option<&'a RefCell<Recorded>>,
     /// Where checkpoints put what they leave for after the answer; `None`
@@ -119,10 +120,10 @@ pub struct Tx<'a> {
     pub(super) later: Option<&'a RefCell<Vec<Later>>>,
 }
 
-impl<'a> Tx<'a> {
+impl<'a> RedbTx<'a> {
     /// A transaction that records nothing for the journal: a replay of it.
-    pub(super) fn unjournaled(txn: &'a WriteTransaction) -> Tx<'a> {
-        Tx {
+    pub(super) fn unjournaled(txn: &'a WriteTransaction) -> RedbTx<'a> {
+        RedbTx {
             txn,
             journal: None,
             later: None,
@@ -130,12 +131,12 @@ impl<'a> Tx<'a> {
     }
 
     /// The same transaction, read-only.
-    pub fn read(&self) -> Snapshot<'a> {
-        Snapshot { txn: self.txn }
+    pub fn read(&self) -> RedbSnapshot<'a> {
+        RedbSnapshot { txn: self.txn }
     }
 }
 
-impl Tx<'_> {
+impl RedbTx<'_> {
     fn record(&self, op: Op) {
         if let Some(journal) = self.journal {
             let mut recorded = journal.borrow_mut();
@@ -436,12 +437,12 @@ impl Tx<'_> {
     ) -> Result<()> {
         let Some(later) = self.later else {
             let fresh = self.put_checkpoint(&play_sid, &step_key, &output)?;
-            return then(self, fresh);
+            return then(&Tx::Redb(*self), fresh);
         };
         self.record_checkpoint(&play_sid, &step_key, &output);
-        later.borrow_mut().push(Box::new(move |tx: &Tx<'_>| {
+        later.borrow_mut().push(Box::new(move |tx: &RedbTx<'_>| {
             let fresh = tx.put_checkpoint(&play_sid, &step_key, &output)?;
-            then(tx, fresh)
+            then(&Tx::Redb(*tx), fresh)
         }));
         Ok(())
     }
@@ -544,7 +545,7 @@ impl Tx<'_> {
     }
 }
 
-impl Snapshot<'_> {
+impl RedbSnapshot<'_> {
     /// Up to `limit` plays of `status` created before the sid `upper` (sids
     /// sort by creation time), oldest first, that `keep` accepts: a walk of
     /// the status index that never reads a newer play.

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::pgcluster;
+
 /// The binary under test, built by cargo for this test run.
 pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 
@@ -147,6 +149,9 @@ pub struct TestEnv {
     root: TempDir,
     pub socket_dir: PathBuf,
     pub data_dir: PathBuf,
+    /// The test's own PostgreSQL database when the run tests that backend
+    /// (`HERO_TEST_BACKEND=postgres`); `None` for the redb store.
+    pub database_url: Option<String>,
 }
 
 impl TestEnv {
@@ -160,15 +165,37 @@ impl TestEnv {
         TestEnv {
             socket_dir: root.path().join("sock"),
             data_dir: root.path().join("data"),
+            database_url: pgcluster::enabled().then(|| pgcluster::database(None)),
             root,
         }
+    }
+
+    /// A server of its own on the same store as `other`: its own socket
+    /// and data folders, the same PostgreSQL database (several workers).
+    pub fn worker_of(other: &TestEnv) -> TestEnv {
+        let mut env = TestEnv::new();
+        env.database_url = other.database_url.clone();
+        env
+    }
+
+    /// Whether this run tests the redb store; a test of what only redb has
+    /// (its journal, its file) says why it is skipped otherwise.
+    pub fn on_redb(&self, why_only_redb: &str) -> bool {
+        if self.database_url.is_some() {
+            eprintln!("skipped on PostgreSQL: {why_only_redb}");
+        }
+        self.database_url.is_none()
     }
 
     /// A new environment whose data folder is a copy of `template`'s, whose
     /// server must be stopped: the setup of many cases, paid once.
     pub fn copy_of(template: &TestEnv) -> TestEnv {
-        let env = TestEnv::new();
+        let mut env = TestEnv::new();
         copy_dir(&template.data_dir, &env.data_dir);
+        env.database_url = template
+            .database_url
+            .as_deref()
+            .map(|url| pgcluster::database(Some(url)));
         env
     }
 
@@ -199,6 +226,10 @@ impl TestEnv {
             .env_remove("HERO_LOGIC_NO_AUTOSTART")
             .current_dir(self.root.path())
             .timeout(COMMAND_TIMEOUT);
+        match &self.database_url {
+            Some(url) => cmd.env("HERO_LOGIC_DATABASE_URL", url),
+            None => cmd.env_remove("HERO_LOGIC_DATABASE_URL"),
+        };
         cmd
     }
 
@@ -212,6 +243,10 @@ impl TestEnv {
             .env("NO_COLOR", "1")
             .env_remove("HERO_LOGIC_NO_AUTOSTART")
             .current_dir(self.root.path());
+        match &self.database_url {
+            Some(url) => cmd.env("HERO_LOGIC_DATABASE_URL", url),
+            None => cmd.env_remove("HERO_LOGIC_DATABASE_URL"),
+        };
         cmd
     }
 
@@ -326,9 +361,15 @@ impl TestEnv {
             .and_then(|pid| pid.trim().parse().ok())
     }
 
-    /// Every record of the store, read directly from the redb file. The
-    /// server must be stopped: redb lets one process open the file.
+    /// Every record of the store, read directly from the redb file (the
+    /// server must be stopped: redb lets one process open the file) or
+    /// from the test's PostgreSQL database.
     pub fn store_dump(&self) -> Vec<String> {
+        if let Some(url) = &self.database_url {
+            return hero_logic::store::pg::Pg::open(url)
+                .and_then(|pg| pg.dump())
+                .unwrap_or_else(|e| panic!("cannot read the database {url}: {e}"));
+        }
         let mut dump = None;
         let mut last_error = String::new();
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -9,6 +9,7 @@ mod http;
 mod lifecycle;
 mod newuser;
 mod pause;
+mod pgcluster;
 mod play;
 mod prune;
 mod runs;

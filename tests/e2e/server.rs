@@ -315,7 +315,9 @@ fn a_play_stored_with_a_timeout_out_of_range_is_recovered_without_a_panic() {
             store.is_some()
         });
         let store = std::sync::Arc::new(store.expect("the store opened"));
-        let writer = hero_logic::store::writer::Writer::start(store).expect("a writer");
+        let writer =
+            hero_logic::store::writer::Writer::start(hero_logic::store::Backend::Redb(store))
+                .expect("a writer");
         let owned = sid.clone();
         writer
             .durable(move |snapshot| {

@@ -8,7 +8,7 @@ use redb::{Durability, WriteTransaction};
 
 use super::{Ack, Reply, Request};
 use crate::store::journal::Journal;
-use crate::store::tx::{Later, Recorded};
+use crate::store::tx::{Later, Recorded, RedbTx};
 use crate::store::{Result, Store, StoreError, Tx, db};
 
 /// The write transaction left open across batches, who waits for its
@@ -40,7 +40,7 @@ impl Open {
     /// failure leaves the checkpoint in the journal only, which the next
     /// start applies.
     pub(super) fn write_later(&mut self) {
-        let tx = Tx::unjournaled(&self.txn);
+        let tx = RedbTx::unjournaled(&self.txn);
         for later in self.later.drain(..) {
             if let Err(e) = later(&tx) {
                 tracing::error!("writing an answered checkpoint failed: {e}");
@@ -118,11 +118,11 @@ pub(super) fn write_batch(
     let mut durable = false;
     let mut synced = Vec::new();
     {
-        let tx = Tx {
+        let tx = Tx::Redb(RedbTx {
             txn: &current.txn,
             journal: Some(&recorded),
             later: Some(&later),
-        };
+        });
         for request in batch {
             let reply = (request.job)(Some(&tx));
             match request.ack {

@@ -45,6 +45,7 @@
 //! queued after it.
 
 mod batch;
+mod postgres;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -57,7 +58,8 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use super::journal::Journal;
-use super::{Result, Snapshot, Store, StoreError, Tx};
+use super::pg::Conn;
+use super::{Backend, Result, Snapshot, Store, StoreError, Tx};
 use state::{MAX_BATCH, State, run};
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
@@ -143,11 +145,17 @@ impl Drop for Handle {
 }
 
 struct Shared {
-    store: Arc<Store>,
     queue: Mutex<Queue>,
     /// Tells the writer thread that requests were queued, or that a
     /// transaction it must commit in time was opened elsewhere.
     ready: Condvar,
+    /// The redb store and the state whoever writes it holds; `None` for
+    /// PostgreSQL, whose writer thread alone holds its connection.
+    redb: Option<Redb>,
+}
+
+struct Redb {
+    store: Arc<Store>,
     state: Mutex<State>,
 }
 
@@ -174,8 +182,9 @@ impl Shared {
         self.ready.notify_one();
     }
 
-    /// Takes up to a batch of queued requests; the caller holds the state.
-    fn take(&self, _held: &State) -> Vec<Request> {
+    /// Takes up to a batch of queued requests; the caller is the one who
+    /// writes (holds redb's state, or is PostgreSQL's writer thread).
+    fn take(&self) -> Vec<Request> {
         let mut queue = self.queue();
         if queue.requests.len() <= MAX_BATCH {
             std::mem::take(&mut queue.requests)
@@ -186,26 +195,41 @@ impl Shared {
 }
 
 impl Writer {
-    /// Starts the writer thread; the store's journal must have been
-    /// replayed (as [`Store::open`] does).
-    pub fn start(store: Arc<Store>) -> Result<Writer> {
-        let journal = Journal::open(store.dir())
-            .map_err(store.io())?
-            .ok_or_else(|| store.damaged("the journal vanished after the store was opened"))?;
+    /// Starts the writer thread. For redb, the store's journal must have
+    /// been replayed (as [`Store::open`] does).
+    pub fn start(backend: Backend) -> Result<Writer> {
+        let (redb, conn) = match backend {
+            Backend::Redb(store) => {
+                let journal = Journal::open(store.dir())
+                    .map_err(store.io())?
+                    .ok_or_else(|| {
+                        store.damaged("the journal vanished after the store was opened")
+                    })?;
+                let state = Mutex::new(State::new(journal));
+                (Some(Redb { store, state }), None)
+            }
+            Backend::Postgres(pg) => (None, Some(Conn::open(pg.url())?)),
+        };
         let shared = Arc::new(Shared {
-            store,
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
-            state: Mutex::new(State::new(journal)),
+            redb,
         });
         let thread_shared = shared.clone();
+        let mut conn = conn.map(std::cell::RefCell::new);
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 // A panic in someone's write must not take the writer with
                 // it: every later write would hang.
                 while let Err(panic) =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&thread_shared)))
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        match (&thread_shared.redb, conn.as_mut()) {
+                            (Some(redb), _) => run(&thread_shared, redb),
+                            (None, Some(conn)) => postgres::run(&thread_shared, conn),
+                            (None, None) => {}
+                        }
+                    }))
                 {
                     tracing::error!("the store's writer recovered from a panic: {panic:?}");
                 }
@@ -259,9 +283,10 @@ impl Writer {
     /// else. For a thread that has just answered a checkpoint and would
     /// otherwise wait idle for the next.
     pub fn catch_up(&self) {
-        let shared = self.shared();
-        if let Ok(mut state) = shared.state.try_lock() {
-            state.catch_up(&shared.store);
+        if let Some(redb) = &self.shared().redb
+            && let Ok(mut state) = redb.state.try_lock()
+        {
+            state.catch_up(&redb.store);
         }
     }
 
@@ -274,15 +299,24 @@ impl Writer {
         let (done, wait) = oneshot::channel();
         self.shared().queue().requests.push(Request {
             ack,
-            job: Box::new(move |tx| {
-                let outcome = job(tx);
-                Box::new(move |batch: Result<()>| {
-                    let _ = done.send(answer(batch, outcome));
-                })
+            job: reply_with(job, move |outcome| {
+                let _ = done.send(outcome);
             }),
         });
         wait
     }
+}
+
+/// A job that hands its caller's answer to `reply` once its batch is
+/// written (or refused).
+fn reply_with<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+    job: Typed<T, E>,
+    reply: impl FnOnce(std::result::Result<T, E>) + Send + 'static,
+) -> Job {
+    Box::new(move |tx| {
+        let outcome = job(tx);
+        Box::new(move |batch: Result<()>| reply(answer(batch, outcome)))
+    })
 }
 
 /// Wraps a check and its plan into one job.
@@ -312,9 +346,22 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
     /// callers that queued while an fsync ran share the next one). Blocks
     /// for an fsync: for threads that may block, not async tasks.
     pub fn wait(self) -> std::result::Result<T, E> {
-        let mut answered = self.writer.send(Ack::Synced, self.job);
         let shared = self.writer.shared();
-        let mut state = lock(&shared.state);
+        let Some(redb) = &shared.redb else {
+            // PostgreSQL's writer thread commits every batch it takes.
+            let (done, answered) = std::sync::mpsc::sync_channel(1);
+            shared.push(Request {
+                ack: Ack::Durable,
+                job: reply_with(self.job, move |outcome| {
+                    let _ = done.send(outcome);
+                }),
+            });
+            return answered
+                .recv()
+                .unwrap_or_else(|_| Err(StoreError::WriterGone.into()));
+        };
+        let mut answered = self.writer.send(Ack::Synced, self.job);
+        let mut state = lock(&redb.state);
         loop {
             match answered.try_recv() {
                 Ok(outcome) => return outcome,
@@ -323,12 +370,12 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                 }
                 Err(oneshot::error::TryRecvError::Empty) => {}
             }
-            let batch = shared.take(&state);
+            let batch = shared.take();
             if batch.is_empty() {
                 return Err(StoreError::WriterGone.into());
             }
             let opened = state.open.is_none();
-            state.write(&shared.store, batch);
+            state.write(&redb.store, batch);
             if opened && state.open.is_some() {
                 shared.queue().poked = true;
                 shared.ready.notify_one();

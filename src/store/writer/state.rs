@@ -9,7 +9,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::batch::{Open, failure, refuse, write_batch};
-use super::{Request, Shared, lock};
+use super::{Redb, Request, Shared, lock};
 use crate::store::journal::{JOURNAL_SIZE, Journal};
 use crate::store::{Store, StoreError, note_fold};
 
@@ -305,9 +305,9 @@ impl State {
 /// transaction once it is due, folds the journal into redb when the writer
 /// is idle and at least every [`FOLD_EVERY`], and, after a failure, tries
 /// again until the store writes.
-pub(super) fn run(shared: &Shared) {
+pub(super) fn run(shared: &Shared, redb: &Redb) {
     loop {
-        let wait = lock(&shared.state).next_wake();
+        let wait = lock(&redb.state).next_wake();
         let closed = {
             let mut queue = shared.queue();
             if queue.requests.is_empty() && !queue.poked && !queue.closed {
@@ -320,8 +320,8 @@ pub(super) fn run(shared: &Shared) {
             queue.poked = false;
             queue.closed
         };
-        let store = &shared.store;
-        let mut state = lock(&shared.state);
+        let store = &redb.store;
+        let mut state = lock(&redb.state);
         if state
             .broken
             .as_ref()
@@ -329,7 +329,7 @@ pub(super) fn run(shared: &Shared) {
         {
             state.recover(store);
         }
-        let batch = shared.take(&state);
+        let batch = shared.take();
         if !batch.is_empty() {
             state.write(store, batch);
             state.catch_up(store);

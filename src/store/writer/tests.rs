@@ -18,7 +18,7 @@ fn write_now<T: Send + 'static>(
 fn open() -> (tempfile::TempDir, Arc<Store>, Writer) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(Store::open(dir.path()).expect("store"));
-    let writer = Writer::start(store.clone()).expect("writer");
+    let writer = Writer::start(Backend::Redb(store.clone())).expect("writer");
     (dir, store, writer)
 }
 
@@ -184,7 +184,7 @@ fn a_refused_job_writes_nothing_and_the_rest_of_its_batch_commits() {
     };
     {
         // Nobody writes while the state is held: the three are one batch.
-        let _held = lock(&writer.shared().state);
+        let _held = lock(&writer.shared().redb.as_ref().expect("a redb writer").state);
         put("before");
         let refused = writer.deferred(|snapshot| {
             snapshot.play_state("p")?;

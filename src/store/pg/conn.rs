@@ -1,0 +1,193 @@
+//! One PostgreSQL connection with its prepared statements, and the pool the
+//! readers share.
+//!
+//! The synchronous `postgres` client keeps the store's API synchronous, as
+//! redb's is: the writer thread owns one connection and drives it itself,
+//! with no hop to another thread per statement. A reader inside the
+//! server's async runtime leaves the runtime's context for the call
+//! (`block_in_place`), as a redb read would block on the disk.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+
+use crate::store::Result;
+
+pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// A connection and the statements prepared on it, each prepared once: a
+/// statement's text is its key, so only `'static` SQL is cached.
+pub(crate) struct Conn {
+    client: Client,
+    url: String,
+    prepared: HashMap<&'static str, Statement>,
+    /// A statement failed since the last `BEGIN`: PostgreSQL has aborted
+    /// the transaction, and its `COMMIT` would roll back without an error.
+    failed: bool,
+}
+
+impl Conn {
+    /// Connects from whatever thread (see [`blocking`]).
+    pub(crate) fn open(url: &str) -> Result<Conn> {
+        blocking(|| Conn::connect(url))
+    }
+
+    /// Connects; on a thread outside any async runtime.
+    pub(crate) fn connect(url: &str) -> Result<Conn> {
+        let client = Client::connect(url, NoTls)?;
+        Ok(Conn {
+            client,
+            url: url.to_owned(),
+            prepared: HashMap::new(),
+            failed: false,
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Whether a statement failed since the transaction began.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Notes a failure, so that the transaction it aborted is not taken
+    /// for committed.
+    fn noted<T>(&mut self, result: Result<T>) -> Result<T> {
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
+        let done = self
+            .statement(sql)
+            .and_then(|s| Ok(self.client.execute(&s, params)?));
+        self.noted(done)
+    }
+
+    pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
+        let done = self
+            .statement(sql)
+            .and_then(|s| Ok(self.client.query(&s, params)?));
+        self.noted(done)
+    }
+
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>> {
+        let done = self
+            .statement(sql)
+            .and_then(|s| Ok(self.client.query_opt(&s, params)?));
+        self.noted(done)
+    }
+
+    /// Runs a query built at run time (not prepared, not cached) whose rows
+    /// are one text column each.
+    pub(crate) fn query_text(&mut self, sql: &str) -> Result<Vec<String>> {
+        Ok(self
+            .client
+            .query(sql, &[])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    /// Runs statements without parameters (transaction control, DDL).
+    pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
+        if sql == "BEGIN" {
+            self.failed = false;
+        }
+        let done = self.client.batch_execute(sql).map_err(Into::into);
+        self.noted(done)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+/// Connections for readers, made when none is free and kept for the next.
+pub(crate) struct Pool {
+    url: String,
+    free: Mutex<Vec<Conn>>,
+}
+
+/// How many idle connections the pool keeps.
+const KEEP: usize = 8;
+
+impl Pool {
+    pub(crate) fn new(url: String) -> Pool {
+        Pool {
+            url,
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `f` on a free connection, from whatever thread: inside the
+    /// server's runtime it leaves the runtime's context first, since the
+    /// synchronous client runs a runtime of its own.
+    pub(crate) fn with<T: Send>(&self, f: impl FnOnce(&mut Conn) -> Result<T> + Send) -> Result<T> {
+        blocking(|| {
+            let taken = self
+                .free
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let mut conn = match taken {
+                Some(conn) if !conn.is_closed() => conn,
+                _ => Conn::connect(&self.url)?,
+            };
+            let out = f(&mut conn);
+            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+            if !conn.is_closed() && free.len() < KEEP {
+                free.push(conn);
+            }
+            out
+        })
+    }
+}
+
+impl Drop for Pool {
+    /// A connection's client stops a runtime of its own when dropped,
+    /// which an async runtime's thread may not do in place.
+    fn drop(&mut self) {
+        let free = std::mem::take(self.free.get_mut().unwrap_or_else(PoisonError::into_inner));
+        blocking(move || drop(free));
+    }
+}
+
+/// Runs blocking `f` where the caller is: on a plain thread as is, on a
+/// worker of a multi-threaded runtime through `block_in_place`, and on a
+/// single-threaded runtime (which cannot give its thread away) on a thread
+/// of its own.
+fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|scope| {
+            scope
+                .spawn(f)
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    }
+}

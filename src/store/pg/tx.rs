@@ -1,0 +1,356 @@
+//! Typed reads and writes inside the writer's PostgreSQL transaction: the
+//! same operations, with the same rules, as the redb store's `tx.rs`.
+//! Indexes are PostgreSQL's own; what redb keeps by hand here (timers,
+//! idempotency keys, resume tokens) is kept by the same rules.
+
+use std::cell::RefCell;
+
+use super::Conn;
+use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
+use crate::store::tx::{decode, json, timer_keys};
+use crate::store::{KeyRecord, Result, SpanText, Tx};
+
+/// The writer's transaction, read-only.
+#[derive(Clone, Copy)]
+pub struct PgSnapshot<'a> {
+    conn: &'a RefCell<Conn>,
+}
+
+/// The writer's transaction.
+#[derive(Clone, Copy)]
+pub struct PgTx<'a> {
+    conn: &'a RefCell<Conn>,
+}
+
+impl<'a> PgTx<'a> {
+    pub(crate) fn new(conn: &'a RefCell<Conn>) -> PgTx<'a> {
+        PgTx { conn }
+    }
+
+    pub fn read(&self) -> PgSnapshot<'a> {
+        PgSnapshot { conn: self.conn }
+    }
+}
+
+/// A play's sequence numbers as PostgreSQL's bigint: spans and log lines
+/// count far below 2^63.
+fn big(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl PgTx<'_> {
+    fn exec(&self, sql: &'static str, params: super::conn::Params<'_>) -> Result<u64> {
+        self.conn.borrow_mut().execute(sql, params)
+    }
+
+    pub fn put_play(&self, old: Option<&Play>, play: &Play) -> Result<()> {
+        let mut stored = play.clone();
+        stored.step_outputs.clear();
+        stored.steps_done = 0;
+        stored.newer_version_sid = None;
+        let text = json(&stored);
+        self.exec(
+            "INSERT INTO plays (sid, status, workflow_sid, parent_sid, record) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (sid) DO UPDATE SET status = EXCLUDED.status, record = EXCLUDED.record",
+            &[
+                &play.sid,
+                &play.status.as_str(),
+                &play.workflow_sid,
+                &play.parent_play_sid,
+                &text,
+            ],
+        )?;
+        let before = old.map(timer_keys).unwrap_or_default();
+        let after = timer_keys(play);
+        for (due, id) in before.iter().filter(|k| !after.contains(k)) {
+            self.remove_timer(*due, &play.sid, id)?;
+        }
+        for (due, id) in &after {
+            self.exec(
+                "INSERT INTO timers (due, play_sid, pause_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+                &[due, &play.sid, id],
+            )?;
+        }
+        if old.is_none()
+            && let Some(key) = &play.idempotency_key
+        {
+            self.exec(
+                "INSERT INTO idempotency_keys (workflow_sid, key, play_sid) VALUES ($1, $2, $3) \
+                 ON CONFLICT (workflow_sid, key) DO UPDATE SET play_sid = EXCLUDED.play_sid",
+                &[&play.workflow_sid, key, &play.sid],
+            )?;
+        }
+        for request in &play.pending_resumes {
+            let Some(token) = &request.token else {
+                continue;
+            };
+            if old.is_some_and(|old| old.pending_resumes.iter().any(|r| r.id == request.id)) {
+                continue;
+            }
+            self.exec(
+                "INSERT INTO resume_tokens (token, play_sid, pause_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (token) DO UPDATE SET play_sid = EXCLUDED.play_sid, \
+                 pause_id = EXCLUDED.pause_id",
+                &[token, &play.sid, &request.id],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn put_http_key(&self, record: &KeyRecord) -> Result<()> {
+        self.exec(
+            "INSERT INTO http_keys (id, record) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
+            &[&record.key.id, &json(record)],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_http_key(&self, id: &str) -> Result<()> {
+        self.exec("DELETE FROM http_keys WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    pub fn remove_timer(&self, due: i64, play_sid: &str, id: &str) -> Result<()> {
+        self.exec(
+            "DELETE FROM timers WHERE due = $1 AND play_sid = $2 AND pause_id = $3",
+            &[&due, &play_sid, &id],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_schedule(&self, schedule: &Schedule) -> Result<()> {
+        self.exec(
+            "INSERT INTO schedules (name, record) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
+            &[&schedule.name, &json(schedule)],
+        )?;
+        Ok(())
+    }
+
+    /// Removes a play whole: its record, step outputs, spans, log lines,
+    /// timers, tokens, and its idempotency key while the key is its own.
+    pub fn delete_play(&self, play: &Play) -> Result<()> {
+        let sid = play.sid.as_str();
+        self.exec("DELETE FROM plays WHERE sid = $1", &[&sid])?;
+        self.exec("DELETE FROM step_outputs WHERE play_sid = $1", &[&sid])?;
+        self.exec("DELETE FROM spans WHERE play_sid = $1", &[&sid])?;
+        self.exec("DELETE FROM logs WHERE play_sid = $1", &[&sid])?;
+        self.exec("DELETE FROM timers WHERE play_sid = $1", &[&sid])?;
+        self.exec("DELETE FROM resume_tokens WHERE play_sid = $1", &[&sid])?;
+        if let Some(key) = &play.idempotency_key {
+            self.exec(
+                "DELETE FROM idempotency_keys \
+                 WHERE workflow_sid = $1 AND key = $2 AND play_sid = $3",
+                &[&play.workflow_sid, key, &sid],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn delete_schedule(&self, name: &str) -> Result<()> {
+        self.exec("DELETE FROM schedules WHERE name = $1", &[&name])?;
+        Ok(())
+    }
+
+    /// Stores a step's checkpoint and counts one more step done for its
+    /// play if the step had none stored before; says whether it had none.
+    /// One statement: a checkpoint costs one round trip before its commit.
+    pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
+        let row = self.conn.borrow_mut().query_opt(
+            "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
+                 RETURNING (xmax = 0) AS fresh), \
+             c AS (UPDATE plays SET steps_done = steps_done + 1 \
+                 WHERE sid = $1 AND (SELECT fresh FROM o)) \
+             SELECT fresh FROM o",
+            &[&play_sid, &step_key, &output],
+        )?;
+        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
+    }
+
+    /// A step's checkpoint: written at once, and acknowledged with its
+    /// batch's commit.
+    pub fn checkpoint(
+        &self,
+        play_sid: String,
+        step_key: String,
+        output: String,
+        then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
+    ) -> Result<()> {
+        let fresh = self.put_checkpoint(&play_sid, &step_key, &output)?;
+        then(&Tx::Postgres(*self), fresh)
+    }
+
+    pub fn put_span(&self, span: &Span) -> Result<()> {
+        self.put_span_text(&span.play_sid, span.run, span.seq(), &json(span))
+    }
+
+    pub fn put_span_json(&self, play_sid: &str, run: u32, seq: u64, span: &SpanText) -> Result<()> {
+        self.put_span_text(play_sid, run, seq, span.as_str())
+    }
+
+    fn put_span_text(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
+        self.exec(
+            "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span",
+            &[&play_sid, &i64::from(run), &big(seq), &span],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_log(&self, play_sid: &str, line: &LogLine) -> Result<()> {
+        self.exec(
+            "INSERT INTO logs (play_sid, run, seq, line) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (play_sid, run, seq) DO UPDATE SET line = EXCLUDED.line",
+            &[&play_sid, &i64::from(line.run), &big(line.seq), &json(line)],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_workflow(&self, workflow: &Workflow) -> Result<()> {
+        self.exec(
+            "INSERT INTO workflows (sid, record) VALUES ($1, $2) \
+             ON CONFLICT (sid) DO UPDATE SET record = EXCLUDED.record",
+            &[&workflow.sid, &json(workflow)],
+        )?;
+        self.exec(
+            "INSERT INTO workflow_names (name, sid) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET sid = EXCLUDED.sid",
+            &[&workflow.name, &workflow.sid],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_version(&self, version: &WorkflowVersion) -> Result<()> {
+        self.exec(
+            "INSERT INTO versions (sid, workflow_sid, created_at, record) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sid) DO UPDATE SET record = EXCLUDED.record",
+            &[
+                &version.sid,
+                &version.workflow_sid,
+                &version.created_at,
+                &json(version),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_analysis(&self, source_hash: &str, analysis: &serde_json::Value) -> Result<()> {
+        self.exec(
+            "INSERT INTO analyses (source_hash, analysis) VALUES ($1, $2) \
+             ON CONFLICT (source_hash) DO UPDATE SET analysis = EXCLUDED.analysis",
+            &[&source_hash, &json(analysis)],
+        )?;
+        Ok(())
+    }
+}
+
+impl PgSnapshot<'_> {
+    fn one(&self, sql: &'static str, params: super::conn::Params<'_>) -> Result<Option<String>> {
+        let row = self.conn.borrow_mut().query_opt(sql, params)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// Up to `limit` plays of `status` created before the sid `upper`,
+    /// oldest first, that `keep` accepts.
+    pub fn plays_of_status_before(
+        &self,
+        status: PlayStatus,
+        upper: &str,
+        limit: usize,
+        mut keep: impl FnMut(&Play) -> bool,
+    ) -> Result<Vec<Play>> {
+        let rows = self.conn.borrow_mut().query(
+            "SELECT record FROM plays WHERE status = $1 AND sid < $2 ORDER BY sid",
+            &[&status.as_str(), &upper],
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let play: Play = decode(row.get(0))?;
+            if keep(&play) {
+                out.push(play);
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn play(&self, sid: &str) -> Result<Option<Play>> {
+        let row = self.conn.borrow_mut().query_opt(
+            "SELECT record, steps_done FROM plays WHERE sid = $1",
+            &[&sid],
+        )?;
+        row.map(|r| super::read::play_of(&r)).transpose()
+    }
+
+    pub fn play_state(&self, sid: &str) -> Result<Option<(PlayStatus, u32)>> {
+        #[derive(serde::Deserialize)]
+        struct State {
+            status: PlayStatus,
+            runs: u32,
+        }
+        let found = self.one("SELECT record FROM plays WHERE sid = $1", &[&sid])?;
+        found
+            .map(|text| decode::<State>(&text).map(|s| (s.status, s.runs)))
+            .transpose()
+    }
+
+    pub fn span(&self, play_sid: &str, run: u32, seq: u64) -> Result<Option<Span>> {
+        let found = self.one(
+            "SELECT span FROM spans WHERE play_sid = $1 AND run = $2 AND seq = $3",
+            &[&play_sid, &i64::from(run), &big(seq)],
+        )?;
+        Ok(found.and_then(|text| decode(&text).ok()))
+    }
+
+    pub fn workflow(&self, sid: &str) -> Result<Option<Workflow>> {
+        let found = self.one("SELECT record FROM workflows WHERE sid = $1", &[&sid])?;
+        found.map(|text| decode(&text)).transpose()
+    }
+
+    pub fn workflow_by_name(&self, name: &str) -> Result<Option<Workflow>> {
+        let found = self.one(
+            "SELECT w.record FROM workflow_names n JOIN workflows w ON w.sid = n.sid \
+             WHERE n.name = $1",
+            &[&name],
+        )?;
+        found.map(|text| decode(&text)).transpose()
+    }
+
+    pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
+        let row = self.conn.borrow_mut().query_opt(
+            "SELECT seq FROM logs WHERE play_sid = $1 ORDER BY run DESC, seq DESC LIMIT 1",
+            &[&play_sid],
+        )?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
+        let found = self.one("SELECT record FROM schedules WHERE name = $1", &[&name])?;
+        found.map(|text| decode(&text)).transpose()
+    }
+
+    pub fn http_key(&self, id: &str) -> Result<Option<KeyRecord>> {
+        let found = self.one("SELECT record FROM http_keys WHERE id = $1", &[&id])?;
+        found.map(|text| decode(&text)).transpose()
+    }
+
+    pub fn idempotent_play(&self, workflow_sid: &str, key: &str) -> Result<Option<String>> {
+        self.one(
+            "SELECT play_sid FROM idempotency_keys WHERE workflow_sid = $1 AND key = $2",
+            &[&workflow_sid, &key],
+        )
+    }
+
+    pub fn version_exists(&self, sid: &str) -> Result<bool> {
+        Ok(self
+            .one("SELECT sid FROM versions WHERE sid = $1", &[&sid])?
+            .is_some())
+    }
+}
