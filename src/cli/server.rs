@@ -88,6 +88,7 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
                 "data_dir": info["data_dir"],
                 "version": info["version"],
                 "uptime_s": info["uptime_s"],
+                "backend": info["backend"],
             })
         }
         None => json!({
@@ -97,6 +98,8 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
             "data_dir": ctx.paths.data_dir,
             "version": version,
             "uptime_s": null,
+            // What a server started now would use.
+            "backend": if crate::env::database_url().is_some() { "postgres" } else { "redb" },
         }),
     };
     let running = report["running"] == json!(true);
@@ -104,11 +107,12 @@ pub fn status(ctx: &Ctx) -> anyhow::Result<i32> {
         print_json(&report);
     } else if running {
         outln!(
-            "running  pid {}  up {}\nsocket   {}\ndata     {}",
+            "running  pid {}  up {}\nsocket   {}\ndata     {}\nstore    {}",
             report["pid"],
             crate::format::duration(report["uptime_s"].as_f64().unwrap_or(0.0)),
             report["socket"].as_str().unwrap_or_default(),
             report["data_dir"].as_str().unwrap_or_default(),
+            report["backend"].as_str().unwrap_or("redb"),
         );
     } else {
         outln!("not running\nsocket   {}", ctx.paths.socket.display());

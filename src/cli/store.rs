@@ -18,6 +18,13 @@ pub enum StoreCommand {
 }
 
 pub fn run(ctx: &Ctx, command: StoreCommand) -> anyhow::Result<i32> {
+    if crate::env::database_url().is_some() {
+        return Err(UserError::new(
+            "`store check` and `store repair` look at the embedded redb store; this server keeps everything in PostgreSQL (HERO_LOGIC_DATABASE_URL)",
+        )
+        .hint("PostgreSQL checks its own data: use its tools (pg_amcheck, your backups)")
+        .into());
+    }
     let dir = &ctx.paths.data_dir;
     let is_check = matches!(command, StoreCommand::Check);
     let outcome = match command {

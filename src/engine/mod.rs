@@ -241,6 +241,11 @@ impl Engine {
         let _ = self.inner.events.send(event);
     }
 
+    /// `"redb"` or `"postgres"`: where everything is kept (SPEC §12).
+    pub fn backend(&self) -> &'static str {
+        self.inner.store.name()
+    }
+
     fn store(&self) -> &Backend {
         &self.inner.store
     }

@@ -174,6 +174,7 @@ impl Server {
         info["socket"] = json!(self.paths.socket);
         info["data_dir"] = json!(self.paths.data_dir);
         info["http"] = json!(self.engine.http_base());
+        info["backend"] = json!(self.engine.backend());
         info
     }
 

@@ -150,7 +150,7 @@ pub struct TestEnv {
     pub socket_dir: PathBuf,
     pub data_dir: PathBuf,
     /// The test's own PostgreSQL database when the run tests that backend
-    /// (`HERO_TEST_BACKEND=postgres`); `None` for the redb store.
+    /// (the suite built as `e2e_postgres`); `None` for the redb store.
     pub database_url: Option<String>,
 }
 
@@ -168,14 +168,6 @@ impl TestEnv {
             database_url: pgcluster::enabled().then(|| pgcluster::database(None)),
             root,
         }
-    }
-
-    /// A server of its own on the same store as `other`: its own socket
-    /// and data folders, the same PostgreSQL database (several workers).
-    pub fn worker_of(other: &TestEnv) -> TestEnv {
-        let mut env = TestEnv::new();
-        env.database_url = other.database_url.clone();
-        env
     }
 
     /// Whether this run tests the redb store; a test of what only redb has

@@ -54,9 +54,16 @@ fn start_status_stop_and_autostart() {
     assert_eq!(status["data_dir"], path_arg(&env.data_dir));
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
     assert!(status["uptime_s"].is_number(), "{status}");
+    let backend = if env.database_url.is_some() {
+        "postgres"
+    } else {
+        "redb"
+    };
+    assert_eq!(status["backend"], backend, "{status}");
 
     env.stop();
     assert_eq!(env.status()["running"], false);
+    assert_eq!(env.status()["backend"], backend);
 
     // `--start` and `--stop` are aliases of the subcommands.
     env.ok(["--start"]);

@@ -1,5 +1,5 @@
-//! A throwaway PostgreSQL cluster for the tests that run against the
-//! PostgreSQL backend (`HERO_TEST_BACKEND=postgres`), and for the tests
+//! A throwaway PostgreSQL cluster for the suite built as `e2e_postgres`
+//! (the end-to-end tests against the PostgreSQL backend), and for the tests
 //! that always need one (several servers sharing a database).
 //!
 //! One cluster per test process: `initdb` and `pg_ctl` from Debian's
@@ -17,9 +17,32 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The database role the tests connect as (made by `initdb -U`).
 const ROLE: &str = "hero";
 
-/// Whether this run tests the PostgreSQL backend.
+/// Whether this test binary tests the PostgreSQL backend: the suite built
+/// as `e2e_postgres` does, where PostgreSQL is installed.
 pub fn enabled() -> bool {
-    std::env::var("HERO_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+    env!("CARGO_CRATE_NAME") == "e2e_postgres" && available()
+}
+
+/// Whether PostgreSQL's server programs are here. Where they are not, a
+/// test that wants them says so once and runs on redb (or skips), unless
+/// `HERO_TEST_REQUIRE_POSTGRES=1` makes their absence a failure.
+pub fn available() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let found = bin("initdb").is_absolute();
+        if !found {
+            assert!(
+                std::env::var("HERO_TEST_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "PostgreSQL is not installed, and HERO_TEST_REQUIRE_POSTGRES=1: \
+                 install Debian's `postgresql` package"
+            );
+            eprintln!(
+                "PostgreSQL is not installed (Debian: apt-get install postgresql): \
+                 its tests run on redb or are skipped"
+            );
+        }
+        found
+    })
 }
 
 struct Cluster {
