@@ -19,6 +19,7 @@ pub const PRELOAD: &str = "HERO_LOGIC_PRELOAD";
 pub const BUILD_NR_VAR: &str = "HERO_BUILD_NR";
 pub const HTTP: &str = "HERO_LOGIC_HTTP";
 pub const DATABASE_URL: &str = "HERO_LOGIC_DATABASE_URL";
+pub const LEASE_S: &str = "HERO_LOGIC_LEASE_S";
 const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 const HOME: &str = "HOME";
@@ -38,6 +39,7 @@ pub const READ: &[&str] = &[
     BUILD_NR_VAR,
     HTTP,
     DATABASE_URL,
+    LEASE_S,
     XDG_RUNTIME_DIR,
     XDG_DATA_HOME,
     HOME,
@@ -120,6 +122,20 @@ pub fn http() -> Option<String> {
 /// (SPEC §12).
 pub fn database_url() -> Option<String> {
     var(DATABASE_URL)
+}
+
+/// How long a worker's hold on a play lasts without a heartbeat: another
+/// worker takes the play over once it has run out (SPEC §12). Default 15 s;
+/// a value that is not a positive number of seconds (at most a day) counts
+/// as unset.
+pub fn lease() -> std::time::Duration {
+    var(LEASE_S)
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.1 && *s <= 86_400.0)
+        .map_or(
+            std::time::Duration::from_secs(15),
+            std::time::Duration::from_secs_f64,
+        )
 }
 
 /// Modules the fork server imports before it forks runs (comma-separated),

@@ -634,3 +634,16 @@ pub struct NewHttpKey {
     pub info: HttpKey,
     pub key: String,
 }
+
+/// A server that shares the store with others (SPEC §12): what `hero_logic
+/// workers --json` lists. With the embedded store, the one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Worker {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub started_at: String,
+    pub heartbeat_at: String,
+    /// The plays it runs now.
+    pub runs: Vec<String>,
+}

@@ -375,6 +375,13 @@ pub const METHODS: &[Method] = &[
         internal: false,
     },
     Method {
+        name: "workers_list",
+        summary: "The servers sharing this store (one with redb; every worker on a PostgreSQL database): id, host, pid, started_at, heartbeat_at, runs",
+        params: &[],
+        result: any,
+        internal: false,
+    },
+    Method {
         name: "server_shutdown",
         summary: "Stop the server; running plays are recovered at its next start",
         params: &[],

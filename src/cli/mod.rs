@@ -27,6 +27,7 @@ mod rpc;
 mod schedule;
 mod server;
 mod store;
+mod workers;
 mod workflow;
 
 use clap::{Parser, Subcommand};
@@ -121,6 +122,8 @@ pub enum Command {
         /// Params by name, as a JSON object.
         params: Option<String>,
     },
+    /// List the servers sharing this store, and the plays each runs.
+    Workers,
     /// Make, list and revoke the keys of the HTTP API.
     HttpKey {
         #[command(subcommand)]
@@ -201,6 +204,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rpc { method, params } => rpc::run(&ctx, &method, params.as_deref()),
         Command::Store { command } => store::run(&ctx, command),
         Command::HttpKey { command } => http_key::run(&ctx, command),
+        Command::Workers => workers::run(&ctx),
         Command::Sdk {
             command: SdkCommand::Path,
         } => {

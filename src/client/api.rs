@@ -6,7 +6,7 @@ use super::{Client, Result};
 use crate::api::{SavedWorkflow, ScheduleSave, WorkflowDetail};
 use crate::model::{
     HttpKey, JsonMap, LogLine, NewHttpKey, Play, PlayStatus, ResumeAck, ResumeRequest, Schedule,
-    SignalEvent, Span, Workflow,
+    SignalEvent, Span, Worker, Workflow,
 };
 
 /// What `play_start` sends.
@@ -218,6 +218,10 @@ impl Client {
         self.call("http_key_list", json!({}))
     }
 
+    pub fn workers_list(&mut self) -> Result<Vec<Worker>> {
+        self.call("workers_list", json!({}))
+    }
+
     pub fn http_key_revoke(&mut self, id: &str) -> Result<HttpKey> {
         self.call("http_key_revoke", json!({ "id": id }))
     }
@@ -315,6 +319,7 @@ mod tests {
         let _ = c.http_key_create(Some("l"));
         let _ = c.http_key_list();
         let _ = c.http_key_revoke("k");
+        let _ = c.workers_list();
         let _ = c.server_shutdown();
         // The fake server takes one connection at a time.
         let next = c.reconnect().expect("connected");
@@ -324,7 +329,7 @@ mod tests {
             .expect("connected")
             .call_value("stop", json!({}));
         let seen = server.join().expect("the fake server");
-        assert_eq!(seen.len(), 29, "{seen:?}");
+        assert_eq!(seen.len(), 30, "{seen:?}");
         for (method, params) in &seen {
             let listed = METHODS
                 .iter()

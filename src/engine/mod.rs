@@ -18,6 +18,7 @@ mod schedules;
 mod sdk_checks;
 mod sdk_events;
 mod timers;
+mod workers;
 mod workflows;
 mod zygote;
 
@@ -202,7 +203,10 @@ impl Engine {
                 http_base: std::sync::OnceLock::new(),
             }),
         };
-        engine.recover()?;
+        match engine.recover_as_worker() {
+            Some(recovered) => recovered?,
+            None => engine.recover()?,
+        }
         engine.start_timers();
         engine.start_schedules();
         engine.inner.forks.warm();

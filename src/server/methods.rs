@@ -237,6 +237,7 @@ impl Server {
                     .await?,
             ),
             "http_key_list" => to_value(engine.http_key_list()?),
+            "workers_list" => to_value(engine.workers()?),
             "http_key_revoke" => to_value(
                 engine
                     .http_key_revoke(&params::<HttpKeyId>(raw)?.id)

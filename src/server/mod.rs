@@ -39,7 +39,7 @@ use crate::config::Paths;
 use crate::engine::{self, Engine};
 use crate::manifest::Manifest;
 use crate::model::PlayEvent;
-use crate::store::pg::Pg;
+use crate::store::pg::{self, Pg, WorkerId};
 use crate::store::{Backend, DataDirLock, Store};
 
 /// How long a stopping server waits for answers still to be written.
@@ -97,7 +97,16 @@ pub async fn serve(
     crate::sdk::install(&paths.data_dir)
         .with_context(|| format!("cannot write the SDK into {}", paths.data_dir.display()))?;
     let store = match &database_url {
-        Some(url) => Backend::Postgres(Arc::new(Pg::open(url)?)),
+        Some(url) => {
+            let worker = WorkerId {
+                id: pg::local_worker_id(&paths.data_dir).with_context(|| {
+                    format!("cannot name this worker in {}", paths.data_dir.display())
+                })?,
+                host: pg::host_name(),
+                lease: crate::env::lease(),
+            };
+            Backend::Postgres(Arc::new(Pg::open(url, Some(worker))?))
+        }
         None => Backend::Redb(Arc::new(Store::open(&paths.data_dir)?)),
     };
     let listener = UnixListener::bind(&paths.socket)

@@ -358,7 +358,7 @@ impl TestEnv {
     /// from the test's PostgreSQL database.
     pub fn store_dump(&self) -> Vec<String> {
         if let Some(url) = &self.database_url {
-            return hero_logic::store::pg::Pg::open(url)
+            return hero_logic::store::pg::Pg::open(url, None)
                 .and_then(|pg| pg.dump())
                 .unwrap_or_else(|e| panic!("cannot read the database {url}: {e}"));
         }

@@ -13,6 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
+use super::WorkerId;
 use crate::store::Result;
 
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -21,11 +22,15 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// statement's text is its key, so only `'static` SQL is cached.
 pub(crate) struct Conn {
     client: Client,
-    url: String,
     prepared: HashMap<&'static str, Statement>,
     /// A statement failed since the last `BEGIN`: PostgreSQL has aborted
     /// the transaction, and its `COMMIT` would roll back without an error.
     failed: bool,
+    /// The worker a write that starts a play's run claims it for: the
+    /// writer's connection only.
+    worker: Option<WorkerId>,
+    /// The server process behind this connection.
+    backend_pid: i32,
 }
 
 impl Conn {
@@ -36,17 +41,27 @@ impl Conn {
 
     /// Connects; on a thread outside any async runtime.
     pub(crate) fn connect(url: &str) -> Result<Conn> {
-        let client = Client::connect(url, NoTls)?;
+        let mut client = Client::connect(url, NoTls)?;
+        let backend_pid = client.query_one("SELECT pg_backend_pid()", &[])?.get(0);
         Ok(Conn {
             client,
-            url: url.to_owned(),
             prepared: HashMap::new(),
             failed: false,
+            worker: None,
+            backend_pid,
         })
     }
 
-    pub(crate) fn url(&self) -> &str {
-        &self.url
+    pub(crate) fn claim_as(&mut self, worker: Option<WorkerId>) {
+        self.worker = worker;
+    }
+
+    pub(crate) fn worker(&self) -> Option<&WorkerId> {
+        self.worker.as_ref()
+    }
+
+    pub(crate) fn backend_pid(&self) -> i32 {
+        self.backend_pid
     }
 
     /// Whether a statement failed since the transaction began.

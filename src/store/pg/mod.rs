@@ -11,9 +11,13 @@
 mod conn;
 mod read;
 mod tx;
+mod workers;
 
 pub(crate) use conn::Conn;
 pub use tx::{PgSnapshot, PgTx};
+pub use workers::{Claimed, WorkerId, host_name, local_worker_id};
+
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use conn::Pool;
 
@@ -26,24 +30,45 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
 /// Any number the advisory lock of migrations is known by.
 const MIGRATION_LOCK: i64 = 0x6865_726f_6c6f_6769;
 
-/// The PostgreSQL store: where it is, and connections for readers.
+/// The PostgreSQL store: where it is, connections for readers, and who
+/// this server is among the workers that share it.
 pub struct Pg {
     pool: Pool,
+    worker: Option<WorkerId>,
+    /// The backend process of the writer's connection: the notifications
+    /// it caused are this server's own (see `engine/workers.rs`).
+    writer_pid: AtomicI32,
 }
 
 impl Pg {
-    /// Connects, and creates or migrates the schema.
-    pub fn open(url: &str) -> Result<Pg> {
+    /// Connects, and creates or migrates the schema. A server passes its
+    /// worker; a tool that only reads (a test's dump) passes `None`.
+    pub fn open(url: &str, worker: Option<WorkerId>) -> Result<Pg> {
         let pg = Pg {
             pool: Pool::new(url.to_owned()),
+            worker,
+            writer_pid: AtomicI32::new(0),
         };
         pg.pool.with(migrate)?;
         Ok(pg)
     }
 
-    /// The database's address, for the writer's own connection.
-    pub(crate) fn url(&self) -> &str {
+    /// The database's address.
+    pub fn url(&self) -> &str {
         self.pool.url()
+    }
+
+    /// A connection for the writer: its writes claim plays for this worker.
+    pub(crate) fn writer_conn(&self) -> Result<Conn> {
+        let mut conn = Conn::open(self.url())?;
+        conn.claim_as(self.worker.clone());
+        self.writer_pid.store(conn.backend_pid(), Ordering::SeqCst);
+        Ok(conn)
+    }
+
+    /// The backend process of the writer's connection (0 before it has one).
+    pub fn writer_pid(&self) -> i32 {
+        self.writer_pid.load(Ordering::SeqCst)
     }
 
     /// The schema version the database is at.

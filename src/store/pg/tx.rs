@@ -49,16 +49,38 @@ impl PgTx<'_> {
         stored.steps_done = 0;
         stored.newer_version_sid = None;
         let text = json(&stored);
+        // A write that makes the play `pending` or `running`, or starts a
+        // run of it, claims its lease for this worker: the effect of such a
+        // transition (a run) is carried out where it was written.
+        let claims = matches!(play.status, PlayStatus::Pending | PlayStatus::Running)
+            && old.is_none_or(|old| old.status != play.status || old.runs != play.runs);
+        let conn = self.conn.borrow();
+        let worker = conn.worker().filter(|_| claims);
+        let claim = worker.map(|w| w.id.clone());
+        let lease = worker.map_or(0.0, |w| w.lease.as_secs_f64());
+        drop(conn);
+        // Other workers hear of every change (`play_wait`, `subscribe`, a
+        // run taken over elsewhere) when this transaction commits.
         self.exec(
-            "INSERT INTO plays (sid, status, workflow_sid, parent_sid, record) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (sid) DO UPDATE SET status = EXCLUDED.status, record = EXCLUDED.record",
+            "WITH up AS (INSERT INTO plays \
+                 (sid, status, workflow_sid, parent_sid, record, worker_id, lease_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, \
+                     CASE WHEN $6::text IS NULL THEN NULL \
+                     ELSE now() + make_interval(secs => $7) END) \
+                 ON CONFLICT (sid) DO UPDATE SET status = EXCLUDED.status, \
+                     record = EXCLUDED.record, \
+                     worker_id = coalesce(EXCLUDED.worker_id, plays.worker_id), \
+                     lease_until = coalesce(EXCLUDED.lease_until, plays.lease_until) \
+                 RETURNING sid) \
+             SELECT pg_notify('hero_logic_play', sid) FROM up",
             &[
                 &play.sid,
                 &play.status.as_str(),
                 &play.workflow_sid,
                 &play.parent_play_sid,
                 &text,
+                &claim,
+                &lease,
             ],
         )?;
         let before = old.map(timer_keys).unwrap_or_default();
@@ -283,7 +305,7 @@ impl PgSnapshot<'_> {
 
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         let row = self.conn.borrow_mut().query_opt(
-            "SELECT record, steps_done FROM plays WHERE sid = $1",
+            "SELECT record, steps_done FROM plays WHERE sid = $1 FOR UPDATE",
             &[&sid],
         )?;
         row.map(|r| super::read::play_of(&r)).transpose()
@@ -295,7 +317,10 @@ impl PgSnapshot<'_> {
             status: PlayStatus,
             runs: u32,
         }
-        let found = self.one("SELECT record FROM plays WHERE sid = $1", &[&sid])?;
+        let found = self.one(
+            "SELECT record FROM plays WHERE sid = $1 FOR UPDATE",
+            &[&sid],
+        )?;
         found
             .map(|text| decode::<State>(&text).map(|s| (s.status, s.runs)))
             .transpose()
@@ -331,8 +356,13 @@ impl PgSnapshot<'_> {
         Ok(row.map(|r| r.get::<_, i64>(0) as u64))
     }
 
+    /// Locked until the batch commits: of workers firing one schedule at
+    /// once, the second sees what the first wrote.
     pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
-        let found = self.one("SELECT record FROM schedules WHERE name = $1", &[&name])?;
+        let found = self.one(
+            "SELECT record FROM schedules WHERE name = $1 FOR UPDATE",
+            &[&name],
+        )?;
         found.map(|text| decode(&text)).transpose()
     }
 
@@ -341,7 +371,13 @@ impl PgSnapshot<'_> {
         found.map(|text| decode(&text)).transpose()
     }
 
+    /// Holds the key until the batch commits: of workers starting a play
+    /// under one key at once, the second finds the first's play.
     pub fn idempotent_play(&self, workflow_sid: &str, key: &str) -> Result<Option<String>> {
+        self.conn.borrow_mut().execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(0) || $2, 0))",
+            &[&workflow_sid, &key],
+        )?;
         self.one(
             "SELECT play_sid FROM idempotency_keys WHERE workflow_sid = $1 AND key = $2",
             &[&workflow_sid, &key],

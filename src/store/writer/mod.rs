@@ -58,7 +58,6 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use super::journal::Journal;
-use super::pg::Conn;
 use super::{Backend, Result, Snapshot, Store, StoreError, Tx};
 use state::{MAX_BATCH, State, run};
 
@@ -208,7 +207,10 @@ impl Writer {
                 let state = Mutex::new(State::new(journal));
                 (Some(Redb { store, state }), None)
             }
-            Backend::Postgres(pg) => (None, Some(Conn::open(pg.url())?)),
+            Backend::Postgres(pg) => {
+                let conn = pg.writer_conn()?;
+                (None, Some((pg, conn)))
+            }
         };
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -216,7 +218,7 @@ impl Writer {
             redb,
         });
         let thread_shared = shared.clone();
-        let mut conn = conn.map(std::cell::RefCell::new);
+        let mut conn = conn.map(|(pg, conn)| (pg, std::cell::RefCell::new(conn)));
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
@@ -226,7 +228,7 @@ impl Writer {
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         match (&thread_shared.redb, conn.as_mut()) {
                             (Some(redb), _) => run(&thread_shared, redb),
-                            (None, Some(conn)) => postgres::run(&thread_shared, conn),
+                            (None, Some((pg, conn))) => postgres::run(&thread_shared, pg, conn),
                             (None, None) => {}
                         }
                     }))

@@ -12,7 +12,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::{Request, Shared};
-use crate::store::pg::{Conn, PgTx};
+use crate::store::pg::{Conn, Pg, PgTx};
 use crate::store::{Result, StoreError, Tx};
 
 /// How long to wait before connecting again after the connection failed.
@@ -20,7 +20,7 @@ const RETRY: Duration = Duration::from_millis(200);
 /// A repeated error is logged once this often at most.
 const QUIET: Duration = Duration::from_secs(10);
 
-pub(super) fn run(shared: &Shared, conn: &mut RefCell<Conn>) {
+pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<Conn>) {
     let mut last_error: Option<Instant> = None;
     loop {
         let (batch, closed) = {
@@ -39,7 +39,7 @@ pub(super) fn run(shared: &Shared, conn: &mut RefCell<Conn>) {
             return;
         }
         if conn.get_mut().is_closed() {
-            match Conn::connect(conn.get_mut().url()) {
+            match pg.writer_conn() {
                 Ok(fresh) => *conn.get_mut() = fresh,
                 Err(e) => {
                     refuse(batch, &e);

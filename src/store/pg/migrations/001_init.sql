@@ -33,14 +33,22 @@ CREATE TABLE analyses (
     analysis    text NOT NULL
 );
 
+-- worker_id and lease_until: the lease of a play that is `pending` or
+-- `running` (SPEC §12): the worker whose run it is, until when. The play's
+-- run number (`runs` in the record) is the fencing number: a takeover
+-- starts a new run, and every write of a run checks, with the play's row
+-- locked, that its run is still the play's current one.
 CREATE TABLE plays (
     sid          text COLLATE "C" PRIMARY KEY,
     status       text COLLATE "C" NOT NULL,
     workflow_sid text COLLATE "C" NOT NULL,
     parent_sid   text COLLATE "C",
     steps_done   bigint NOT NULL DEFAULT 0,
+    worker_id    text COLLATE "C",
+    lease_until  timestamptz,
     record       text NOT NULL
 );
+CREATE INDEX plays_by_lease ON plays (lease_until) WHERE status IN ('pending', 'running');
 CREATE INDEX plays_by_status ON plays (status, sid);
 CREATE INDEX plays_by_workflow ON plays (workflow_sid, sid);
 CREATE INDEX plays_by_parent ON plays (parent_sid, sid) WHERE parent_sid IS NOT NULL;
