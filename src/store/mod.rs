@@ -82,7 +82,7 @@ pub enum StoreError {
     #[error("store holds a record that does not decode: {0}")]
     Decode(#[from] serde_json::Error),
     #[error("PostgreSQL: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(String),
     #[error("the store's writer has stopped")]
     WriterGone,
 }
@@ -109,6 +109,20 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<postgres::Error> for StoreError {
+    /// The server's own words when it gave any: the driver's error alone
+    /// says only "db error".
+    fn from(e: postgres::Error) -> StoreError {
+        StoreError::Postgres(match e.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None => match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            },
+        })
+    }
+}
 
 /// Turns any of redb's per-operation errors into ours.
 pub(crate) fn db<E: Into<redb::Error>>(e: E) -> StoreError {

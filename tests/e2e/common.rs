@@ -152,6 +152,8 @@ pub struct TestEnv {
     /// The test's own PostgreSQL database when the run tests that backend
     /// (the suite built as `e2e_postgres`); `None` for the redb store.
     pub database_url: Option<String>,
+    /// More variables for every command (and so every server) it runs.
+    vars: Vec<(String, String)>,
 }
 
 impl TestEnv {
@@ -166,8 +168,24 @@ impl TestEnv {
             socket_dir: root.path().join("sock"),
             data_dir: root.path().join("data"),
             database_url: pgcluster::enabled().then(|| pgcluster::database(None)),
+            vars: Vec::new(),
             root,
         }
+    }
+
+    /// Sets a variable for every command this environment runs.
+    pub fn with_var(mut self, name: &str, value: &str) -> TestEnv {
+        self.vars.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A server of its own on the same PostgreSQL database as `other`: its
+    /// own socket and data folders, the same store (another worker).
+    pub fn worker_of(other: &TestEnv) -> TestEnv {
+        let mut env = TestEnv::new();
+        env.database_url = other.database_url.clone();
+        env.vars = other.vars.clone();
+        env
     }
 
     /// Whether this run tests the redb store; a test of what only redb has
@@ -222,6 +240,7 @@ impl TestEnv {
             Some(url) => cmd.env("HERO_LOGIC_DATABASE_URL", url),
             None => cmd.env_remove("HERO_LOGIC_DATABASE_URL"),
         };
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -239,6 +258,7 @@ impl TestEnv {
             Some(url) => cmd.env("HERO_LOGIC_DATABASE_URL", url),
             None => cmd.env_remove("HERO_LOGIC_DATABASE_URL"),
         };
+        cmd.envs(self.vars.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -400,9 +420,17 @@ impl Drop for TestEnv {
             .output();
         // Whatever is left of this test: a server `stop` could not reach,
         // and the runs of a server killed with -9 and never started again
-        // (a gated flow waits for its gate for ever). Only processes with
-        // this test's data folder in their environment: a pid alone may
-        // have been reused, even by another test's server.
+        // (a gated flow waits for its gate for ever).
+        self.kill_everything();
+    }
+}
+
+impl TestEnv {
+    /// SIGKILLs every process of this environment: its server, fork
+    /// server and runs, as losing the machine would. Only processes with
+    /// this test's data folder in their environment: a pid alone may have
+    /// been reused, even by another test's server.
+    pub fn kill_everything(&self) {
         let ours = format!("HERO_LOGIC_DATA_DIR={}", self.data_dir.display());
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return;

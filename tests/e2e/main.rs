@@ -24,4 +24,5 @@ mod subflow;
 mod time;
 mod tmux;
 mod tui;
+mod workers;
 mod zygote;

@@ -132,9 +132,11 @@ fn cluster() -> &'static Cluster {
 
 /// Stops the cluster and removes its folder once this process is gone.
 fn watch(dir: &Path, data: &Path) {
+    // The watcher runs in the background of a shell that exits at once, so
+    // that nothing of it is left for this process to wait for.
     let script = format!(
-        "while [ -d /proc/{pid} ]; do sleep 1; done; \
-         {ctl} -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{dir}'",
+        "(while [ -d /proc/{pid} ]; do sleep 1; done; \
+         {ctl} -D '{data}' -m immediate stop; rm -rf '{dir}') >/dev/null 2>&1 &",
         pid = std::process::id(),
         ctl = bin("pg_ctl").display(),
         data = data.display(),
@@ -150,12 +152,14 @@ fn watch(dir: &Path, data: &Path) {
         cmd
     };
     use std::os::unix::process::CommandExt;
-    cmd.process_group(0)
+    let started = cmd
+        .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .spawn()
+        .status()
         .expect("the cluster's watcher starts");
+    assert!(started.success(), "the cluster's watcher starts: {started}");
 }
 
 /// The URL of database `name` in the cluster.

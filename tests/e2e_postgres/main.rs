@@ -50,5 +50,7 @@ mod time;
 mod tmux;
 #[path = "../e2e/tui.rs"]
 mod tui;
+#[path = "../e2e/workers.rs"]
+mod workers;
 #[path = "../e2e/zygote.rs"]
 mod zygote;

@@ -23,9 +23,10 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 pub(crate) struct Conn {
     client: Client,
     prepared: HashMap<&'static str, Statement>,
-    /// A statement failed since the last `BEGIN`: PostgreSQL has aborted
-    /// the transaction, and its `COMMIT` would roll back without an error.
-    failed: bool,
+    /// The first statement that failed since the last `BEGIN`: PostgreSQL
+    /// has aborted the transaction, and its `COMMIT` would roll back
+    /// without an error.
+    failed: Option<String>,
     /// The worker a write that starts a play's run claims it for: the
     /// writer's connection only.
     worker: Option<WorkerId>,
@@ -46,7 +47,7 @@ impl Conn {
         Ok(Conn {
             client,
             prepared: HashMap::new(),
-            failed: false,
+            failed: None,
             worker: None,
             backend_pid,
         })
@@ -64,15 +65,19 @@ impl Conn {
         self.backend_pid
     }
 
-    /// Whether a statement failed since the transaction began.
-    pub(crate) fn failed(&self) -> bool {
-        self.failed
+    /// Why the transaction failed, if a statement of it did.
+    pub(crate) fn failed(&self) -> Option<&str> {
+        self.failed.as_deref()
     }
 
     /// Notes a failure, so that the transaction it aborted is not taken
     /// for committed.
     fn noted<T>(&mut self, result: Result<T>) -> Result<T> {
-        self.failed |= result.is_err();
+        if let Err(e) = &result
+            && self.failed.is_none()
+        {
+            self.failed = Some(e.to_string());
+        }
         result
     }
 
@@ -124,7 +129,7 @@ impl Conn {
     /// Runs statements without parameters (transaction control, DDL).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
         if sql == "BEGIN" {
-            self.failed = false;
+            self.failed = None;
         }
         let done = self.client.batch_execute(sql).map_err(Into::into);
         self.noted(done)

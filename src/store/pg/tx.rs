@@ -375,7 +375,7 @@ impl PgSnapshot<'_> {
     /// under one key at once, the second finds the first's play.
     pub fn idempotent_play(&self, workflow_sid: &str, key: &str) -> Result<Option<String>> {
         self.conn.borrow_mut().execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(0) || $2, 0))",
+            "SELECT pg_advisory_xact_lock(hashtextextended(length($1::text) || ':' || $1 || $2::text, 0))",
             &[&workflow_sid, &key],
         )?;
         self.one(

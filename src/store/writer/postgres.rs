@@ -66,14 +66,19 @@ fn write(conn: &RefCell<Conn>, batch: Vec<Request>) -> Result<()> {
         .into_iter()
         .map(|request| (request.job)(Some(&tx)))
         .collect();
-    let committed = if conn.borrow().failed() {
-        let _ = conn.borrow_mut().batch("ROLLBACK");
-        Err(StoreError::Unavailable {
-            dir: "the PostgreSQL database".into(),
-            why: "a statement of the batch failed; nothing of it was written".into(),
-        })
-    } else {
-        conn.borrow_mut().batch("COMMIT")
+    let failed = conn.borrow().failed().map(str::to_owned);
+    let committed = match failed {
+        Some(why) => {
+            let _ = conn.borrow_mut().batch("ROLLBACK");
+            Err(StoreError::Unavailable {
+                dir: "the PostgreSQL database".into(),
+                why: format!("a statement of the batch failed, so none of it was written: {why}"),
+            })
+        }
+        None => conn
+            .borrow_mut()
+            .batch("COMMIT")
+            .map_err(|e| unavailable(&e)),
     };
     for reply in replies {
         reply(match &committed {
@@ -89,9 +94,15 @@ fn refuse(batch: Vec<Request>, e: &StoreError) {
 }
 
 fn unavailable(e: &StoreError) -> StoreError {
-    StoreError::Unavailable {
-        dir: "the PostgreSQL database".into(),
-        why: e.to_string(),
+    match e {
+        StoreError::Unavailable { dir, why } => StoreError::Unavailable {
+            dir: dir.clone(),
+            why: why.clone(),
+        },
+        e => StoreError::Unavailable {
+            dir: "the PostgreSQL database".into(),
+            why: e.to_string(),
+        },
     }
 }
 

@@ -1,0 +1,216 @@
+//! Several servers on one PostgreSQL database (SPEC §12): a play started
+//! on one is answered and waited for on another; a worker killed with its
+//! whole process tree hands its play to another, which finishes it without
+//! running a finished step again; a worker stopped past its lease cannot
+//! write once continued (fencing); and two workers never run one play at
+//! once. They run in the `e2e_postgres` suite; the redb suite skips them,
+//! saying so.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{TestEnv, flow_source, process_gone, wait_until};
+
+/// A short lease, so that takeovers happen within a test's patience.
+const LEASE_S: &str = "1";
+
+fn s(path: &Path) -> String {
+    path.to_str().expect("test paths are UTF-8").to_owned()
+}
+
+/// Two or more workers on one fresh database, with short leases; `None`
+/// (the test is skipped) without PostgreSQL.
+fn workers(n: usize) -> Option<Vec<TestEnv>> {
+    let first = TestEnv::new().with_var("HERO_LOGIC_LEASE_S", LEASE_S);
+    if first.database_url.is_none() {
+        eprintln!("skipped: several workers need PostgreSQL (the e2e_postgres suite)");
+        return None;
+    }
+    let mut all = vec![first];
+    for _ in 1..n {
+        let next = TestEnv::worker_of(&all[0]);
+        all.push(next);
+    }
+    for env in &all {
+        env.start();
+    }
+    Some(all)
+}
+
+/// The ledger flow (tests/flows/ledger.py) with its gate, started on `env`.
+fn start_ledger(env: &TestEnv, n: u64, pause_at: i64) -> (String, PathBuf, PathBuf) {
+    let flow = env.scratch("ledger.py");
+    std::fs::write(&flow, flow_source("ledger.py")).expect("the flow file");
+    let ledger = env.scratch("ledger.txt");
+    let gate = env.scratch("gate");
+    let input = json!({"ledger": s(&ledger), "gate": s(&gate), "n": n, "pause_at": pause_at});
+    let sid = env
+        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    let reached = PathBuf::from(format!("{}.reached", s(&gate)));
+    wait_until("the flow reaches its gate", Duration::from_secs(30), || {
+        reached.exists()
+    });
+    (sid, ledger, gate)
+}
+
+/// What the ledger says: each step whose body ran again after its
+/// acknowledgement (never allowed; a replay writes `ack` again, from its
+/// checkpoint, without running the body), and how many steps were
+/// acknowledged.
+fn ledger_faults(path: &Path) -> (Vec<String>, usize) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut acked = std::collections::BTreeSet::new();
+    let mut faults = Vec::new();
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("run", i)) if acked.contains(i) => {
+                faults.push(format!("step {i} ran after its ack"));
+            }
+            Some(("ack", i)) => {
+                acked.insert(i.to_owned());
+            }
+            _ => {}
+        }
+    }
+    (faults, acked.len())
+}
+
+fn play(env: &TestEnv, sid: &str) -> Value {
+    env.json(["play", "show", sid, "--json"])
+}
+
+fn worker_runs(env: &TestEnv, sid: &str) -> Vec<String> {
+    env.json(["workers", "--json"])
+        .as_array()
+        .expect("a list of workers")
+        .iter()
+        .filter(|w| {
+            w["runs"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|s| s == sid))
+        })
+        .map(|w| w["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_play_started_on_one_worker_is_answered_and_waited_for_on_another() {
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let (a, b) = (&envs[0], &envs[1]);
+    let flow = a.scratch("approve.py");
+    std::fs::write(&flow, flow_source("approve_gate.py")).expect("the flow file");
+    let gate = a.scratch("gate");
+    let input = json!({"gate": s(&gate)});
+    let sid = a
+        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    wait_until(
+        "the play waits for its answer",
+        Duration::from_secs(30),
+        || play(b, &sid)["status"] == "awaiting_resume",
+    );
+    let pending = b.json(["pending", &sid, "--json"]);
+    let id = pending[0]["id"].as_str().expect("a pause id").to_owned();
+    b.ok(["resume", &sid, &id, "true"]);
+    // Now running on b, at its gate: a `play wait` on a hears the end only
+    // from b, through the database.
+    let reached = PathBuf::from(format!("{}.reached", s(&gate)));
+    wait_until(
+        "the resumed run reaches its gate",
+        Duration::from_secs(30),
+        || reached.exists(),
+    );
+    assert_eq!(worker_runs(a, &sid).len(), 1, "one worker runs it");
+    let mut waiting = a.std_cmd();
+    waiting.args(["play", "wait", &sid, "--json"]);
+    waiting.stdout(std::process::Stdio::piped());
+    let waiting = waiting.spawn().expect("play wait starts");
+    std::fs::write(&gate, "").expect("open the gate");
+    let out = waiting.wait_with_output().expect("play wait ends");
+    assert!(out.status.success(), "{out:?}");
+    let ended: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(ended["status"], "success", "{ended}");
+    assert_eq!(ended["output_data"], json!({"approved": true}), "{ended}");
+}
+
+#[test]
+fn a_worker_killed_with_its_processes_hands_its_play_to_another_that_reruns_no_finished_step() {
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let (a, b) = (&envs[0], &envs[1]);
+    let (sid, ledger, gate) = start_ledger(a, 40, 19);
+    assert_eq!(worker_runs(b, &sid).len(), 1);
+    let a_pid = a.server_pid().expect("a's pid");
+    a.kill_everything();
+    wait_until("worker a is gone", Duration::from_secs(10), || {
+        process_gone(a_pid)
+    });
+    let killed = Instant::now();
+    std::fs::write(&gate, "").expect("open the gate");
+    wait_until(
+        "worker b takes the play over",
+        Duration::from_secs(30),
+        || play(b, &sid)["runs"].as_u64() == Some(2),
+    );
+    eprintln!(
+        "taken over {:?} after the kill (lease {LEASE_S} s)",
+        killed.elapsed()
+    );
+    let done = b.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["output_data"], json!((0..40).sum::<u64>()), "{done}");
+    let (faults, acks) = ledger_faults(&ledger);
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(acks, 40, "every step acknowledged");
+}
+
+#[test]
+fn a_worker_stopped_past_its_lease_cannot_write_once_continued() {
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let (a, b) = (&envs[0], &envs[1]);
+    let (sid, ledger, gate) = start_ledger(a, 40, 19);
+    let run_pgid = play(a, &sid)["run_pgid"]
+        .as_u64()
+        .expect("the run's process group") as u32;
+    let a_pid = a.server_pid().expect("a's pid");
+    let pid = nix::unistd::Pid::from_raw(a_pid as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP a");
+    wait_until(
+        "worker b takes the play over",
+        Duration::from_secs(30),
+        || play(b, &sid)["runs"].as_u64() == Some(2),
+    );
+    // Both runs go on from the gate: a's against a stopped server (its
+    // next checkpoint waits for an answer), b's to the end.
+    std::fs::write(&gate, "").expect("open the gate");
+    let done = b.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    let before = b.store_dump();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).expect("SIGCONT a");
+    // a's run learns it lost the play: its checkpoint is refused, and its
+    // heartbeat kills what is left of it.
+    wait_until("a's run has ended", Duration::from_secs(30), || {
+        process_gone(run_pgid)
+    });
+    let after = b.store_dump();
+    let written: Vec<&String> = after.iter().filter(|row| !before.contains(row)).collect();
+    assert!(
+        written.is_empty(),
+        "worker a wrote once continued: {written:?}"
+    );
+    assert_eq!(before.len(), after.len(), "worker a removed nothing");
+    let (faults, acks) = ledger_faults(&ledger);
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(acks, 40, "every step acknowledged");
+    assert_eq!(play(a, &sid)["status"], "success");
+}
