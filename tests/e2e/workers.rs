@@ -214,3 +214,136 @@ fn a_worker_stopped_past_its_lease_cannot_write_once_continued() {
     assert_eq!(acks, 40, "every step acknowledged");
     assert_eq!(play(a, &sid)["status"], "success");
 }
+
+#[test]
+fn two_workers_never_run_one_play_at_once() {
+    let Some(envs) = workers(3) else {
+        return;
+    };
+    let flow = envs[0].scratch("two_runs.py");
+    std::fs::write(&flow, flow_source("two_runs.py")).expect("the flow file");
+    let logs = envs[0].scratch("logs");
+    std::fs::create_dir_all(&logs).expect("a folder for the logs");
+    const PLAYS: usize = 200;
+    // Started round the workers, answered by the next one round.
+    let sids: Vec<String> = (0..PLAYS)
+        .map(|i| {
+            let log = logs.join(format!("{i}.jsonl"));
+            let input = json!({"log": s(&log)});
+            envs[i % 3]
+                .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    for (i, sid) in sids.iter().enumerate() {
+        let other = &envs[(i + 1) % 3];
+        wait_until(
+            "the play waits for its answer",
+            Duration::from_secs(60),
+            || play(other, sid)["status"] == "awaiting_resume",
+        );
+        let id = other.json(["pending", sid, "--json"])[0]["id"]
+            .as_str()
+            .expect("a pause id")
+            .to_owned();
+        other.ok(["resume", sid, &id, "true"]);
+    }
+    for (i, sid) in sids.iter().enumerate() {
+        let done = envs[(i + 2) % 3].json(["play", "wait", sid, "--json"]);
+        assert_eq!(done["status"], "success", "{done}");
+    }
+    for i in 0..PLAYS {
+        let text =
+            std::fs::read_to_string(logs.join(format!("{i}.jsonl"))).expect("the play's log");
+        let notes: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let mut open: Option<&Value> = None;
+        let mut runs = 0;
+        for note in &notes {
+            match (note["what"].as_str(), open) {
+                (Some("begin"), None) => {
+                    open = Some(note);
+                    runs += 1;
+                }
+                (Some("end"), Some(begun)) if begun["pid"] == note["pid"] => open = None,
+                _ => panic!("play {}: runs overlap: {notes:?}", sids[i]),
+            }
+        }
+        assert!(open.is_none() && runs == 2, "play {}: {notes:?}", sids[i]);
+        let workers: Vec<&Value> = notes.iter().map(|n| &n["worker"]).collect();
+        assert_ne!(
+            workers[0], workers[2],
+            "play {}: answered elsewhere, run elsewhere",
+            sids[i]
+        );
+    }
+}
+
+#[test]
+fn timers_and_schedules_fire_once_across_workers() {
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let (a, b) = (&envs[0], &envs[1]);
+    // Ten plays asleep for 3 s, started on both: each timer wakes its play
+    // once, on whichever worker fires first.
+    let sleeps = a.scratch("sleeps.py");
+    std::fs::write(&sleeps, flow_source("sleeps.py")).expect("the flow file");
+    let sleepers: Vec<(String, PathBuf)> = (0..10)
+        .map(|i| {
+            let ledger = a.scratch(&format!("sleep{i}.txt"));
+            let input = json!({"ledger": s(&ledger), "seconds": 3.0});
+            let sid = envs[i % 2]
+                .ok(["play", "start", &s(&sleeps), "--input", &input.to_string()])
+                .trim()
+                .to_owned();
+            (sid, ledger)
+        })
+        .collect();
+    // A schedule every second, which both workers' schedule tasks watch.
+    let ticks = a.scratch("ticks.py");
+    std::fs::write(&ticks, flow_source("any_input.py")).expect("the flow file");
+    a.ok(["workflow", "save", &s(&ticks), "--name", "ticks"]);
+    a.ok(["schedule", "add", "tick", "ticks", "--every", "1s"]);
+    let tick_plays = |env: &TestEnv| -> Vec<Value> {
+        env.json(["play", "list", "--json", "--limit", "1000"])
+            .as_array()
+            .expect("plays")
+            .iter()
+            .filter(|p| p["schedule"] == "tick")
+            .cloned()
+            .collect()
+    };
+    wait_until(
+        "the schedule fires five times",
+        Duration::from_secs(30),
+        || tick_plays(b).len() >= 5,
+    );
+    a.ok(["schedule", "pause", "tick"]);
+    let plays = tick_plays(b);
+    let mut keys: Vec<&str> = plays
+        .iter()
+        .map(|p| p["idempotency_key"].as_str().expect("a fire time's key"))
+        .collect();
+    let fired = keys.len();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), fired, "one play a fire time: {keys:?}");
+    for (sid, ledger) in &sleepers {
+        let done = b.json(["play", "wait", sid, "--json"]);
+        assert_eq!(done["status"], "success", "{done}");
+        assert_eq!(done["runs"], 2, "woken once: {done}");
+        let lines = std::fs::read_to_string(ledger).expect("the ledger");
+        assert_eq!(lines.lines().count(), 2, "each step ran once: {lines}");
+    }
+    for env in &envs {
+        assert!(
+            !env.server_log_tail().contains("ERROR"),
+            "{}",
+            env.server_log_tail()
+        );
+    }
+}
