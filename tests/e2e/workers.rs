@@ -269,10 +269,10 @@ fn two_workers_never_run_one_play_at_once() {
                     runs += 1;
                 }
                 (Some("end"), Some(begun)) if begun["pid"] == note["pid"] => open = None,
-                _ => panic!("play {}: runs overlap: {notes:?}", sids[i]),
+                _ => panic!("play {sid}: runs overlap: {notes:?}"),
             }
         }
-        assert!(open.is_none() && runs == 2, "play {}: {notes:?}", sids[i]);
+        assert!(open.is_none() && runs == 2, "play {sid}: {notes:?}");
         let workers: Vec<&Value> = notes.iter().map(|n| &n["worker"]).collect();
         assert_ne!(
             workers[0], workers[2],
