@@ -253,7 +253,7 @@ fn two_workers_never_run_one_play_at_once() {
         let done = envs[(i + 2) % 3].json(["play", "wait", sid, "--json"]);
         assert_eq!(done["status"], "success", "{done}");
     }
-    for i in 0..PLAYS {
+    for (i, sid) in sids.iter().enumerate() {
         let text =
             std::fs::read_to_string(logs.join(format!("{i}.jsonl"))).expect("the play's log");
         let notes: Vec<Value> = text
