@@ -16,7 +16,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 /// A server's private socket and data folders, and the files a bench writes.
 pub struct Bench {
     pub dir: tempfile::TempDir,
-    env: Vec<(&'static str, &'static str)>,
+    env: Vec<(String, String)>,
 }
 
 impl Bench {
@@ -26,14 +26,17 @@ impl Bench {
 
     /// Folders under a short path (a socket's path has a length limit), and
     /// `env` given to every `hero_logic` the bench runs.
-    pub fn with_env(env: &[(&'static str, &'static str)]) -> Bench {
+    pub fn with_env(env: &[(&str, &str)]) -> Bench {
         let dir = tempfile::Builder::new()
             .prefix("hb")
             .tempdir()
             .expect("a temp dir");
         Bench {
             dir,
-            env: env.to_vec(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -50,7 +53,7 @@ impl Bench {
             .args(args)
             .env("HERO_SOCKET_DIR", self.dir.path().join("sock"))
             .env("HERO_LOGIC_DATA_DIR", self.data())
-            .envs(self.env.iter().copied())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("hero_logic runs")
     }
@@ -98,6 +101,28 @@ impl Bench {
         let path = self.dir.path().join(name);
         std::fs::write(&path, source).expect("write flow");
         path.display().to_string()
+    }
+}
+
+impl Bench {
+    /// SIGKILLs every process of this bench's server (the server, its fork
+    /// server and its runs), as losing the machine would.
+    pub fn kill_everything(&self) {
+        let ours = format!("HERO_LOGIC_DATA_DIR={}", self.data().display());
+        for pid in std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            if environ.split(|b| *b == 0).any(|var| var == ours.as_bytes()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
     }
 }
 
