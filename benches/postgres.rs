@@ -37,7 +37,9 @@ fn insert_commit(url: &str, n: usize) -> Duration {
         .batch_execute("CREATE TABLE IF NOT EXISTS bench (k text PRIMARY KEY, v text NOT NULL)")
         .expect("a table");
     let insert = client
-        .prepare("INSERT INTO bench (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v")
+        .prepare(
+            "INSERT INTO bench (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+        )
         .expect("prepare");
     let start = Instant::now();
     for i in 0..n {
@@ -69,7 +71,9 @@ fn main() {
     for _ in 0..5 {
         let before = insert_commit(&url, 200);
         let zero_play = b.timed(&["play", "start", &zero, "--wait", "--json"]);
-        let many_play = b.timed(&["play", "start", &many, "--input", &input, "--wait", "--json"]);
+        let many_play = b.timed(&[
+            "play", "start", &many, "--input", &input, "--wait", "--json",
+        ]);
         let after = insert_commit(&url, 200);
         let floor = (before + after) / 2;
         let step = many_play.saturating_sub(zero_play) / STEPS as u32;
@@ -107,11 +111,20 @@ fn main() {
         ("HERO_LOGIC_LEASE_S", LEASE_S),
     ]);
     std::fs::create_dir_all(other.data()).expect("data dir");
-    assert!(other.hero(&["start"]).status.success(), "the second server starts");
+    assert!(
+        other.hero(&["start"]).status.success(),
+        "the second server starts"
+    );
     let gate = b.dir.path().join("gate");
     let gated = b.flow("gated.py", GATED);
     let sid = b
-        .ok(&["play", "start", &gated, "--input", &json!({"gate": gate}).to_string()])
+        .ok(&[
+            "play",
+            "start",
+            &gated,
+            "--input",
+            &json!({"gate": gate}).to_string(),
+        ])
         .trim()
         .to_owned();
     let deadline = Instant::now() + Duration::from_secs(30);

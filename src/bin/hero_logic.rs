@@ -35,9 +35,16 @@ fn handle_info_flag(manifest: &manifest::Manifest) -> bool {
     if std::env::args().nth(1).as_deref() != Some("--info") {
         return false;
     }
+    let mut info = manifest.info_json();
+    // Where a server started with this environment keeps everything.
+    info["backend"] = serde_json::json!(if hero_logic::env::database_url().is_some() {
+        "postgres"
+    } else {
+        "redb"
+    });
     hero_logic::outln!(
         "{}",
-        serde_json::to_string_pretty(&manifest.info_json()).expect("the manifest serializes")
+        serde_json::to_string_pretty(&info).expect("the manifest serializes")
     );
     true
 }

@@ -88,6 +88,12 @@ fn info_flag_prints_the_manifest_and_info_check_finds_no_issues() {
     for key in ["kind", "description", "sockets", "env", "build_nr"] {
         assert!(info.get(key).is_some(), "--info has `{key}`: {info}");
     }
+    let backend = if env.database_url.is_some() {
+        "postgres"
+    } else {
+        "redb"
+    };
+    assert_eq!(info["backend"], backend, "{info}");
     let declared: Vec<&str> = info["env"]
         .as_array()
         .expect("env is an array")

@@ -13,7 +13,6 @@ use std::sync::{Mutex, PoisonError};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement};
 
-use super::WorkerId;
 use crate::store::Result;
 
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -23,62 +22,16 @@ pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 pub(crate) struct Conn {
     client: Client,
     prepared: HashMap<&'static str, Statement>,
-    /// The first statement that failed since the last `BEGIN`: PostgreSQL
-    /// has aborted the transaction, and its `COMMIT` would roll back
-    /// without an error.
-    failed: Option<String>,
-    /// The worker a write that starts a play's run claims it for: the
-    /// writer's connection only.
-    worker: Option<WorkerId>,
-    /// The server process behind this connection.
-    backend_pid: i32,
 }
 
 impl Conn {
-    /// Connects from whatever thread (see [`blocking`]).
-    pub(crate) fn open(url: &str) -> Result<Conn> {
-        blocking(|| Conn::connect(url))
-    }
-
     /// Connects; on a thread outside any async runtime.
     pub(crate) fn connect(url: &str) -> Result<Conn> {
-        let mut client = Client::connect(url, NoTls)?;
-        let backend_pid = client.query_one("SELECT pg_backend_pid()", &[])?.get(0);
+        let client = Client::connect(url, NoTls)?;
         Ok(Conn {
             client,
             prepared: HashMap::new(),
-            failed: None,
-            worker: None,
-            backend_pid,
         })
-    }
-
-    pub(crate) fn claim_as(&mut self, worker: Option<WorkerId>) {
-        self.worker = worker;
-    }
-
-    pub(crate) fn worker(&self) -> Option<&WorkerId> {
-        self.worker.as_ref()
-    }
-
-    pub(crate) fn backend_pid(&self) -> i32 {
-        self.backend_pid
-    }
-
-    /// Why the transaction failed, if a statement of it did.
-    pub(crate) fn failed(&self) -> Option<&str> {
-        self.failed.as_deref()
-    }
-
-    /// Notes a failure, so that the transaction it aborted is not taken
-    /// for committed.
-    fn noted<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(e) = &result
-            && self.failed.is_none()
-        {
-            self.failed = Some(e.to_string());
-        }
-        result
     }
 
     fn statement(&mut self, sql: &'static str) -> Result<Statement> {
@@ -91,17 +44,13 @@ impl Conn {
     }
 
     pub(crate) fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        let done = self
-            .statement(sql)
-            .and_then(|s| Ok(self.client.execute(&s, params)?));
-        self.noted(done)
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, params)?)
     }
 
     pub(crate) fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let done = self
-            .statement(sql)
-            .and_then(|s| Ok(self.client.query(&s, params)?));
-        self.noted(done)
+        let statement = self.statement(sql)?;
+        Ok(self.client.query(&statement, params)?)
     }
 
     pub(crate) fn query_opt(
@@ -109,10 +58,8 @@ impl Conn {
         sql: &'static str,
         params: Params<'_>,
     ) -> Result<Option<Row>> {
-        let done = self
-            .statement(sql)
-            .and_then(|s| Ok(self.client.query_opt(&s, params)?));
-        self.noted(done)
+        let statement = self.statement(sql)?;
+        Ok(self.client.query_opt(&statement, params)?)
     }
 
     /// Runs a query built at run time (not prepared, not cached) whose rows
@@ -128,11 +75,7 @@ impl Conn {
 
     /// Runs statements without parameters (transaction control, DDL).
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
-        if sql == "BEGIN" {
-            self.failed = None;
-        }
-        let done = self.client.batch_execute(sql).map_err(Into::into);
-        self.noted(done)
+        Ok(self.client.batch_execute(sql)?)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -198,7 +141,7 @@ impl Drop for Pool {
 /// worker of a multi-threaded runtime through `block_in_place`, and on a
 /// single-threaded runtime (which cannot give its thread away) on a thread
 /// of its own.
-fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(super) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|h| h.runtime_flavor()) {
         Err(_) => f(),

@@ -9,11 +9,13 @@
 //! migrate once.
 
 mod conn;
+pub(crate) mod pipeline;
 mod read;
 mod tx;
 mod workers;
 
-pub(crate) use conn::Conn;
+use conn::Conn;
+pub(crate) use pipeline::WriterConn;
 pub use tx::{PgSnapshot, PgTx};
 pub use workers::{Claimed, WorkerId, host_name, local_worker_id};
 
@@ -59,9 +61,8 @@ impl Pg {
     }
 
     /// A connection for the writer: its writes claim plays for this worker.
-    pub(crate) fn writer_conn(&self) -> Result<Conn> {
-        let mut conn = Conn::open(self.url())?;
-        conn.claim_as(self.worker.clone());
+    pub(crate) fn writer_conn(&self) -> Result<WriterConn> {
+        let conn = conn::blocking(|| WriterConn::connect(self.url(), self.worker.clone()))?;
         self.writer_pid.store(conn.backend_pid(), Ordering::SeqCst);
         Ok(conn)
     }

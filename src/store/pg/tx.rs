@@ -5,7 +5,9 @@
 
 use std::cell::RefCell;
 
-use super::Conn;
+use postgres::Row;
+
+use super::pipeline::{Param, WriterConn, params};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 use crate::store::tx::{decode, json, timer_keys};
 use crate::store::{KeyRecord, Result, SpanText, Tx};
@@ -13,17 +15,17 @@ use crate::store::{KeyRecord, Result, SpanText, Tx};
 /// The writer's transaction, read-only.
 #[derive(Clone, Copy)]
 pub struct PgSnapshot<'a> {
-    conn: &'a RefCell<Conn>,
+    conn: &'a RefCell<WriterConn>,
 }
 
 /// The writer's transaction.
 #[derive(Clone, Copy)]
 pub struct PgTx<'a> {
-    conn: &'a RefCell<Conn>,
+    conn: &'a RefCell<WriterConn>,
 }
 
 impl<'a> PgTx<'a> {
-    pub(crate) fn new(conn: &'a RefCell<Conn>) -> PgTx<'a> {
+    pub(crate) fn new(conn: &'a RefCell<WriterConn>) -> PgTx<'a> {
         PgTx { conn }
     }
 
@@ -39,8 +41,10 @@ fn big(n: u64) -> i64 {
 }
 
 impl PgTx<'_> {
-    fn exec(&self, sql: &'static str, params: super::conn::Params<'_>) -> Result<u64> {
-        self.conn.borrow_mut().execute(sql, params)
+    /// Held until the batch next reads or commits (see `pipeline.rs`).
+    fn exec(&self, sql: &'static str, params: Vec<Param>) -> Result<()> {
+        self.conn.borrow_mut().write(sql, params);
+        Ok(())
     }
 
     pub fn put_play(&self, old: Option<&Play>, play: &Play) -> Result<()> {
@@ -73,14 +77,14 @@ impl PgTx<'_> {
                      lease_until = coalesce(EXCLUDED.lease_until, plays.lease_until) \
                  RETURNING sid) \
              SELECT pg_notify('hero_logic_play', sid) FROM up",
-            &[
-                &play.sid,
-                &play.status.as_str(),
-                &play.workflow_sid,
-                &play.parent_play_sid,
-                &text,
-                &claim,
-                &lease,
+            params![
+                play.sid.clone(),
+                play.status.as_str(),
+                play.workflow_sid.clone(),
+                play.parent_play_sid.clone(),
+                text,
+                claim,
+                lease
             ],
         )?;
         let before = old.map(timer_keys).unwrap_or_default();
@@ -92,7 +96,7 @@ impl PgTx<'_> {
             self.exec(
                 "INSERT INTO timers (due, play_sid, pause_id) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
-                &[due, &play.sid, id],
+                params![*due, play.sid.clone(), id.to_string()],
             )?;
         }
         if old.is_none()
@@ -101,7 +105,7 @@ impl PgTx<'_> {
             self.exec(
                 "INSERT INTO idempotency_keys (workflow_sid, key, play_sid) VALUES ($1, $2, $3) \
                  ON CONFLICT (workflow_sid, key) DO UPDATE SET play_sid = EXCLUDED.play_sid",
-                &[&play.workflow_sid, key, &play.sid],
+                params![play.workflow_sid.clone(), key.clone(), play.sid.clone()],
             )?;
         }
         for request in &play.pending_resumes {
@@ -115,7 +119,7 @@ impl PgTx<'_> {
                 "INSERT INTO resume_tokens (token, play_sid, pause_id) VALUES ($1, $2, $3) \
                  ON CONFLICT (token) DO UPDATE SET play_sid = EXCLUDED.play_sid, \
                  pause_id = EXCLUDED.pause_id",
-                &[token, &play.sid, &request.id],
+                params![token.clone(), play.sid.clone(), request.id.clone()],
             )?;
         }
         Ok(())
@@ -125,20 +129,23 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO http_keys (id, record) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record",
-            &[&record.key.id, &json(record)],
+            params![record.key.id.clone(), json(record)],
         )?;
         Ok(())
     }
 
     pub fn delete_http_key(&self, id: &str) -> Result<()> {
-        self.exec("DELETE FROM http_keys WHERE id = $1", &[&id])?;
+        self.exec(
+            "DELETE FROM http_keys WHERE id = $1",
+            params![id.to_owned()],
+        )?;
         Ok(())
     }
 
     pub fn remove_timer(&self, due: i64, play_sid: &str, id: &str) -> Result<()> {
         self.exec(
             "DELETE FROM timers WHERE due = $1 AND play_sid = $2 AND pause_id = $3",
-            &[&due, &play_sid, &id],
+            params![due, play_sid.to_owned(), id.to_owned()],
         )?;
         Ok(())
     }
@@ -147,7 +154,7 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO schedules (name, record) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
-            &[&schedule.name, &json(schedule)],
+            params![schedule.name.clone(), json(schedule)],
         )?;
         Ok(())
     }
@@ -156,32 +163,50 @@ impl PgTx<'_> {
     /// timers, tokens, and its idempotency key while the key is its own.
     pub fn delete_play(&self, play: &Play) -> Result<()> {
         let sid = play.sid.as_str();
-        self.exec("DELETE FROM plays WHERE sid = $1", &[&sid])?;
-        self.exec("DELETE FROM step_outputs WHERE play_sid = $1", &[&sid])?;
-        self.exec("DELETE FROM spans WHERE play_sid = $1", &[&sid])?;
-        self.exec("DELETE FROM logs WHERE play_sid = $1", &[&sid])?;
-        self.exec("DELETE FROM timers WHERE play_sid = $1", &[&sid])?;
-        self.exec("DELETE FROM resume_tokens WHERE play_sid = $1", &[&sid])?;
+        self.exec("DELETE FROM plays WHERE sid = $1", params![sid.to_owned()])?;
+        self.exec(
+            "DELETE FROM step_outputs WHERE play_sid = $1",
+            params![sid.to_owned()],
+        )?;
+        self.exec(
+            "DELETE FROM spans WHERE play_sid = $1",
+            params![sid.to_owned()],
+        )?;
+        self.exec(
+            "DELETE FROM logs WHERE play_sid = $1",
+            params![sid.to_owned()],
+        )?;
+        self.exec(
+            "DELETE FROM timers WHERE play_sid = $1",
+            params![sid.to_owned()],
+        )?;
+        self.exec(
+            "DELETE FROM resume_tokens WHERE play_sid = $1",
+            params![sid.to_owned()],
+        )?;
         if let Some(key) = &play.idempotency_key {
             self.exec(
                 "DELETE FROM idempotency_keys \
                  WHERE workflow_sid = $1 AND key = $2 AND play_sid = $3",
-                &[&play.workflow_sid, key, &sid],
+                params![play.workflow_sid.clone(), key.clone(), sid.to_owned()],
             )?;
         }
         Ok(())
     }
 
     pub fn delete_schedule(&self, name: &str) -> Result<()> {
-        self.exec("DELETE FROM schedules WHERE name = $1", &[&name])?;
+        self.exec(
+            "DELETE FROM schedules WHERE name = $1",
+            params![name.to_owned()],
+        )?;
         Ok(())
     }
 
     /// Stores a step's checkpoint and counts one more step done for its
     /// play if the step had none stored before; says whether it had none.
-    /// One statement: a checkpoint costs one round trip before its commit.
+    /// One statement, sent with the writes held before it.
     pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
-        let row = self.conn.borrow_mut().query_opt(
+        let row = self.read().first_row(
             "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
                  VALUES ($1, $2, $3) \
                  ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
@@ -189,7 +214,7 @@ impl PgTx<'_> {
              c AS (UPDATE plays SET steps_done = steps_done + 1 \
                  WHERE sid = $1 AND (SELECT fresh FROM o)) \
              SELECT fresh FROM o",
-            &[&play_sid, &step_key, &output],
+            params![play_sid.to_owned(), step_key.to_owned(), output.to_owned()],
         )?;
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
@@ -219,7 +244,12 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span",
-            &[&play_sid, &i64::from(run), &big(seq), &span],
+            params![
+                play_sid.to_owned(),
+                i64::from(run),
+                big(seq),
+                span.to_owned()
+            ],
         )?;
         Ok(())
     }
@@ -228,7 +258,12 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO logs (play_sid, run, seq, line) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (play_sid, run, seq) DO UPDATE SET line = EXCLUDED.line",
-            &[&play_sid, &i64::from(line.run), &big(line.seq), &json(line)],
+            params![
+                play_sid.to_owned(),
+                i64::from(line.run),
+                big(line.seq),
+                json(line)
+            ],
         )?;
         Ok(())
     }
@@ -237,12 +272,12 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO workflows (sid, record) VALUES ($1, $2) \
              ON CONFLICT (sid) DO UPDATE SET record = EXCLUDED.record",
-            &[&workflow.sid, &json(workflow)],
+            params![workflow.sid.clone(), json(workflow)],
         )?;
         self.exec(
             "INSERT INTO workflow_names (name, sid) VALUES ($1, $2) \
              ON CONFLICT (name) DO UPDATE SET sid = EXCLUDED.sid",
-            &[&workflow.name, &workflow.sid],
+            params![workflow.name.clone(), workflow.sid.clone()],
         )?;
         Ok(())
     }
@@ -251,11 +286,11 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO versions (sid, workflow_sid, created_at, record) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (sid) DO UPDATE SET record = EXCLUDED.record",
-            &[
-                &version.sid,
-                &version.workflow_sid,
-                &version.created_at,
-                &json(version),
+            params![
+                version.sid.clone(),
+                version.workflow_sid.clone(),
+                version.created_at.clone(),
+                json(version)
             ],
         )?;
         Ok(())
@@ -265,16 +300,23 @@ impl PgTx<'_> {
         self.exec(
             "INSERT INTO analyses (source_hash, analysis) VALUES ($1, $2) \
              ON CONFLICT (source_hash) DO UPDATE SET analysis = EXCLUDED.analysis",
-            &[&source_hash, &json(analysis)],
+            params![source_hash.to_owned(), json(analysis)],
         )?;
         Ok(())
     }
 }
 
 impl PgSnapshot<'_> {
-    fn one(&self, sql: &'static str, params: super::conn::Params<'_>) -> Result<Option<String>> {
-        let row = self.conn.borrow_mut().query_opt(sql, params)?;
-        Ok(row.map(|r| r.get(0)))
+    fn rows(&self, sql: &'static str, params: Vec<Param>) -> Result<Vec<Row>> {
+        self.conn.borrow_mut().read(sql, params)
+    }
+
+    fn first_row(&self, sql: &'static str, params: Vec<Param>) -> Result<Option<Row>> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    fn one(&self, sql: &'static str, params: Vec<Param>) -> Result<Option<String>> {
+        Ok(self.first_row(sql, params)?.map(|r| r.get(0)))
     }
 
     /// Up to `limit` plays of `status` created before the sid `upper`,
@@ -286,9 +328,9 @@ impl PgSnapshot<'_> {
         limit: usize,
         mut keep: impl FnMut(&Play) -> bool,
     ) -> Result<Vec<Play>> {
-        let rows = self.conn.borrow_mut().query(
+        let rows = self.rows(
             "SELECT record FROM plays WHERE status = $1 AND sid < $2 ORDER BY sid",
-            &[&status.as_str(), &upper],
+            params![status.as_str(), upper.to_owned()],
         )?;
         let mut out = Vec::new();
         for row in rows {
@@ -304,9 +346,9 @@ impl PgSnapshot<'_> {
     }
 
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
-        let row = self.conn.borrow_mut().query_opt(
+        let row = self.first_row(
             "SELECT record, steps_done FROM plays WHERE sid = $1 FOR UPDATE",
-            &[&sid],
+            params![sid.to_owned()],
         )?;
         row.map(|r| super::read::play_of(&r)).transpose()
     }
@@ -319,7 +361,7 @@ impl PgSnapshot<'_> {
         }
         let found = self.one(
             "SELECT record FROM plays WHERE sid = $1 FOR UPDATE",
-            &[&sid],
+            params![sid.to_owned()],
         )?;
         found
             .map(|text| decode::<State>(&text).map(|s| (s.status, s.runs)))
@@ -329,13 +371,16 @@ impl PgSnapshot<'_> {
     pub fn span(&self, play_sid: &str, run: u32, seq: u64) -> Result<Option<Span>> {
         let found = self.one(
             "SELECT span FROM spans WHERE play_sid = $1 AND run = $2 AND seq = $3",
-            &[&play_sid, &i64::from(run), &big(seq)],
+            params![play_sid.to_owned(), i64::from(run), big(seq)],
         )?;
         Ok(found.and_then(|text| decode(&text).ok()))
     }
 
     pub fn workflow(&self, sid: &str) -> Result<Option<Workflow>> {
-        let found = self.one("SELECT record FROM workflows WHERE sid = $1", &[&sid])?;
+        let found = self.one(
+            "SELECT record FROM workflows WHERE sid = $1",
+            params![sid.to_owned()],
+        )?;
         found.map(|text| decode(&text)).transpose()
     }
 
@@ -343,15 +388,15 @@ impl PgSnapshot<'_> {
         let found = self.one(
             "SELECT w.record FROM workflow_names n JOIN workflows w ON w.sid = n.sid \
              WHERE n.name = $1",
-            &[&name],
+            params![name.to_owned()],
         )?;
         found.map(|text| decode(&text)).transpose()
     }
 
     pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
-        let row = self.conn.borrow_mut().query_opt(
+        let row = self.first_row(
             "SELECT seq FROM logs WHERE play_sid = $1 ORDER BY run DESC, seq DESC LIMIT 1",
-            &[&play_sid],
+            params![play_sid.to_owned()],
         )?;
         Ok(row.map(|r| r.get::<_, i64>(0) as u64))
     }
@@ -361,32 +406,38 @@ impl PgSnapshot<'_> {
     pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
         let found = self.one(
             "SELECT record FROM schedules WHERE name = $1 FOR UPDATE",
-            &[&name],
+            params![name.to_owned()],
         )?;
         found.map(|text| decode(&text)).transpose()
     }
 
     pub fn http_key(&self, id: &str) -> Result<Option<KeyRecord>> {
-        let found = self.one("SELECT record FROM http_keys WHERE id = $1", &[&id])?;
+        let found = self.one(
+            "SELECT record FROM http_keys WHERE id = $1",
+            params![id.to_owned()],
+        )?;
         found.map(|text| decode(&text)).transpose()
     }
 
     /// Holds the key until the batch commits: of workers starting a play
     /// under one key at once, the second finds the first's play.
     pub fn idempotent_play(&self, workflow_sid: &str, key: &str) -> Result<Option<String>> {
-        self.conn.borrow_mut().execute(
+        self.rows(
             "SELECT pg_advisory_xact_lock(hashtextextended(length($1::text) || ':' || $1 || $2::text, 0))",
-            &[&workflow_sid, &key],
+            params![workflow_sid.to_owned(), key.to_owned()],
         )?;
         self.one(
             "SELECT play_sid FROM idempotency_keys WHERE workflow_sid = $1 AND key = $2",
-            &[&workflow_sid, &key],
+            params![workflow_sid.to_owned(), key.to_owned()],
         )
     }
 
     pub fn version_exists(&self, sid: &str) -> Result<bool> {
         Ok(self
-            .one("SELECT sid FROM versions WHERE sid = $1", &[&sid])?
+            .one(
+                "SELECT sid FROM versions WHERE sid = $1",
+                params![sid.to_owned()],
+            )?
             .is_some())
     }
 }

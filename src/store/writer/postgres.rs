@@ -12,7 +12,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::{Request, Shared};
-use crate::store::pg::{Conn, Pg, PgTx};
+use crate::store::pg::{Pg, PgTx, WriterConn};
 use crate::store::{Result, StoreError, Tx};
 
 /// How long to wait before connecting again after the connection failed.
@@ -20,7 +20,7 @@ const RETRY: Duration = Duration::from_millis(200);
 /// A repeated error is logged once this often at most.
 const QUIET: Duration = Duration::from_secs(10);
 
-pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<Conn>) {
+pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<WriterConn>) {
     let mut last_error: Option<Instant> = None;
     loop {
         let (batch, closed) = {
@@ -56,30 +56,14 @@ pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<Conn>) {
 }
 
 /// Runs a batch in one transaction and answers everyone in it.
-fn write(conn: &RefCell<Conn>, batch: Vec<Request>) -> Result<()> {
-    if let Err(e) = conn.borrow_mut().batch("BEGIN") {
-        refuse(batch, &e);
-        return Err(e);
-    }
+fn write(conn: &RefCell<WriterConn>, batch: Vec<Request>) -> Result<()> {
+    conn.borrow_mut().begin();
     let tx = Tx::Postgres(PgTx::new(conn));
     let replies: Vec<_> = batch
         .into_iter()
         .map(|request| (request.job)(Some(&tx)))
         .collect();
-    let failed = conn.borrow().failed().map(str::to_owned);
-    let committed = match failed {
-        Some(why) => {
-            let _ = conn.borrow_mut().batch("ROLLBACK");
-            Err(StoreError::Unavailable {
-                dir: "the PostgreSQL database".into(),
-                why: format!("a statement of the batch failed, so none of it was written: {why}"),
-            })
-        }
-        None => conn
-            .borrow_mut()
-            .batch("COMMIT")
-            .map_err(|e| unavailable(&e)),
-    };
+    let committed = conn.borrow_mut().commit().map_err(|e| unavailable(&e));
     for reply in replies {
         reply(match &committed {
             Ok(()) => Ok(()),

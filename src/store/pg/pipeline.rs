@@ -1,0 +1,170 @@
+//! The writer's connection: writes are held until the batch next reads or
+//! commits, then sent in one pipeline with that read or `COMMIT`, so a
+//! checkpoint costs two or three round trips to the database, not one a
+//! statement.
+//!
+//! The writer thread drives the connection itself, on a single-threaded
+//! runtime of its own: no hop to another thread per round trip.
+
+use std::collections::HashMap;
+
+use futures_util::future::join_all;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+
+use super::WorkerId;
+use crate::store::{Result, StoreError};
+
+/// An owned parameter, kept until its statement is sent.
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+
+/// Owned parameters for [`WriterConn::write`] and [`WriterConn::read`].
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        vec![$(Box::new($value) as $crate::store::pg::pipeline::Param),*]
+    };
+}
+pub(crate) use params;
+
+struct Held {
+    sql: &'static str,
+    params: Vec<Param>,
+}
+
+pub(crate) struct WriterConn {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    prepared: HashMap<&'static str, Statement>,
+    held: Vec<Held>,
+    /// The first statement that failed since `BEGIN`: the transaction is
+    /// aborted, and its `COMMIT` would roll back without an error.
+    failed: Option<String>,
+    /// The worker a write that starts a play's run claims it for.
+    worker: Option<WorkerId>,
+    backend_pid: i32,
+}
+
+impl WriterConn {
+    /// Connects; on a thread outside any async runtime.
+    pub(crate) fn connect(url: &str, worker: Option<WorkerId>) -> Result<WriterConn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Postgres(format!("cannot start the writer's runtime: {e}")))?;
+        let (client, connection) = runtime.block_on(tokio_postgres::connect(url, NoTls))?;
+        runtime.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!("the writer's connection to PostgreSQL ended: {e}");
+            }
+        });
+        let backend_pid = runtime
+            .block_on(client.query_one("SELECT pg_backend_pid()", &[]))?
+            .get(0);
+        Ok(WriterConn {
+            runtime,
+            client,
+            prepared: HashMap::new(),
+            held: Vec::new(),
+            failed: None,
+            worker,
+            backend_pid,
+        })
+    }
+
+    pub(crate) fn worker(&self) -> Option<&WorkerId> {
+        self.worker.as_ref()
+    }
+
+    pub(crate) fn backend_pid(&self) -> i32 {
+        self.backend_pid
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Starts a batch's transaction: sent with the batch's first read.
+    pub(crate) fn begin(&mut self) {
+        self.failed = None;
+        self.held.clear();
+        self.write("BEGIN", Vec::new());
+    }
+
+    /// Holds a write until the next read or the commit.
+    pub(crate) fn write(&mut self, sql: &'static str, params: Vec<Param>) {
+        self.held.push(Held { sql, params });
+    }
+
+    /// Sends what is held and `sql`, in one pipeline; `sql`'s rows.
+    pub(crate) fn read(&mut self, sql: &'static str, params: Vec<Param>) -> Result<Vec<Row>> {
+        self.write(sql, params);
+        let mut rows = self.flush()?;
+        Ok(rows.pop().unwrap_or_default())
+    }
+
+    /// Sends what is held and `COMMIT`; or, if a statement failed, rolls
+    /// back and says which.
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        if self.failed.is_none() {
+            self.write("COMMIT", Vec::new());
+            if self.flush().is_ok() {
+                return Ok(());
+            }
+        }
+        self.held.clear();
+        let _ = self.runtime.block_on(self.client.batch_execute("ROLLBACK"));
+        let why = self.failed.take().unwrap_or_default();
+        Err(StoreError::Postgres(format!(
+            "a statement of the batch failed, so none of it was written: {why}"
+        )))
+    }
+
+    /// Sends every held statement in one pipeline: each statement's rows.
+    fn flush(&mut self) -> Result<Vec<Vec<Row>>> {
+        let held = std::mem::take(&mut self.held);
+        if let Some(why) = &self.failed {
+            return Err(StoreError::Postgres(why.clone()));
+        }
+        for h in &held {
+            if !self.prepared.contains_key(h.sql) {
+                let statement = self.runtime.block_on(self.client.prepare(h.sql));
+                match statement {
+                    Ok(s) => {
+                        self.prepared.insert(h.sql, s);
+                    }
+                    Err(e) => return Err(self.fail(e.into())),
+                }
+            }
+        }
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = held
+            .iter()
+            .map(|h| {
+                h.params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect()
+            })
+            .collect();
+        let client = &self.client;
+        let prepared = &self.prepared;
+        let queries = held
+            .iter()
+            .zip(&refs)
+            .map(|(h, params)| client.query(&prepared[h.sql], params));
+        let answers = self.runtime.block_on(join_all(queries));
+        let mut rows = Vec::with_capacity(answers.len());
+        for answer in answers {
+            match answer {
+                Ok(r) => rows.push(r),
+                Err(e) => return Err(self.fail(e.into())),
+            }
+        }
+        Ok(rows)
+    }
+
+    fn fail(&mut self, e: StoreError) -> StoreError {
+        let why = e.to_string();
+        self.failed.get_or_insert(why);
+        e
+    }
+}
