@@ -145,7 +145,8 @@ impl Tx<'_> {
     /// A step's checkpoint, acknowledged as soon as it is durable; `then`
     /// runs once it is written, told whether the step had no checkpoint
     /// stored before. redb writes it after the answer (the journal holds
-    /// it meanwhile); PostgreSQL at once, in the batch's transaction.
+    /// it meanwhile); PostgreSQL with the batch's `COMMIT`, and tells
+    /// `then` every step is new (only the commit knows).
     pub fn checkpoint(
         &self,
         play_sid: String,

@@ -34,6 +34,15 @@ impl<'a> PgTx<'a> {
     }
 }
 
+/// A checkpoint: the output stored, and one more step done for its play
+/// when the step had none (`fresh`), in one statement.
+const CHECKPOINT: &str = "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+     VALUES ($1, $2, $3) \
+     ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
+     RETURNING (xmax = 0) AS fresh), \
+ c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)) \
+ SELECT fresh FROM o";
+
 /// A play's sequence numbers as PostgreSQL's bigint: spans and log lines
 /// count far below 2^63.
 fn big(n: u64) -> i64 {
@@ -204,23 +213,19 @@ impl PgTx<'_> {
 
     /// Stores a step's checkpoint and counts one more step done for its
     /// play if the step had none stored before; says whether it had none.
-    /// One statement, sent with the writes held before it.
     pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
         let row = self.read().first_row(
-            "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
-                 VALUES ($1, $2, $3) \
-                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
-                 RETURNING (xmax = 0) AS fresh), \
-             c AS (UPDATE plays SET steps_done = steps_done + 1 \
-                 WHERE sid = $1 AND (SELECT fresh FROM o)) \
-             SELECT fresh FROM o",
+            CHECKPOINT,
             params![play_sid.to_owned(), step_key.to_owned(), output.to_owned()],
         )?;
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
-    /// A step's checkpoint: written at once, and acknowledged with its
-    /// batch's commit.
+    /// A step's checkpoint, held and sent with the batch's `COMMIT`, so a
+    /// lone checkpoint costs two round trips: its check's read (with
+    /// `BEGIN`), and its writes with `COMMIT`. `then` is told the step is
+    /// new: whether it had a checkpoint before is known only at commit,
+    /// and the count of steps done is kept by the statement itself.
     pub fn checkpoint(
         &self,
         play_sid: String,
@@ -228,8 +233,8 @@ impl PgTx<'_> {
         output: String,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let fresh = self.put_checkpoint(&play_sid, &step_key, &output)?;
-        then(&Tx::Postgres(*self), fresh)
+        self.exec(CHECKPOINT, params![play_sid, step_key, output])?;
+        then(&Tx::Postgres(*self), true)
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {
