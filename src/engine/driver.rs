@@ -87,8 +87,8 @@ impl Engine {
             }))
         };
         let (t, parent) = match sync {
-            Sync::Durable => self.inner.writer.durable(check).await?,
-            Sync::Committed => self.inner.writer.deferred(check).await?,
+            Sync::Durable => self.inner.writer.durable(check).reads_play(sid).await?,
+            Sync::Committed => self.inner.writer.deferred(check).reads_play(sid).await?,
         };
         self.publish(PlayEvent::Play {
             play: Box::new(t.play.clone()),
@@ -158,6 +158,7 @@ impl Engine {
     /// log lines, where `play logs` and the dashboard show it.
     fn note_failure(&self, sid: &str, what: String) {
         tracing::error!("play {sid}: {what}");
+        let sid_read = sid;
         let sid = sid.to_owned();
         self.inner
             .writer
@@ -174,6 +175,7 @@ impl Engine {
                 };
                 Ok(Plan::new(move |tx| tx.put_log(&sid, &line)))
             })
+            .reads_play(sid_read)
             .queue();
     }
 
@@ -286,6 +288,7 @@ impl Engine {
                 };
                 Ok::<_, StoreError>(plan)
             })
+            .reads_play(&sid)
             .queue();
         // A cancel that landed between the run's start and the line above
         // found no process to kill: look again now that there is one.

@@ -23,7 +23,8 @@ use super::sdk_events::RunReport;
 use super::{Engine, Result};
 use crate::model::{LogLine, LogStream, OnTimeout, Play, now};
 use crate::sdk;
-use crate::store::writer::always;
+use crate::store::StoreError;
+use crate::store::writer::Plan;
 
 /// How many trailing stderr lines a failure message quotes.
 const STDERR_TAIL: usize = 20;
@@ -524,14 +525,25 @@ impl Engine {
                 })
                 .collect();
             let play_sid = sid.clone();
+            // Only the play's latest run logs: a run another worker took
+            // over (its process lived on) writes nothing into the new one.
             let written = self
                 .inner
                 .writer
-                .deferred(always(move |tx| {
-                    entries
-                        .iter()
-                        .try_for_each(|entry| tx.put_log(&play_sid, entry))
-                }))
+                .deferred(move |snapshot| {
+                    let current = snapshot
+                        .play_state(&play_sid)?
+                        .is_some_and(|(_, runs)| runs == run);
+                    if !current {
+                        return Ok::<_, StoreError>(Plan::nothing(()));
+                    }
+                    Ok(Plan::new(move |tx| {
+                        entries
+                            .iter()
+                            .try_for_each(|entry| tx.put_log(&play_sid, entry))
+                    }))
+                })
+                .reads_play(&sid)
                 .await;
             if let Err(e) = written {
                 tracing::warn!("cannot keep log lines of play {sid}: {e}");

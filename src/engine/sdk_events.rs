@@ -309,6 +309,7 @@ impl Engine {
                     })
                 }))
             })
+            .reads_play(channel.play_sid())
             .wait()?;
         if let Some(span) = published {
             self.publish_span(span);

@@ -176,6 +176,7 @@ impl Engine {
                     Err(_) => stale(due, owned, id),
                 })
             })
+            .reads_play(&sid)
             .await;
         match fired {
             Ok(Fired::Woke(t)) => {

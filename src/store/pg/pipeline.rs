@@ -42,6 +42,9 @@ pub(crate) struct WriterConn {
     /// The worker a write that starts a play's run claims it for.
     worker: Option<WorkerId>,
     backend_pid: i32,
+    /// Play rows locked and read at the batch's start, by sid (record,
+    /// steps done), until this transaction writes them.
+    locked: HashMap<String, (String, i64)>,
 }
 
 impl WriterConn {
@@ -68,6 +71,7 @@ impl WriterConn {
             failed: None,
             worker,
             backend_pid,
+            locked: HashMap::new(),
         })
     }
 
@@ -83,11 +87,39 @@ impl WriterConn {
         self.client.is_closed()
     }
 
-    /// Starts a batch's transaction: sent with the batch's first read.
-    pub(crate) fn begin(&mut self) {
+    /// Starts a batch's transaction, and locks and reads the rows of
+    /// `plays` (the ones its checks read): one round trip for them all,
+    /// in sid order, as every locker of several plays takes them.
+    pub(crate) fn begin(&mut self, mut plays: Vec<String>) {
         self.failed = None;
         self.held.clear();
+        self.locked.clear();
         self.write("BEGIN", Vec::new());
+        if plays.is_empty() {
+            return;
+        }
+        plays.sort();
+        plays.dedup();
+        let read = self.read(
+            "SELECT sid, record, steps_done FROM plays WHERE sid = ANY($1) ORDER BY sid FOR UPDATE",
+            params![plays],
+        );
+        if let Ok(rows) = read {
+            self.locked = rows
+                .iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect();
+        }
+    }
+
+    /// A play row locked at the batch's start and not written since.
+    pub(crate) fn locked(&self, sid: &str) -> Option<&(String, i64)> {
+        self.locked.get(sid)
+    }
+
+    /// This transaction writes play `sid`: its row is read again from now.
+    pub(crate) fn written(&mut self, sid: &str) {
+        self.locked.remove(sid);
     }
 
     /// Holds a write until the next read or the commit.

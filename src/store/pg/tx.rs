@@ -67,6 +67,7 @@ impl PgTx<'_> {
         // transition (a run) is carried out where it was written.
         let claims = matches!(play.status, PlayStatus::Pending | PlayStatus::Running)
             && old.is_none_or(|old| old.status != play.status || old.runs != play.runs);
+        self.conn.borrow_mut().written(&play.sid);
         let conn = self.conn.borrow();
         let worker = conn.worker().filter(|_| claims);
         let claim = worker.map(|w| w.id.clone());
@@ -172,6 +173,7 @@ impl PgTx<'_> {
     /// timers, tokens, and its idempotency key while the key is its own.
     pub fn delete_play(&self, play: &Play) -> Result<()> {
         let sid = play.sid.as_str();
+        self.conn.borrow_mut().written(sid);
         self.exec("DELETE FROM plays WHERE sid = $1", params![sid.to_owned()])?;
         self.exec(
             "DELETE FROM step_outputs WHERE play_sid = $1",
@@ -214,6 +216,7 @@ impl PgTx<'_> {
     /// Stores a step's checkpoint and counts one more step done for its
     /// play if the step had none stored before; says whether it had none.
     pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
+        self.conn.borrow_mut().written(play_sid);
         let row = self.read().first_row(
             CHECKPOINT,
             params![play_sid.to_owned(), step_key.to_owned(), output.to_owned()],
@@ -233,6 +236,7 @@ impl PgTx<'_> {
         output: String,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
+        self.conn.borrow_mut().written(&play_sid);
         self.exec(CHECKPOINT, params![play_sid, step_key, output])?;
         then(&Tx::Postgres(*self), true)
     }
@@ -350,7 +354,15 @@ impl PgSnapshot<'_> {
         Ok(out)
     }
 
+    /// Read with the play's row locked until the batch commits: every
+    /// decision about a play (a run's fencing check included) is made on
+    /// its newest state, whichever worker writes it next.
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
+        if let Some((record, steps_done)) = self.conn.borrow().locked(sid) {
+            let mut play: Play = decode(record)?;
+            play.steps_done = *steps_done as u64;
+            return Ok(Some(play));
+        }
         let row = self.first_row(
             "SELECT record, steps_done FROM plays WHERE sid = $1 FOR UPDATE",
             params![sid.to_owned()],
@@ -364,10 +376,14 @@ impl PgSnapshot<'_> {
             status: PlayStatus,
             runs: u32,
         }
-        let found = self.one(
-            "SELECT record FROM plays WHERE sid = $1 FOR UPDATE",
-            params![sid.to_owned()],
-        )?;
+        let locked = self.conn.borrow().locked(sid).map(|(r, _)| r.clone());
+        let found = match locked {
+            Some(record) => Some(record),
+            None => self.one(
+                "SELECT record FROM plays WHERE sid = $1 FOR UPDATE",
+                params![sid.to_owned()],
+            )?,
+        };
         found
             .map(|text| decode::<State>(&text).map(|s| (s.status, s.runs)))
             .transpose()

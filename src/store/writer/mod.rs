@@ -115,6 +115,9 @@ enum Ack {
 struct Request {
     ack: Ack,
     job: Job,
+    /// The play whose row the job's check reads, when its caller says: a
+    /// PostgreSQL batch locks and reads those rows in one round trip.
+    play: Option<String>,
 }
 
 /// The handle through which the engine writes. Cheap to clone; the writer
@@ -262,6 +265,7 @@ impl Writer {
         Durable {
             writer: self,
             job: typed(check),
+            play: None,
         }
     }
 
@@ -277,6 +281,7 @@ impl Writer {
         Deferred {
             writer: self,
             job: typed(check),
+            play: None,
         }
     }
 
@@ -297,6 +302,7 @@ impl Writer {
         &self,
         ack: Ack,
         job: Typed<T, E>,
+        play: Option<String>,
     ) -> oneshot::Receiver<std::result::Result<T, E>> {
         let (done, wait) = oneshot::channel();
         self.shared().queue().requests.push(Request {
@@ -304,6 +310,7 @@ impl Writer {
             job: reply_with(job, move |outcome| {
                 let _ = done.send(outcome);
             }),
+            play,
         });
         wait
     }
@@ -339,9 +346,19 @@ where
 pub struct Durable<'w, T, E> {
     writer: &'w Writer,
     job: Typed<T, E>,
+    play: Option<String>,
 }
 
 impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> {
+    /// Says which play's row the check reads. A PostgreSQL batch locks and
+    /// reads the rows of all its jobs at once, in sid order, before any
+    /// job runs: one round trip rather than one a job, and workers that
+    /// lock plays in one order cannot deadlock on them.
+    pub fn reads_play(mut self, sid: &str) -> Self {
+        self.play = Some(sid.to_owned());
+        self
+    }
+
     /// Returns once the write's batch is durable in the journal; readers
     /// may see it a few milliseconds later. The batch runs on this thread
     /// unless another writer takes it along in its own (group commit:
@@ -357,12 +374,13 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                 job: reply_with(self.job, move |outcome| {
                     let _ = done.send(outcome);
                 }),
+                play: self.play,
             });
             return answered
                 .recv()
                 .unwrap_or_else(|_| Err(StoreError::WriterGone.into()));
         };
-        let mut answered = self.writer.send(Ack::Synced, self.job);
+        let mut answered = self.writer.send(Ack::Synced, self.job, self.play);
         let mut state = lock(&redb.state);
         loop {
             match answered.try_recv() {
@@ -393,7 +411,7 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> IntoFuture for Dur
     /// Queues the write for the writer thread; the answer comes once its
     /// batch is durable and committed.
     fn into_future(self) -> Answer<T, E> {
-        let answer = self.writer.send(Ack::Durable, self.job);
+        let answer = self.writer.send(Ack::Durable, self.job, self.play);
         self.writer.shared().ready.notify_one();
         Answer(answer)
     }
@@ -404,6 +422,7 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> IntoFuture for Dur
 pub struct Deferred<'w, T, E> {
     writer: &'w Writer,
     job: Typed<T, E>,
+    play: Option<String>,
 }
 
 impl<T, E> Deferred<'_, T, E>
@@ -411,10 +430,17 @@ where
     T: Send + 'static,
     E: From<StoreError> + std::fmt::Display + Send + 'static,
 {
+    /// Says which play's row the check reads (see [`Durable::reads_play`]).
+    pub fn reads_play(mut self, sid: &str) -> Self {
+        self.play = Some(sid.to_owned());
+        self
+    }
+
     /// Queues the write; nobody waits for it. A failure of its own is
     /// logged (a failed batch is logged by the writer).
     pub fn queue(self) {
         let job = self.job;
+        let play = self.play;
         self.writer.shared().push(Request {
             ack: Ack::Nobody,
             job: Box::new(move |tx| {
@@ -423,6 +449,7 @@ where
                 }
                 Box::new(|_| {})
             }),
+            play,
         });
     }
 }
@@ -433,7 +460,7 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> IntoFuture for Def
 
     /// Queues the write; the answer comes once its batch is committed.
     fn into_future(self) -> Answer<T, E> {
-        let answer = self.writer.send(Ack::Committed, self.job);
+        let answer = self.writer.send(Ack::Committed, self.job, self.play);
         self.writer.shared().ready.notify_one();
         Answer(answer)
     }

@@ -57,7 +57,8 @@ pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<WriterConn>) {
 
 /// Runs a batch in one transaction and answers everyone in it.
 fn write(conn: &RefCell<WriterConn>, batch: Vec<Request>) -> Result<()> {
-    conn.borrow_mut().begin();
+    let plays: Vec<String> = batch.iter().filter_map(|r| r.play.clone()).collect();
+    conn.borrow_mut().begin(plays);
     let tx = Tx::Postgres(PgTx::new(conn));
     let replies: Vec<_> = batch
         .into_iter()
