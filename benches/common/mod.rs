@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../../tests/e2e/kill.rs"]
+mod kill;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 
 /// A server's private socket and data folders, and the files a bench writes.
@@ -108,21 +111,7 @@ impl Bench {
     /// SIGKILLs every process of this bench's server (the server, its fork
     /// server and its runs), as losing the machine would.
     pub fn kill_everything(&self) {
-        let ours = format!("HERO_LOGIC_DATA_DIR={}", self.data().display());
-        for pid in std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|b| *b == 0).any(|var| var == ours.as_bytes()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
+        kill::kill_everything(&self.data());
     }
 }
 

@@ -427,26 +427,9 @@ impl Drop for TestEnv {
 
 impl TestEnv {
     /// SIGKILLs every process of this environment: its server, fork
-    /// server and runs, as losing the machine would. Only processes with
-    /// this test's data folder in their environment: a pid alone may have
-    /// been reused, even by another test's server.
+    /// server and runs, as losing the machine would.
     pub fn kill_everything(&self) {
-        let ours = format!("HERO_LOGIC_DATA_DIR={}", self.data_dir.display());
-        let Ok(procs) = std::fs::read_dir("/proc") else {
-            return;
-        };
-        for pid in procs
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|b| *b == 0).any(|var| var == ours.as_bytes()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
+        crate::kill::kill_everything(&self.data_dir);
     }
 }
 

@@ -6,6 +6,7 @@ mod bad_input;
 mod channel;
 mod common;
 mod http;
+mod kill;
 mod lifecycle;
 mod newuser;
 mod pause;

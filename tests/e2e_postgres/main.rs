@@ -14,6 +14,8 @@ mod channel;
 mod common;
 #[path = "../e2e/http.rs"]
 mod http;
+#[path = "../e2e/kill.rs"]
+mod kill;
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
 #[path = "../e2e/newuser.rs"]
