@@ -170,9 +170,11 @@ fn cancelling_a_parent_cancels_its_waiting_child() {
     let child = sid_of(&children_of(&env, &sid)[0]);
     env.ok(["play", "cancel", &sid, "--yes"]);
     env.run(["play", "wait", &sid]).expect_code(3);
-    let out = env.run(["play", "wait", &child, "--json"]);
-    out.expect_code(3);
-    assert_eq!(out.json()["status"], "cancelled");
+    // The cascade to children follows the parent's own cancel.
+    wait_until("the child is cancelled", Duration::from_secs(30), || {
+        env.json(["play", "show", &child, "--json"])["status"] == "cancelled"
+    });
+    env.run(["play", "wait", &child, "--json"]).expect_code(3);
 }
 
 #[test]

@@ -79,9 +79,14 @@ impl Pg {
                 "UPDATE workers SET heartbeat_at = now() WHERE id = $1",
                 &[&me.id],
             )?;
+            // Rows a batch holds now are skipped (renewed at the next
+            // beat), so that the heartbeat never waits on, nor deadlocks
+            // with, a writer.
             conn.execute(
                 "UPDATE plays SET lease_until = now() + make_interval(secs => $2) \
-                 WHERE worker_id = $1 AND status IN ('pending', 'running')",
+                 WHERE sid IN (SELECT sid FROM plays \
+                     WHERE worker_id = $1 AND status IN ('pending', 'running') \
+                     ORDER BY sid FOR UPDATE SKIP LOCKED)",
                 &[&me.id, &lease],
             )?;
             let rows = conn.query(
