@@ -4,6 +4,8 @@ The server keeps one zygote started. It imports what a run needs (and the
 comma-separated MODULES of `HERO_LOGIC_PRELOAD`), then forks a fresh child
 per run, so that a run skips the interpreter's start and those imports. The
 zygote itself never runs a flow: every child starts from the same state.
+Each child is forked ahead of its run (a spare, see `_fork_spare`), and the
+zygote passes the run's message and descriptors on to it unchanged.
 
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
 * server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
