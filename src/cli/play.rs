@@ -279,14 +279,18 @@ fn start(ctx: &Ctx, args: StartArgs) -> anyhow::Result<i32> {
     })?;
     let prefill_resumes = parse_prefill(&prefill)?;
     let path = Path::new(workflow);
+    let mut client = None;
     let workflow = if workflow.ends_with(".py") || path.is_file() {
-        super::workflow::save(ctx, path, name.as_deref(), replace)?
+        super::workflow::save(ctx, &mut client, path, name.as_deref(), replace)?
             .workflow
             .sid
     } else {
         workflow.to_owned()
     };
-    let mut client = ctx.client()?;
+    let mut client = match client {
+        Some(client) => client,
+        None => ctx.client()?,
+    };
     let play = client
         .play_start(&StartRequest {
             workflow,

@@ -9,7 +9,7 @@ use console::style;
 use super::Ctx;
 use super::render::{UserError, age, client_error, print_json};
 use crate::api::SavedWorkflow;
-use crate::client::SaveRequest;
+use crate::client::{Client, SaveRequest};
 use crate::model::{FlowField, LintWarning};
 
 #[derive(Debug, Subcommand)]
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, command: WorkflowCommand) -> anyhow::Result<i32> {
             name,
             replace,
         } => {
-            let saved = save(ctx, &file, name.as_deref(), replace)?;
+            let saved = save(ctx, &mut None, &file, name.as_deref(), replace)?;
             if ctx.json {
                 print_json(&saved.workflow);
             } else {
@@ -135,9 +135,13 @@ fn read_source(file: &Path) -> anyhow::Result<String> {
 
 /// Saves a file as a workflow and prints the lint's warnings to stderr. The
 /// server names it when `name` is absent, and refuses a taken name whose
-/// workflow came from another file unless `replace`.
+/// workflow came from another file unless `replace`. On `client`'s
+/// connection, opened here (once the file was read) when it is `None`:
+/// `play start FILE` starts on the same one, a connection (and its probe)
+/// less on its path.
 pub fn save(
     ctx: &Ctx,
+    client: &mut Option<Client>,
     file: &Path,
     name: Option<&str>,
     replace: bool,
@@ -147,8 +151,12 @@ pub fn save(
     let source_path = std::fs::canonicalize(file)
         .map_err(|e| UserError::new(format!("cannot read {}: {e}", file.display())))?;
     let source_path = source_path.to_string_lossy();
-    let saved = ctx
-        .client()?
+    if client.is_none() {
+        *client = Some(ctx.client()?);
+    }
+    let saved = client
+        .as_mut()
+        .expect("connected above")
         .workflow_save(&SaveRequest {
             name,
             source: &source,

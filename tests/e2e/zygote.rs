@@ -336,3 +336,49 @@ fn a_forked_run_ends_like_python_flushing_open_files_and_running_atexit() {
         "atexit ran"
     );
 }
+
+/// The zygote forks each run's child ahead of the run (a spare); a spare
+/// whose zygote is killed must not outlive it, waiting forever for a run.
+#[test]
+fn a_spare_child_goes_with_its_killed_zygote() {
+    let env = TestEnv::new();
+    env.start();
+    let zygote = server_zygote(&env);
+    let children = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| parent_of(pid) == Some(zygote) && !process_gone(pid))
+            .collect()
+    };
+    let mut spares = Vec::new();
+    wait_until(
+        "the zygote has forked a spare child",
+        Duration::from_secs(20),
+        || {
+            spares = children();
+            !spares.is_empty()
+        },
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(zygote as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("the zygote is killed");
+    wait_until(
+        "the killed zygote's spare has exited",
+        Duration::from_secs(20),
+        || spares.iter().all(|&pid| process_gone(pid)),
+    );
+    let play = env.json([
+        "play",
+        "start",
+        &path_arg(&flow("one_step.py")),
+        "--input",
+        r#"{"i": 1}"#,
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["output_data"], json!(2), "{play}");
+}
