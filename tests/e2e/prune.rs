@@ -96,3 +96,42 @@ fn prune_removes_ended_plays_whole_and_keeps_the_rest_across_a_kill_9() {
         "the paused play stays"
     );
 }
+
+#[test]
+fn the_store_file_stops_growing_under_a_steady_prune() {
+    let env = TestEnv::new();
+    if !env.on_redb("the file is redb's; PostgreSQL reuses its pages by VACUUM") {
+        return;
+    }
+    env.start();
+    let prints = path_arg(&flow("prints.py"));
+    let input = json!({"lines": 20, "long": 2000}).to_string();
+    let size = || {
+        std::fs::metadata(env.data_dir.join("hero_logic.redb"))
+            .expect("the store file")
+            .len()
+    };
+    // Rounds of plays, each pruned once ended: what a pruned round freed,
+    // the next round's writes reuse.
+    let mut sizes = Vec::new();
+    for _ in 0..8 {
+        let sids: Vec<String> = (0..40)
+            .map(|_| {
+                env.ok(["play", "start", &prints, "--input", &input])
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        for sid in &sids {
+            env.run(["play", "wait", sid]).expect_code(0);
+        }
+        let pruned = env.json(["play", "prune", "--before", "0s", "--json"]);
+        assert_eq!(pruned["pruned"], 40, "{pruned}");
+        sizes.push(size());
+    }
+    let warm = *sizes[..4].iter().max().expect("four rounds");
+    assert!(
+        sizes[4..].iter().all(|s| *s <= warm),
+        "the store file grew after the first rounds: {sizes:?}"
+    );
+}
