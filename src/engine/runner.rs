@@ -330,15 +330,21 @@ pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
 }
 
 /// The run's answers file: every answer by pause id, and the pauses whose
-/// deadline passed with no default, where the flow raises `PauseTimeout`.
-fn resumes_file(play: &Play) -> String {
+/// deadline passed with no default, where the flow raises `PauseTimeout`;
+/// none while there are neither.
+fn resumes_file(play: &Play) -> Option<String> {
     let timed_out: Vec<&str> = play
         .answered_resumes
         .iter()
         .filter(|r| r.by.as_deref() == Some("timeout") && r.on_timeout == Some(OnTimeout::Raise))
         .map(|r| r.id.as_str())
         .collect();
-    serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string()
+    if play.received_resumes.is_empty() && timed_out.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string(),
+    )
 }
 
 /// Writes a run's file whole or not at all, readable by its owner only: it
@@ -403,28 +409,34 @@ impl Engine {
             }
             None => config.data_dir.clone(),
         };
-        let outputs = self.store().step_outputs(&play.sid)?;
-        write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
-        write_atomic(&resumes, &resumes_file(play)).map_err(io)?;
         let token = self.open_channel(&play.sid, play.runs)?;
+        let mut env = vec![
+            ("HERO_PLAY_SID", play.sid.clone()),
+            ("HERO_RUN", play.runs.to_string()),
+            ("HERO_RUN_TOKEN", token.secret().to_owned()),
+            (
+                "HERO_LOGIC_SOCKET",
+                config.socket_path.display().to_string(),
+            ),
+            ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
+            ("HERO_INPUT_FILE", input.display().to_string()),
+        ];
+        // A first run has nothing to replay: no files to write and read.
+        let outputs = self.store().step_outputs(&play.sid)?;
+        if !outputs.is_empty() {
+            write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
+            env.push(("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()));
+        }
+        if let Some(text) = resumes_file(play) {
+            write_atomic(&resumes, &text).map_err(io)?;
+            env.push(("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()));
+        }
         Ok(RunSpec {
             python: config.python.clone(),
             script,
             cwd,
             pythonpath: pythonpath(&config.data_dir),
-            env: vec![
-                ("HERO_PLAY_SID", play.sid.clone()),
-                ("HERO_RUN", play.runs.to_string()),
-                ("HERO_RUN_TOKEN", token.secret().to_owned()),
-                (
-                    "HERO_LOGIC_SOCKET",
-                    config.socket_path.display().to_string(),
-                ),
-                ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
-                ("HERO_INPUT_FILE", input.display().to_string()),
-                ("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()),
-                ("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()),
-            ],
+            env,
             _token: token,
         })
     }

@@ -90,6 +90,41 @@ fn other_file(
     )
 }
 
+/// The workflow a save of `version_sid` makes of `existing` (a new one when
+/// none): `updated_at` moves only when something else changed.
+fn next_workflow(
+    existing: Option<&Workflow>,
+    name: &str,
+    source_path: Option<String>,
+    version_sid: &str,
+    analysis: &Analysis,
+    description: Option<String>,
+    at: String,
+) -> Workflow {
+    let mut workflow = existing.cloned().unwrap_or_else(|| Workflow {
+        sid: new_sid(),
+        name: name.to_owned(),
+        description: String::new(),
+        current_version_sid: String::new(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        created_at: at.clone(),
+        updated_at: at.clone(),
+        source_path: None,
+    });
+    if source_path.is_some() {
+        workflow.source_path = source_path;
+    }
+    workflow.current_version_sid = version_sid.to_owned();
+    workflow.inputs = analysis.inputs.clone();
+    workflow.outputs = analysis.outputs.clone();
+    workflow.description = description.unwrap_or_else(|| analysis.description.clone());
+    if existing != Some(&workflow) {
+        workflow.updated_at = at;
+    }
+    workflow
+}
+
 impl Engine {
     pub async fn workflow_save(&self, request: SaveWorkflow) -> Result<SavedWorkflow> {
         let SaveWorkflow {
@@ -133,12 +168,36 @@ impl Engine {
         check_name(&name)?;
         let file_name = given_file.unwrap_or_else(|| format!("{name}.py"));
         let version_sid = sha1_hex(&[&name, &source])[..16].to_owned();
+        // Saving what is saved already (every `play start FILE` of an
+        // unchanged file) is answered from a read: nothing to write, so no
+        // wait for the writer and its fsync.
+        if !fresh
+            && let Some(existing) = self.store().workflow(&name)?
+            && existing.name == name
+            && other_file(&existing, source_path.as_deref(), replace).is_none()
+            && self.store().version(&version_sid)?.is_some()
+        {
+            let next = next_workflow(
+                Some(&existing),
+                &name,
+                source_path.clone(),
+                &version_sid,
+                &analysis,
+                description.clone(),
+                now(),
+            );
+            if next == existing {
+                return Ok(SavedWorkflow {
+                    workflow: existing,
+                    warnings: analysis.warnings,
+                });
+            }
+        }
         let saved_analysis = analysis.clone();
         let workflow = self
             .inner
             .writer
             .durable(move |snapshot| {
-                let at = now();
                 let existing = snapshot.workflow_by_name(&name)?;
                 if let Some(conflict) = existing
                     .as_ref()
@@ -146,36 +205,24 @@ impl Engine {
                 {
                     return Err(conflict);
                 }
-                let mut workflow = existing.clone().unwrap_or_else(|| Workflow {
-                    sid: new_sid(),
-                    name: name.clone(),
-                    description: String::new(),
-                    current_version_sid: String::new(),
-                    inputs: Vec::new(),
-                    outputs: Vec::new(),
-                    created_at: at.clone(),
-                    updated_at: at.clone(),
-                    source_path: None,
-                });
-                if source_path.is_some() {
-                    workflow.source_path = source_path;
-                }
+                let at = now();
+                let workflow = next_workflow(
+                    existing.as_ref(),
+                    &name,
+                    source_path,
+                    &version_sid,
+                    &saved_analysis,
+                    description,
+                    at.clone(),
+                );
                 let version = (!snapshot.version_exists(&version_sid)?).then(|| WorkflowVersion {
                     sid: version_sid.clone(),
                     workflow_sid: workflow.sid.clone(),
                     source,
                     file_name,
-                    created_at: at.clone(),
+                    created_at: at,
                 });
-                workflow.current_version_sid = version_sid;
-                workflow.inputs = saved_analysis.inputs.clone();
-                workflow.outputs = saved_analysis.outputs.clone();
-                workflow.description =
-                    description.unwrap_or_else(|| saved_analysis.description.clone());
                 let changed = existing.as_ref() != Some(&workflow);
-                if changed {
-                    workflow.updated_at = at;
-                }
                 Ok(Plan::new(move |tx| {
                     if let Some(version) = &version {
                         tx.put_version(version)?;

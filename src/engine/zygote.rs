@@ -6,10 +6,12 @@
 //! a run's request carries the write ends of the run's stdout and stderr
 //! pipes (SCM_RIGHTS), made here, so the server owns the read ends from the
 //! start and a child never opens anything by name, and the read end of a
-//! "go" pipe. The child answers with its pid once it leads its own session
-//! and process group, and runs only once the server, having taken that
-//! answer in time, writes "go" (a fork given up on sees the pipe closed and
-//! exits: a run is never served twice); the zygote
+//! "go" socket holding one byte. The child sends its pid once it leads its
+//! own session and process group, then reads the byte and runs; a fork
+//! whose pid does not come in time has its byte taken back by the server
+//! (unless the child took it first: then it runs, and its pid is on its
+//! way), sees the socket closed and exits: a run is never served twice. The
+//! zygote
 //! reaps it and sends its raw wait status, which becomes the same
 //! `ExitStatus` a cold run's `wait` gives. (The protocol is in
 //! `sdk/python/hero_tracing/_zygote.py`.)
@@ -291,10 +293,18 @@ impl Zygote {
         let broken = |e: std::io::Error| Refusal::Broken(e.to_string());
         let (out_r, out_w) = std::io::pipe().map_err(broken)?;
         let (err_r, err_w) = std::io::pipe().map_err(broken)?;
-        // The child waits for a byte on this pipe before it runs anything:
-        // a fork given up on (the run started cold) sees it closed and
-        // exits, so two processes never serve one run.
-        let (go_r, mut go_w) = std::io::pipe().map_err(broken)?;
+        // The child reads a byte on this socket before it runs anything.
+        // The byte is there from the start, so a run does not wait for its
+        // pid to travel here and "go" to travel back; a fork given up on
+        // has it taken back through `go_back` (if the child has not taken
+        // it already), then sees the socket closed and exits, so two
+        // processes never serve one run.
+        let (mut go_ours, go_theirs) = std::os::unix::net::UnixStream::pair().map_err(broken)?;
+        {
+            use std::io::Write;
+            go_ours.write_all(b"g").map_err(broken)?;
+        }
+        let go_back = go_theirs.try_clone().map_err(broken)?;
         let (tx, rx) = oneshot::channel();
         let id = {
             let mut pending = lock(&self.pending);
@@ -311,7 +321,7 @@ impl Zygote {
         let message =
             serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd})
                 .to_string();
-        let fds = [out_w.as_raw_fd(), err_w.as_raw_fd(), go_r.as_raw_fd()];
+        let fds = [out_w.as_raw_fd(), err_w.as_raw_fd(), go_theirs.as_raw_fd()];
         let sent = tokio::time::timeout_at(deadline, async {
             loop {
                 self.ctl.writable().await?;
@@ -332,7 +342,7 @@ impl Zygote {
             }
         })
         .await;
-        drop((out_w, err_w, go_r));
+        drop((out_w, err_w, go_theirs));
         let forget = || {
             lock(&self.pending).forks.remove(&id);
         };
@@ -347,10 +357,14 @@ impl Zygote {
                 return Err(Refusal::Broken("it took no request in time".into()));
             }
         }
-        let forked = match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(Ok(forked))) => forked,
-            Ok(Ok(Err(why))) => return Err(Refusal::Broken(why)),
-            Ok(Err(_)) => return Err(Refusal::Broken("it ended".into())),
+        let mut rx = rx;
+        let reply = match tokio::time::timeout_at(deadline, &mut rx).await {
+            Ok(reply) => reply,
+            Err(_) if !take_back(&go_back) => {
+                // The child took its "go" and runs: it sent its pid first,
+                // so the pid is on its way.
+                rx.await
+            }
             Err(_) => {
                 forget();
                 return Err(Refusal::Broken(format!(
@@ -359,33 +373,73 @@ impl Zygote {
                 )));
             }
         };
-        {
-            use std::io::Write;
-            go_w.write_all(b"g").map_err(broken)?;
-        }
+        drop(go_back);
+        let forked = match reply {
+            Ok(Ok(forked)) => forked,
+            Ok(Err(why)) => return Err(Refusal::Broken(why)),
+            Err(_) => return Err(Refusal::Broken("it ended".into())),
+        };
         let pipe = |r: std::io::PipeReader| -> Result<LogPipe, Refusal> {
             let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(r))
                 .map_err(broken)?;
             Ok(Box::new(receiver))
         };
         let (stdout, stderr) = (pipe(out_r)?, pipe(err_r)?);
+        go_ours.set_nonblocking(true).map_err(broken)?;
+        let told = UnixStream::from_std(go_ours).map_err(broken)?;
         Ok(RunChild::forked(
             forked.pid,
-            Box::pin(wait_forked(forked.status, forked.pidfd)),
+            Box::pin(wait_forked(forked.status, forked.pidfd, told)),
             stdout,
             stderr,
         ))
     }
 }
 
+/// Takes a fork's "go" byte back unless its child took it already; whether
+/// it was taken back (the child will then never run).
+fn take_back(go_back: &std::os::unix::net::UnixStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        recv(go_back.as_raw_fd(), &mut byte, MsgFlags::MSG_DONTWAIT),
+        Ok(1)
+    )
+}
+
+/// The exit code a forked run wrote on its "go" socket as it exited, with
+/// its stdout and stderr closed and nothing left to do but `_exit`; `None`
+/// when it ended without telling (a signal, `os._exit` in the flow).
+async fn told_exit(mut go: UnixStream) -> Option<i32> {
+    use tokio::io::AsyncReadExt;
+    let mut told = Vec::new();
+    let mut byte = [0u8; 1];
+    while told.len() < 4 {
+        match go.read(&mut byte).await {
+            Ok(1) if byte[0] == b'\n' => return std::str::from_utf8(&told).ok()?.parse().ok(),
+            Ok(1) => told.push(byte[0]),
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// The forked run's exit status, or `None` when its zygote died before
-/// reporting it: then the run has ended once its process has.
+/// reporting it: then the run has ended once its process has. The code the
+/// run told as it exited comes first, a millisecond or so before the
+/// zygote could report the same: whatever happens after it (a signal in
+/// the last instant) changes nothing of the run.
 async fn wait_forked(
-    status: oneshot::Receiver<i32>,
+    mut status: oneshot::Receiver<i32>,
     pidfd: Option<OwnedFd>,
+    go: UnixStream,
 ) -> std::io::Result<Option<ExitStatus>> {
     use std::os::unix::process::ExitStatusExt;
-    if let Ok(raw) = status.await {
+    let status = tokio::select! {
+        biased;
+        raw = &mut status => raw,
+        Some(code) = told_exit(go) => return Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
+    };
+    if let Ok(raw) = status {
         return Ok(Some(ExitStatus::from_raw(raw)));
     }
     if let Some(pidfd) = pidfd {

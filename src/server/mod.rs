@@ -188,8 +188,12 @@ impl Server {
     }
 
     /// Moves a connection that presented a run's token to a thread of its
-    /// own, with the bytes already read past that request.
+    /// own, with the bytes already read past that request. `first` is its
+    /// `run_attach`, answered here: the flow goes on while the thread
+    /// starts. A connection that cannot attach (its run ended in between)
+    /// is answered and closed.
     fn hand_to_thread(self: Arc<Self>, framed: Framed<UnixStream, LinesCodec>, first: String) {
+        use std::io::Write;
         let parts = framed.into_parts();
         let read_ahead = parts.read_buf.to_vec();
         let stream = match parts.io.into_std() {
@@ -199,11 +203,22 @@ impl Server {
                 return;
             }
         };
+        let (attached, reply) = self.attach(&first);
+        // A short answer into an empty socket buffer: it does not block.
+        if let Some(reply) = reply
+            && let Err(e) = (&stream).write_all(format!("{reply}\n").as_bytes())
+        {
+            tracing::debug!("an SDK connection ended: {e}");
+            return;
+        }
+        let Some(attached) = attached else {
+            return;
+        };
         let runtime = tokio::runtime::Handle::current();
         let spawned = std::thread::Builder::new()
             .name("sdk-connection".into())
             .spawn(move || {
-                if let Err(e) = self.sdk_connection(&runtime, stream, read_ahead, first) {
+                if let Err(e) = self.sdk_connection(&runtime, stream, read_ahead, &attached) {
                     tracing::debug!("an SDK connection ended: {e}");
                 }
             });
@@ -212,28 +227,20 @@ impl Server {
         }
     }
 
-    /// Serves a running flow's connection, blocking, one line at a time.
-    /// `first` is its `run_attach`: a connection that cannot attach (its
-    /// run ended in between) is answered and closed.
+    /// Serves a running flow's attached connection, blocking, one line at a
+    /// time.
     fn sdk_connection(
         &self,
         runtime: &tokio::runtime::Handle,
         stream: std::os::unix::net::UnixStream,
         read_ahead: Vec<u8>,
-        first: String,
+        attached: &engine::Attached,
     ) -> std::io::Result<()> {
         use std::io::{BufRead, Read, Write};
         use std::os::fd::AsFd;
         stream.set_nonblocking(false)?;
         let mut out = stream.try_clone()?;
         let mut reader = std::io::BufReader::new(std::io::Cursor::new(read_ahead).chain(stream));
-        let (attached, reply) = self.attach(&first);
-        if let Some(reply) = reply {
-            out.write_all(format!("{reply}\n").as_bytes())?;
-        }
-        let Some(attached) = attached else {
-            return Ok(());
-        };
         let _connected = self.flows.enter();
         let mut spinner = spin::Spinner::new();
         let mut bytes = Vec::new();
@@ -259,7 +266,7 @@ impl Server {
             let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
             let reply = match connection::line_text(line) {
                 Ok(line) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.sdk_request(runtime, &attached, &line)
+                    self.sdk_request(runtime, attached, &line)
                 }))
                 .unwrap_or_else(|panic| connection::panic_answer(&line, panic.as_ref())),
                 Err(refused) => Some(refused),

@@ -419,20 +419,66 @@ def _clip(error):
     return error[:_MAX_ERROR_CHARS] + f"\n... ({len(error) - _MAX_ERROR_CHARS} more characters cut)"
 
 
-def _load_module(module_name, filename, source):
-    """Executes a flow's source as a fresh module named `module_name`."""
+def _load_module(module_name, filename, source, code=None):
+    """Executes a flow's source (or its `code`, compiled from it) as a fresh
+    module named `module_name`."""
     module = type(sys)(module_name)
     module.__file__ = filename
     sys.modules[module_name] = module
     if isinstance(source, str):
         import linecache
 
-        # Tracebacks and span sites read the lines of code that has no file;
-        # no modification time, so `linecache.checkcache` keeps the entry.
+        # Tracebacks and span sites read the lines from here rather than
+        # from the file; no modification time, so `linecache.checkcache`
+        # keeps the entry.
         linecache.cache[filename] = (len(source), None, source.splitlines(True),
                                      filename)
-    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+    if code is None:
+        code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
     return module
+
+
+# Flow files the zygote compiled ahead of their next runs: path ->
+# (modification time in ns, size, source text, code). A version's file never
+# changes, so a child forked after its first run skips reading, decoding and
+# compiling it (most of a short run's start, in a fresh child's page faults).
+_COMPILED = {}
+_COMPILED_MAX = 64
+
+
+def precompile(path):
+    """In the zygote, after it handed a run of `path` on: compiles the file
+    for the children it forks next. Compiling runs none of the flow's code;
+    a file that does not compile is left for its run to report."""
+    try:
+        stat = os.stat(path)
+        known = _COMPILED.get(path)
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return
+        with open(path, "rb") as file:
+            raw = file.read()
+        import importlib.util
+
+        text = importlib.util.decode_source(raw)
+        code = compile(raw, path, "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError):
+        return
+    if len(_COMPILED) >= _COMPILED_MAX:
+        del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED[path] = (stat.st_mtime_ns, stat.st_size, text, code)
+
+
+def _flow_module(path):
+    """The flow's file loaded as the module `__hero_flow__`."""
+    known = _COMPILED.get(path)
+    if known is not None:
+        stat = os.stat(path)
+        if known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return _load_module("__hero_flow__", path, known[2], known[3])
+    with open(path, "rb") as file:
+        source = file.read()
+    return _load_module("__hero_flow__", path, source)
 
 
 def _main_of(module, what):
@@ -485,11 +531,9 @@ def _run_file(path):
             raise TypeError(f"the play's input must be a JSON object, not {inputs!r}")
         sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
         sys.argv = [path]
-        with open(path, "rb") as file:
-            source = file.read()
         # Not `__main__`: the file's `if __name__ == "__main__":` block is for
         # running it by hand, not for the engine.
-        main = _main_of(_load_module("__hero_flow__", path, source), path)
+        main = _main_of(_flow_module(path), path)
         output = rt.call(main, main.bind((), inputs), (), inputs, "flow_root", None)
     except _Paused:
         return rt.finish("paused", None, None)

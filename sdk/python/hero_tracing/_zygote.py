@@ -10,12 +10,14 @@ zygote passes the run's message and descriptors on to it unchanged.
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
 * server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
   with three file descriptors passed with SCM_RIGHTS: the run's stdout and
-  stderr (pipes the server reads) and a "go" pipe;
+  stderr (pipes the server reads) and a "go" socket;
 * child -> server: `{"id": K, "pid": PID}`, sent by the child itself once it
   leads its own session and process group, so that a kill of that group
-  can never miss it; the child then waits for a byte on the "go" pipe, and
-  exits if the pipe closes without one (the server gave up on this fork
-  and started the run cold);
+  can never miss it; the child then reads a byte on the "go" socket, which
+  the server wrote with the request, and exits if the socket closes without
+  one (the server gave up on this fork, took the byte back and started the
+  run cold); as it exits, the child writes its exit code and a newline on
+  that socket, after closing its stdout and stderr;
 * zygote -> server: `{"ready": true}` once it can fork, then
   `{"id": K, "status": S}` when child K is reaped, S being the raw wait
   status, so that exit codes and signals reach the server as a cold run's
@@ -39,6 +41,10 @@ import sys
 # A message from the server is one JSON object of a run's environment: small.
 _MAX_MESSAGE = 1 << 20
 
+# In a forked run: its "go" socket, on which it tells the server its exit
+# code as it exits (the zygote's report of its wait status comes later).
+_exit_fd = None
+
 
 def _serve(modules):
     """Serves forks until the server goes; returns the spec of the run to
@@ -49,7 +55,7 @@ def _serve(modules):
     import importlib
     import linecache  # noqa: F401  (a run loads its flow's source through it)
 
-    from . import _run  # noqa: F401
+    from . import _run
 
     for name in filter(None, (m.strip() for m in modules.split(","))):
         try:
@@ -73,7 +79,7 @@ def _serve(modules):
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children = {}
     ctl.send(b'{"ready":true}')
-    spare = _fork_spare(wake_r, wake_w)
+    spare = _fork_spare(wake_r, wake_w, environ)
     while isinstance(spare, tuple):
         try:
             readable, _, _ = select.select([ctl, wake_r], [], [])
@@ -99,16 +105,19 @@ def _serve(modules):
             if pid == 0:
                 _in_child(wake_r, wake_w)
                 to_spare.close()
-                _become_run(ctl, spec, fds, environ)
+                _ready(environ)
+                _become_run(ctl, spec, fds)
                 return spec
             children[pid] = spec["id"]
         to_spare.close()
         for fd in fds:
             os.close(fd)
-        spare = _fork_spare(wake_r, wake_w)
+        _run.precompile(spec["file"])
+        gc.freeze()
+        spare = _fork_spare(wake_r, wake_w, environ)
     # In a spare, handed its run.
     spec, fds = spare
-    _become_run(ctl, spec, fds, environ)
+    _become_run(ctl, spec, fds)
     return spec
 
 
@@ -120,7 +129,7 @@ def _in_child(wake_r, wake_w):
     os.close(wake_w)
 
 
-def _fork_spare(wake_r, wake_w):
+def _fork_spare(wake_r, wake_w, environ):
     """Forks the child of the next run ahead of it: the fork (about 1.5 ms of
     a VM's page faults) is then off a run's start. In the zygote: the
     spare's (pid, socket) to hand it a run's message and descriptors on. In
@@ -135,6 +144,7 @@ def _fork_spare(wake_r, wake_w):
         return pid, ours
     _in_child(wake_r, wake_w)
     ours.close()
+    _ready(environ)
     try:
         message, fds, _, _ = socket.recv_fds(theirs, _MAX_MESSAGE, 3)
     except OSError:
@@ -145,31 +155,39 @@ def _fork_spare(wake_r, wake_w):
     return [json.loads(message), fds]
 
 
-def _become_run(ctl, spec, fds, environ):
-    """In the child: the run's session, pipes, folder and environment."""
+def _ready(environ):
+    """In a child, before it knows its run: what every run has, so that a
+    spare has it done ahead (its own session and process group, stdin from
+    /dev/null, the environment the server gave the zygote)."""
     os.setsid()
-    try:
-        ctl.send(json.dumps({"id": spec["id"], "pid": os.getpid()}).encode())
-    except OSError:
-        # The server gave up on this fork: the run is being started cold.
-        os._exit(70)
-    ctl.close()
-    # Made ready while the server takes the pid; nothing runs before "go".
-    out, err, go = fds
-    os.dup2(out, 1)
-    os.dup2(err, 2)
-    os.close(out)
-    os.close(err)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     sys.stdin = open(0, closefd=False)
     os.environ.clear()
     os.environ.update(environ)
+
+
+def _become_run(ctl, spec, fds):
+    """In the child: the run's pipes, folder and environment."""
+    try:
+        ctl.send(json.dumps({"id": spec["id"], "pid": os.getpid()}).encode())
+    except OSError:
+        # The server gave up on this fork: the run is being started cold.
+        os._exit(70)
+    ctl.close()
+    # Nothing runs before "go" (there already, unless the server took it back).
+    out, err, go = fds
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
     os.environ.update(spec["env"])
     if os.read(go, 1) != b"g":
         os._exit(70)
-    os.close(go)
+    os.set_inheritable(go, False)
+    global _exit_fd
+    _exit_fd = go
     os.chdir(spec["cwd"])
 
 
@@ -229,6 +247,15 @@ def _exit_as_python_would(code):
         try:
             stream.flush()
         except Exception:  # noqa: BLE001
+            pass
+    if _exit_fd is not None:
+        # Told here, the server need not wait for the kernel to tear the
+        # process down (about a millisecond) and the zygote to reap it.
+        try:
+            os.close(1)
+            os.close(2)
+            os.write(_exit_fd, b"%d\n" % code)
+        except OSError:
             pass
     os._exit(code)
 
