@@ -99,6 +99,8 @@ class _Run(_Timers, _Channel):
         # fetched by `workflow_resolve`.
         self.subflows = {}
         self.sources = {}
+        # The root step's checkpoint, held until the run's outcome goes out.
+        self.root_checkpoint = None
 
     # ---- checkpoints and the outcome
 
@@ -115,9 +117,25 @@ class _Run(_Timers, _Channel):
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        self.request("run_result", {"play_sid": self.play_sid, "run": self.run,
-                                    "status": status, "output": output,
-                                    "error": _clip(error)})
+        params = {"play_sid": self.play_sid, "run": self.run, "status": status,
+                  "output": output, "error": _clip(error)}
+        root, self.root_checkpoint = self.root_checkpoint, None
+        if root is None:
+            self.request("run_result", params)
+        else:
+            # The root's checkpoint, then the outcome, in one write: the
+            # server takes them in order and answers the checkpoint once it
+            # is durable, so this saves a round trip, not a guarantee.
+            checkpoint = self.request_id + 1
+            self.request_id += 2
+            self.send(
+                f'{{"jsonrpc":"2.0","id":{checkpoint},"method":"step_output","params":{root}}}\n'
+                + self.message({"jsonrpc": "2.0", "id": self.request_id,
+                                "method": "run_result", "params": params}) + "\n")
+            self.request_id = checkpoint
+            self.answer("step_output")
+            self.request_id += 1
+            self.answer("run_result")
         return {"success": 0, "failed": 1, "paused": _EXIT_PAUSED}[status]
 
     # ---- steps
@@ -230,14 +248,19 @@ class _Run(_Timers, _Channel):
         duration = (time.perf_counter() - started) * 1000.0
         child = span["child_play_sid"]
         child = "null" if child is None else f'"{child}"'
-        self.request_text(
-            "step_output",
+        params = (
             f'{{"play_sid":{self.play_json},"run":{self.run},"step_key":"{key}",'
             f'"output":{text},"span":{{{head}"status":"success",'
             f'"started_at":"{span["started_at"]}","ended_at":"{ended}",'
             f'"duration_ms":{duration!r},{tail}"output":{text},"error":null,{wire[1]},'
             f'"step_key":"{key}","child_play_sid":{child},'
-            f'"cost_usd":{float(span["cost_usd"])!r}{more}}}}}', checkpoint=True)
+            f'"cost_usd":{float(span["cost_usd"])!r}{more}}}}}')
+        if kind == "flow_root":
+            # Nothing runs between the root's return and the run's outcome:
+            # both go out together (see `finish`).
+            self.root_checkpoint = params
+        else:
+            self.request_text("step_output", params, checkpoint=True)
         self.steps[key] = output
         return output
 
