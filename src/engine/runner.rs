@@ -342,9 +342,7 @@ fn resumes_file(play: &Play) -> Option<String> {
     if play.received_resumes.is_empty() && timed_out.is_empty() {
         return None;
     }
-    Some(
-        serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string(),
-    )
+    Some(serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string())
 }
 
 /// Writes a run's file whole or not at all, readable by its owner only: it

@@ -369,7 +369,11 @@ impl Store {
         journal: &mut Journal,
         batches: Vec<Vec<journal::Op>>,
     ) -> Result<()> {
-        let txn = self.begin_write()?;
+        let mut txn = self.begin_write()?;
+        // A durable commit records redb's allocator state, so that opening
+        // the file after a crash need not walk every table to rebuild it
+        // (0.4 s for 100,000 plays, growing with the store).
+        txn.set_quick_repair(true);
         {
             let tx = RedbTx::unjournaled(&txn);
             for op in batches.into_iter().flatten() {

@@ -56,6 +56,8 @@ impl Open {
         let outcome = (|| {
             if durable {
                 txn.set_durability(Durability::Immediate).map_err(db)?;
+                // See `Store::fold_batches`.
+                txn.set_quick_repair(true);
             }
             txn.commit().map_err(db)
         })()
