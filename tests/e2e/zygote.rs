@@ -382,3 +382,44 @@ fn a_spare_child_goes_with_its_killed_zygote() {
     ]);
     assert_eq!(play["output_data"], json!(2), "{play}");
 }
+
+#[test]
+fn runs_of_a_flow_the_zygote_compiled_ahead_report_the_same_lines() {
+    // The first run's child was forked before the zygote compiled the
+    // file; the later ones run its compiled copy and its source lines.
+    let env = TestEnv::new();
+    let fails = path_arg(&flow("fails.py"));
+    let runs: Vec<Value> = (0..3)
+        .map(|_| {
+            let out = env.run(["play", "start", &fails, "--wait", "--json"]);
+            out.expect_code(1);
+            out.json()
+        })
+        .collect();
+    let traceback = |play: &Value| {
+        let error = play["error"].as_str().unwrap_or_default().to_owned();
+        // The play's own sid and paths aside, every run says the same.
+        assert!(
+            error.contains(r#"raise ValueError(f"boom: {reason}")"#),
+            "the traceback shows the line that raised:\n{error}"
+        );
+        error
+    };
+    let first = traceback(&runs[0]);
+    for play in &runs[1..] {
+        assert_eq!(traceback(play), first);
+        let sid = play["sid"].as_str().expect("a sid");
+        let spans = env.rpc("play_spans", json!({"play_sid": sid}));
+        let lines: Vec<_> = spans
+            .as_array()
+            .expect("spans")
+            .iter()
+            .map(|s| (s["name"].clone(), s["source_line"].clone()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![(json!("main"), json!(11)), (json!("explode"), json!(6))],
+            "{spans}"
+        );
+    }
+}
