@@ -15,16 +15,13 @@ mod pgcluster;
 
 use std::time::{Duration, Instant};
 
-use common::{Bench, median, ms};
+use common::{Bench, MANY, median, ms};
 use serde_json::json;
 
 const STEPS: u64 = 500;
 const FLOWS: usize = 8;
 const LEASE_S: &str = "3";
 
-const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                    return i\n\n@flow\ndef main(n: int):\n    \
-                    return sum(step(i=i) for i in range(n))\n";
 const ZERO: &str = "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n";
 const GATED: &str = "import os, time\nfrom hero_tracing import flow\n\n@flow\ndef main(gate: str):\n    \
                      while not os.path.exists(gate):\n        time.sleep(0.01)\n    return 1\n";

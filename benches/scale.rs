@@ -19,8 +19,6 @@
 //! - the dashboard (`hero_logic tui` in a private tmux) from its launch
 //!   until its list of plays is on the screen.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -32,7 +30,7 @@ use hero_logic::store::{Backend, Store, StoreError};
 use serde_json::{Value, json};
 
 mod common;
-use common::{BIN, Bench, load, median, ms};
+use common::{BIN, Bench, Conn, MANY, load, median, ms};
 
 /// Plays in the large store, unless `HERO_BENCH_PLAYS` says otherwise.
 const PLAYS: usize = 100_000;
@@ -50,44 +48,17 @@ const OK: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> in
                   print(\"one step done\")\n    return step(i=i)\n";
 const FAILS: &str = "from hero_tracing import flow\n\n@flow\ndef main():\n    \
                      raise RuntimeError(\"this play fails\")\n";
-const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                    return i\n\n@flow\ndef main(n: int):\n    \
-                    return sum(step(i=i) for i in range(n))\n";
 
-/// One JSON-RPC connection, one request at a time.
-struct Conn {
-    writer: UnixStream,
-    reader: BufReader<UnixStream>,
-}
-
-impl Conn {
-    fn open(socket: &Path) -> Conn {
-        let writer = UnixStream::connect(socket).expect("connect");
-        let reader = BufReader::new(writer.try_clone().expect("clone"));
-        Conn { writer, reader }
-    }
-
-    fn call(&mut self, method: &str, params: &Value) -> Value {
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        writeln!(self.writer, "{request}").expect("send");
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("reply");
-        let reply: Value = serde_json::from_str(&line).expect("a JSON reply");
-        assert!(reply["error"].is_null(), "{method}: {reply}");
-        reply["result"].clone()
-    }
-
-    /// The median round trip of `method`.
-    fn timed(&mut self, method: &str, params: &Value) -> Duration {
-        let samples = (0..CALLS)
-            .map(|_| {
-                let start = Instant::now();
-                self.call(method, params);
-                start.elapsed()
-            })
-            .collect();
-        median(samples)
-    }
+/// The median round trip of `method` on `conn`.
+fn timed(conn: &mut Conn, method: &str, params: &Value) -> Duration {
+    let samples = (0..CALLS)
+        .map(|_| {
+            let start = Instant::now();
+            conn.call(method, params.clone());
+            start.elapsed()
+        })
+        .collect();
+    median(samples)
 }
 
 /// One side of the comparison: a server and the sids of its two real plays.
@@ -351,8 +322,8 @@ fn main() {
         ("`play_count`", "play_count", json!({}), ""),
     ] {
         let (s, b) = (
-            conns.0.timed(method, &params),
-            conns.1.timed(method, &params),
+            timed(&mut conns.0, method, &params),
+            timed(&mut conns.1, method, &params),
         );
         rows.push((
             name,
@@ -361,7 +332,7 @@ fn main() {
             budget,
         ));
     }
-    let total = conns.1.call("play_count", &json!({}));
+    let total = conns.1.call("play_count", json!({}));
     assert_eq!(total.as_u64(), Some(plays as u64 + 3), "{total}");
 
     let opens =

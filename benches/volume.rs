@@ -14,16 +14,13 @@
 //!
 //! `uptime`'s load is printed first: on a busy machine every row is slower.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
-use common::{Bench, fsync_append, median, ms};
+use common::{Bench, Conn, MANY, fsync_append, median, ms};
 
 /// Plays of the start-throughput row, and the connections that start them.
 const PLAYS: usize = 300;
@@ -41,34 +38,7 @@ const ONE_STEP: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int)
 const PAUSES: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
                       return i + 1\n\n@flow\ndef main():\n    flow.pause(\"go\")\n    \
                       return step(i=1)\n";
-const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                    return i\n\n@flow\ndef main(n: int):\n    \
-                    return sum(step(i=i) for i in range(n))\n";
 const ZERO: &str = "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n";
-
-/// One JSON-RPC connection, one request at a time.
-struct Conn {
-    writer: UnixStream,
-    reader: BufReader<UnixStream>,
-}
-
-impl Conn {
-    fn open(socket: &Path) -> Conn {
-        let writer = UnixStream::connect(socket).expect("connect");
-        let reader = BufReader::new(writer.try_clone().expect("clone"));
-        Conn { writer, reader }
-    }
-
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        writeln!(self.writer, "{request}").expect("send");
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("reply");
-        let reply: Value = serde_json::from_str(&line).expect("a JSON reply");
-        assert!(reply["error"].is_null(), "{method}: {reply}");
-        reply["result"].clone()
-    }
-}
 
 fn start_throughput(b: &Bench) -> f64 {
     let socket = b.socket();

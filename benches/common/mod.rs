@@ -4,17 +4,23 @@
 #![allow(dead_code)]
 
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[path = "../../tests/e2e/kill.rs"]
 mod kill;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
+
+/// A flow of `n` quick steps: `main(n)` sums `step(i=i)` for `i < n`.
+pub const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
+                        return i\n\n@flow\ndef main(n: int):\n    \
+                        return sum(step(i=i) for i in range(n))\n";
 
 /// A server's private socket and data folders, and the files a bench writes.
 pub struct Bench {
@@ -104,6 +110,30 @@ impl Bench {
         let path = self.dir.path().join(name);
         std::fs::write(&path, source).expect("write flow");
         path.display().to_string()
+    }
+}
+
+/// One JSON-RPC connection, one request at a time.
+pub struct Conn {
+    writer: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl Conn {
+    pub fn open(socket: &Path) -> Conn {
+        let writer = UnixStream::connect(socket).expect("connect");
+        let reader = BufReader::new(writer.try_clone().expect("clone"));
+        Conn { writer, reader }
+    }
+
+    pub fn call(&mut self, method: &str, params: Value) -> Value {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        writeln!(self.writer, "{request}").expect("send");
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("reply");
+        let reply: Value = serde_json::from_str(&line).expect("a JSON reply");
+        assert!(reply["error"].is_null(), "{method}: {reply}");
+        reply["result"].clone()
     }
 }
 
