@@ -437,7 +437,16 @@ async fn wait_forked(
     let status = tokio::select! {
         biased;
         raw = &mut status => raw,
-        Some(code) = told_exit(go) => return Ok(Some(ExitStatus::from_raw((code & 0xff) << 8))),
+        Some(code) = told_exit(go) => {
+            // Nothing is left of the run but its exit; a process that told
+            // it and went on (flow code that wrote on the socket) is held
+            // to its word. Through the pidfd: its pid may be reaped and
+            // reused any moment now.
+            if let Some(pidfd) = &pidfd {
+                let _ = rustix::process::pidfd_send_signal(pidfd, rustix::process::Signal::KILL);
+            }
+            return Ok(Some(ExitStatus::from_raw((code & 0xff) << 8)));
+        }
     };
     if let Ok(raw) = status {
         return Ok(Some(ExitStatus::from_raw(raw)));

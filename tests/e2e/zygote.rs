@@ -423,3 +423,37 @@ fn runs_of_a_flow_the_zygote_compiled_ahead_report_the_same_lines() {
         );
     }
 }
+
+#[test]
+fn a_forked_run_that_tells_its_exit_and_goes_on_is_killed_there() {
+    let env = TestEnv::new();
+    let pid_file = env.scratch("false_exit.pid");
+    let marker = env.scratch("false_exit.marker");
+    let input = json!({"pid_file": path_arg(&pid_file), "marker": path_arg(&marker)}).to_string();
+    let flow = path_arg(&flow("false_exit.py"));
+    // A busy machine may start a run cold, which has no such socket: try
+    // again until one was forked.
+    for _ in 0..5 {
+        let _ = std::fs::remove_file(&pid_file);
+        let out = env.run([
+            "play", "start", &flow, "--input", &input, "--wait", "--json",
+        ]);
+        let said = std::fs::read_to_string(&pid_file).expect("the flow wrote its pid");
+        let (pid, how) = said.split_once(' ').expect("pid and how");
+        if how != "forked" {
+            continue;
+        }
+        let play = out.json();
+        assert_eq!(play["status"], "failed", "{play}");
+        let pid: u32 = pid.parse().expect("a pid");
+        wait_until("the run's process is gone", Duration::from_secs(20), || {
+            process_gone(pid)
+        });
+        assert!(
+            !marker.exists(),
+            "the run went on after it said it had exited"
+        );
+        return;
+    }
+    panic!("no run was forked in 5 tries");
+}
