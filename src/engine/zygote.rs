@@ -5,15 +5,16 @@
 //! The runner talks to it over a `SOCK_SEQPACKET` socket pair (its stdin):
 //! a run's request carries the write ends of the run's stdout and stderr
 //! pipes (SCM_RIGHTS), made here, so the server owns the read ends from the
-//! start and a child never opens anything by name, and the read end of a
-//! "go" socket holding one byte. The child sends its pid once it leads its
-//! own session and process group, then reads the byte and runs; a fork
-//! whose pid does not come in time has its byte taken back by the server
-//! (unless the child took it first: then it runs, and its pid is on its
-//! way), sees the socket closed and exits: a run is never served twice. The
-//! zygote
-//! reaps it and sends its raw wait status, which becomes the same
-//! `ExitStatus` a cold run's `wait` gives. (The protocol is in
+//! start and a child never opens anything by name, and the child's end of
+//! the run's own "go" socket pair, holding one byte. The child sends its
+//! pid once it leads its own session and process group, then reads the
+//! byte and runs; a fork whose pid does not come in time has its byte taken
+//! back by the server (unless the child took it first: then it runs, and
+//! its pid is on its way), sees the socket closed and exits: a run is never
+//! served twice. As it exits, the child writes its exit code on that
+//! socket, which ends the run at once; the zygote reaps it and sends its
+//! raw wait status, which becomes the same `ExitStatus` a cold run's `wait`
+//! gives, for a run that died without telling. (The protocol is in
 //! `sdk/python/hero_tracing/_zygote.py`.)
 //!
 //! Invariants: a run never waits on the zygote longer than a cold start
