@@ -18,7 +18,12 @@
 //! usually the writer thread; a durable write waited for with
 //! [`Durable::wait`] (a step's checkpoint) runs its batch on the caller's
 //! own thread instead, because handing it to another thread and back costs
-//! two wake-ups, a good part of an fsync.
+//! two wake-ups, a good part of an fsync. A caller whose write another
+//! thread is writing waits for its answer, woken when a batch is answered
+//! or the state let go, not in line for the state's lock: with eight flows
+//! at once, callers taking the lock one after another only to find their
+//! answers there cost more than the writes (eight 10,000-step flows: about
+//! 7,400 steps/s against 6,300).
 //!
 //! redb's own commit costs about as much as the fsync, so the transaction
 //! stays open across batches and is committed (without fsync: the journal
@@ -154,6 +159,51 @@ struct Shared {
     /// The redb store and the state whoever writes it holds; `None` for
     /// PostgreSQL, whose writer thread alone holds its connection.
     redb: Option<Redb>,
+    /// Callers of [`Durable::wait`] whose write another thread is writing
+    /// wait here for their answer or for the state to be let go, rather
+    /// than in line for the state's lock: taking it one after another only
+    /// to find their answers there was a chain of wake-ups a batch.
+    turns: Mutex<Turns>,
+    turn: Condvar,
+}
+
+#[derive(Default)]
+struct Turns {
+    /// Counts the batches answered and the times the state was let go.
+    epoch: u64,
+    /// How many callers wait on `turn`.
+    waiting: usize,
+}
+
+/// How long a caller waits its turn before it looks again by itself.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// redb's writer state, held; letting it go wakes the callers waiting
+/// their turn.
+struct Held<'a> {
+    guard: Option<MutexGuard<'a, State>>,
+    shared: &'a Shared,
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.guard = None;
+        self.shared.next_turn();
+    }
 }
 
 struct Redb {
@@ -177,6 +227,38 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn queue(&self) -> MutexGuard<'_, Queue> {
         lock(&self.queue)
+    }
+
+    /// Takes redb's writer state, waiting for it.
+    fn hold<'a>(&'a self, redb: &'a Redb) -> Held<'a> {
+        Held {
+            guard: Some(lock(&redb.state)),
+            shared: self,
+        }
+    }
+
+    /// Takes redb's writer state unless another thread holds it.
+    fn try_hold<'a>(&'a self, redb: &'a Redb) -> Option<Held<'a>> {
+        let guard = match redb.state.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(Held {
+            guard: Some(guard),
+            shared: self,
+        })
+    }
+
+    /// Wakes the callers waiting their turn, if any: a batch was answered,
+    /// or the state let go.
+    fn next_turn(&self) {
+        let mut turns = lock(&self.turns);
+        if turns.waiting > 0 {
+            turns.epoch += 1;
+            drop(turns);
+            self.turn.notify_all();
+        }
     }
 
     fn push(&self, request: Request) {
@@ -219,6 +301,8 @@ impl Writer {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             redb,
+            turns: Mutex::default(),
+            turn: Condvar::new(),
         });
         let thread_shared = shared.clone();
         let mut conn = conn.map(|(pg, conn)| (pg, std::cell::RefCell::new(conn)));
@@ -290,8 +374,9 @@ impl Writer {
     /// else. For a thread that has just answered a checkpoint and would
     /// otherwise wait idle for the next.
     pub fn catch_up(&self) {
-        if let Some(redb) = &self.shared().redb
-            && let Ok(mut state) = redb.state.try_lock()
+        let shared = self.shared();
+        if let Some(redb) = &shared.redb
+            && let Some(mut state) = shared.try_hold(redb)
         {
             state.catch_up(&redb.store);
         }
@@ -381,25 +466,50 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                 .unwrap_or_else(|_| Err(StoreError::WriterGone.into()));
         };
         let mut answered = self.writer.send(Ack::Synced, self.job, self.play);
-        let mut state = lock(&redb.state);
+        let take = |answered: &mut oneshot::Receiver<_>| match answered.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(StoreError::WriterGone.into())),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+        };
         loop {
-            match answered.try_recv() {
-                Ok(outcome) => return outcome,
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err(StoreError::WriterGone.into());
+            if let Some(outcome) = take(&mut answered) {
+                return outcome;
+            }
+            if let Some(mut state) = shared.try_hold(redb) {
+                loop {
+                    if let Some(outcome) = take(&mut answered) {
+                        return outcome;
+                    }
+                    let batch = shared.take();
+                    if batch.is_empty() {
+                        return Err(StoreError::WriterGone.into());
+                    }
+                    let opened = state.open.is_none();
+                    state.write(&redb.store, batch);
+                    if opened && state.open.is_some() {
+                        shared.queue().poked = true;
+                        shared.ready.notify_one();
+                    }
+                    shared.next_turn();
                 }
-                Err(oneshot::error::TryRecvError::Empty) => {}
             }
-            let batch = shared.take();
-            if batch.is_empty() {
-                return Err(StoreError::WriterGone.into());
+            // Another thread writes, and takes this write into its next
+            // batch unless it lets go first: wait for either. Looked at
+            // again under `turns`, so neither is missed.
+            let mut turns = lock(&shared.turns);
+            let seen = turns.epoch;
+            if let Some(outcome) = take(&mut answered) {
+                return outcome;
             }
-            let opened = state.open.is_none();
-            state.write(&redb.store, batch);
-            if opened && state.open.is_some() {
-                shared.queue().poked = true;
-                shared.ready.notify_one();
+            if redb.state.try_lock().is_ok() {
+                continue;
             }
+            turns.waiting += 1;
+            let (mut turns, _) = shared
+                .turn
+                .wait_timeout_while(turns, TURN_WAIT, |t| t.epoch == seen)
+                .unwrap_or_else(PoisonError::into_inner);
+            turns.waiting -= 1;
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
 use super::batch::{Open, failure, refuse, write_batch};
-use super::{Redb, Request, Shared, lock};
+use super::{Redb, Request, Shared};
 use crate::store::journal::{JOURNAL_SIZE, Journal};
 use crate::store::{Store, StoreError, note_fold};
 
@@ -307,7 +307,7 @@ impl State {
 /// again until the store writes.
 pub(super) fn run(shared: &Shared, redb: &Redb) {
     loop {
-        let wait = lock(&redb.state).next_wake();
+        let wait = shared.hold(redb).next_wake();
         let closed = {
             let mut queue = shared.queue();
             if queue.requests.is_empty() && !queue.poked && !queue.closed {
@@ -321,7 +321,7 @@ pub(super) fn run(shared: &Shared, redb: &Redb) {
             queue.closed
         };
         let store = &redb.store;
-        let mut state = lock(&redb.state);
+        let mut state = shared.hold(redb);
         if state
             .broken
             .as_ref()
