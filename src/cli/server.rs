@@ -154,7 +154,7 @@ pub fn foreground(ctx: &Ctx, args: ServerArgs) -> anyhow::Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime
+    let released = runtime
         .block_on(crate::server::serve(
             manifest,
             ctx.paths.clone(),
@@ -170,8 +170,21 @@ pub fn foreground(ctx: &Ctx, args: ServerArgs) -> anyhow::Result<i32> {
             Ok(refusal) => refusal.into_user_error().into(),
             Err(e) => e,
         })?;
+    // The tasks go with the runtime; the connections' threads end as their
+    // killed flows' sockets close. The store closes with the last of them
+    // (its last fold marks the journal empty for good); a thread that
+    // lingers past this only costs that mark, the process's exit closes
+    // the rest.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    if !released.wait(SHUTDOWN_GRACE) {
+        tracing::warn!("stopping before every connection let go of the store");
+    }
     Ok(0)
 }
+
+/// How long a stopping server waits for its tasks, then for its store to
+/// close.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub fn info(_ctx: &Ctx, command: InfoCommand) -> anyhow::Result<i32> {
     match command {

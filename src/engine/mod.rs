@@ -32,7 +32,7 @@ use tokio::sync::{Semaphore, broadcast};
 
 use crate::model::PlayEvent;
 use crate::store::writer::Writer;
-use crate::store::{Backend, StoreError};
+use crate::store::{Backend, DataDirLock, StoreError};
 
 pub use channel::{AttachError, Attached, RunChannel};
 pub use outside::MAX_KEY_LABEL;
@@ -166,13 +166,47 @@ struct Inner {
     schedules_changed: tokio::sync::Notify,
     /// `http://ADDR` of the HTTP listener, once it listens (see `outside.rs`).
     http_base: std::sync::OnceLock<String>,
+    /// The data folder's lock, in the last field: fields drop in order, so
+    /// it is let go only after the writer's last fold and redb's file are
+    /// closed. `hero_logic stop` waits for the lock; a lock let go earlier
+    /// sent the next command into redb's own lock.
+    folder: Folder,
+}
+
+/// The data folder's lock, and word to whoever waits that it was let go.
+struct Folder {
+    _lock: DataDirLock,
+    released: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let (released, wake) = &*self.released;
+        *lock(released) = true;
+        wake.notify_all();
+    }
+}
+
+/// Waits for an engine to be dropped everywhere (see [`Engine::released`]).
+pub struct Released(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Released {
+    /// Whether the engine was dropped within `timeout`.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let (released, wake) = &*self.0;
+        let guard = lock(released);
+        let (guard, _) = wake
+            .wait_timeout_while(guard, timeout, |released| !*released)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *guard
+    }
 }
 
 impl Engine {
     /// Starts the engine and recovers the plays a previous server left
     /// `pending` or `running`: each gets a new run that replays its
     /// checkpoints.
-    pub fn start(store: Backend, config: Config) -> Result<Engine> {
+    pub fn start(store: Backend, config: Config, lock: DataDirLock) -> Result<Engine> {
         let writer = Writer::start(store.clone())?;
         let (events, _) = broadcast::channel(4096);
         let (settled, _) = broadcast::channel(1024);
@@ -201,6 +235,10 @@ impl Engine {
                 timers: timers::Timers::default(),
                 schedules_changed: tokio::sync::Notify::new(),
                 http_base: std::sync::OnceLock::new(),
+                folder: Folder {
+                    _lock: lock,
+                    released: Arc::default(),
+                },
             }),
         };
         match engine.recover_as_worker() {
@@ -256,6 +294,13 @@ impl Engine {
 
     /// Kills every running flow at server shutdown. Their plays stay
     /// `running` in the store, so the next server start recovers them.
+    /// What tells when this engine has been dropped by every holder (the
+    /// connections' threads among them), its store closed and the data
+    /// folder let go.
+    pub fn released(&self) -> Released {
+        Released(self.inner.folder.released.clone())
+    }
+
     pub fn kill_all(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
         let running = lock(&self.inner.running);

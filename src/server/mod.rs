@@ -83,7 +83,8 @@ pub fn resolve_python(configured: &str) -> std::path::PathBuf {
 }
 
 /// Runs the server until `server_shutdown`, SIGTERM or SIGINT. The socket
-/// must have been prepared; the data folder is locked here.
+/// must have been prepared; the data folder is locked here, and let go
+/// when the engine is dropped everywhere: what the answer waits for.
 pub async fn serve(
     manifest: Manifest,
     paths: Paths,
@@ -91,9 +92,9 @@ pub async fn serve(
     max_runs: usize,
     http: Option<http::HttpConfig>,
     database_url: Option<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<engine::Released> {
     use anyhow::Context;
-    let _lock = DataDirLock::acquire(&paths.data_dir)?;
+    let lock = DataDirLock::acquire(&paths.data_dir)?;
     crate::sdk::install(&paths.data_dir)
         .with_context(|| format!("cannot write the SDK into {}", paths.data_dir.display()))?;
     let store = match &database_url {
@@ -130,7 +131,7 @@ pub async fn serve(
         preload: crate::env::preload(),
     };
     crate::sdk::precompile(&config.python, &paths.data_dir);
-    let engine = Engine::start(store, config)?;
+    let engine = Engine::start(store, config, lock)?;
     let server = Arc::new(Server {
         engine,
         manifest,
@@ -163,7 +164,7 @@ pub async fn serve(
     acceptor.unanswered().drained(SHUTDOWN_ANSWERS).await;
     server.engine.kill_all();
     let _ = std::fs::remove_file(&server.paths.socket);
-    Ok(())
+    Ok(server.engine.released())
 }
 
 /// What a tokio connection does with one request line.

@@ -479,6 +479,36 @@ fn store_commands_refuse_a_folder_a_live_server_holds() {
     }
 }
 
+/// `stop` returns once the store is closed, not only once the folder's lock
+/// is let go: the server's last fold used to run after that, and the
+/// `store check` (or server start) right after a `stop` met redb's own lock.
+#[test]
+fn a_store_command_right_after_stop_finds_the_store_closed() {
+    let env = TestEnv::new();
+    if !env.on_redb("`store check` opens redb's file") {
+        return;
+    }
+    let flow = write_flow(&env, "busy.py", &flow_source("busy.py"));
+    for round in 0..5 {
+        env.start();
+        env.ok([
+            "play",
+            "start",
+            &flow,
+            "--input",
+            r#"{"seconds": 0.5}"#,
+            "--wait",
+        ]);
+        env.ok(["stop"]);
+        let check = env.run(["store", "check"]);
+        assert_eq!(
+            check.code,
+            Some(0),
+            "round {round}: `store check` right after `stop`: {check}"
+        );
+    }
+}
+
 #[test]
 fn the_journal_is_folded_every_second_under_load() {
     let env = TestEnv::new();
