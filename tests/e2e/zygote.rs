@@ -88,6 +88,45 @@ fn assert_gone(pids: &[u32], after: &str) {
     }
 }
 
+/// A run that comes while another runs finds no spare and gets one forked
+/// then. Forked with the run's descriptors open, that child kept copies of
+/// its own output pipes, and a process the flow left behind held them: the
+/// play ended only when that process did.
+#[test]
+fn a_run_beside_another_ends_with_its_process_not_with_what_it_leaves_behind() {
+    let env = TestEnv::new();
+    env.start();
+    server_zygote(&env);
+    let pid_file = env.scratch("sleeper.pid");
+    let input = json!({"pid_file": path_arg(&pid_file), "seconds": 60.0}).to_string();
+    let sleeper = env.ok([
+        "play",
+        "start",
+        &path_arg(&flow("sleeper.py")),
+        "--input",
+        &input,
+    ]);
+    sleeper_pids(&pid_file);
+    let play = env.json([
+        "play",
+        "start",
+        &path_arg(&flow("leaves_behind.py")),
+        "--wait",
+        "--json",
+    ]);
+    assert_eq!(play["status"], "success", "{play}");
+    let left = play["output_data"].as_u64().expect("the pid left behind") as u32;
+    let alive = !process_gone(left);
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &left.to_string()])
+        .status();
+    assert!(
+        alive,
+        "the play ended only once the process it left behind had (pid {left})"
+    );
+    env.ok(["play", "cancel", sleeper.trim()]);
+}
+
 #[test]
 fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_untouched() {
     let env = TestEnv::new();

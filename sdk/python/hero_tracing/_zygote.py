@@ -4,8 +4,9 @@ The server keeps one zygote started. It imports what a run needs (and the
 comma-separated MODULES of `HERO_LOGIC_PRELOAD`), then forks a fresh child
 per run, so that a run skips the interpreter's start and those imports. The
 zygote itself never runs a flow: every child starts from the same state.
-Each child is forked ahead of its run (a spare, see `_fork_spare`), and the
-zygote passes the run's message and descriptors on to it unchanged.
+Each child is forked ahead of its run (a spare, see `_fork_spare` for
+when), and the zygote passes the run's message and descriptors on to it
+unchanged.
 
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
 * server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
@@ -80,7 +81,7 @@ def _serve(modules):
     children = {}
     ctl.send(b'{"ready":true}')
     spare = _fork_spare(wake_r, wake_w, environ)
-    while isinstance(spare, tuple):
+    while not isinstance(spare, list):
         try:
             readable, _, _ = select.select([ctl, wake_r], [], [])
         except InterruptedError:
@@ -88,13 +89,26 @@ def _serve(modules):
         if wake_r in readable:
             _drain(wake_r)
             _reap(ctl, children)
+            if spare is None and not children:
+                # The last run ended: the next run's child is forked now,
+                # off any run's way (see `_fork_spare`).
+                spare = _fork_spare(wake_r, wake_w, environ)
+                continue
         if ctl not in readable:
             continue
+        if spare is None:
+            # Forked before the run's message is read: a child forked with
+            # the run's descriptors open would keep copies of them (its
+            # output pipes, held open by whatever it leaves behind).
+            spare = _fork_spare(wake_r, wake_w, environ)
+            if isinstance(spare, list):
+                continue
         message, fds, _, _ = socket.recv_fds(ctl, _MAX_MESSAGE, 3)
         if not message:
             return None
         spec = json.loads(message)
         pid, to_spare = spare
+        spare = None
         children[pid] = spec["id"]
         try:
             socket.send_fds(to_spare, [message], fds)
@@ -114,7 +128,9 @@ def _serve(modules):
             os.close(fd)
         _run.precompile(spec["file"])
         gc.freeze()
-        spare = _fork_spare(wake_r, wake_w, environ)
+        if len(children) > 1:
+            # Runs overlap: the next one will not wait for this one to end.
+            spare = _fork_spare(wake_r, wake_w, environ)
     # In a spare, handed its run.
     spec, fds = spare
     _become_run(ctl, spec, fds)
@@ -136,6 +152,12 @@ def _fork_spare(wake_r, wake_w, environ):
     the spare: a list [spec, fds] of its run, once handed one; it exits when
     the zygote goes without handing it one. A spare has run nothing before
     its run, so it is the fresh process a fork at the run's start would be.
+
+    When: at the zygote's start; once the last run alive has ended; at once
+    after a hand-off while other runs are alive (runs overlap, the next
+    will not wait); and at a run's message when there is none. Not while a
+    lone run goes on: its fork and page faults (some 440 of them) took the
+    cores from that run, a millisecond of each back-to-back one-step play.
     """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
