@@ -155,6 +155,9 @@ struct Inner {
     shutting_down: AtomicBool,
     /// The fork server runs start from (see `zygote.rs`).
     forks: zygote::ForkServer,
+    /// Runs scheduled and not yet ended, queued ones included: whether a
+    /// start has others behind or beside it (see `ForkServer::start`).
+    runs_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
@@ -230,6 +233,7 @@ impl Engine {
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
                 forks,
+                runs_in_flight: Arc::default(),
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),

@@ -144,10 +144,13 @@ impl ForkServer {
 
     /// Forks the run from the zygote; `None` when the run must start cold
     /// (no zygote ready in time, or it failed to fork).
-    pub async fn start(&self, spec: &RunSpec) -> Option<RunChild> {
+    /// `busy`: other runs are queued or running, so the next start will
+    /// not wait for this run to end (the zygote then forks the next spare
+    /// at once; see `_fork_spare` in `_zygote.py`).
+    pub async fn start(&self, spec: &RunSpec, busy: bool) -> Option<RunChild> {
         let zygote = self.live()?;
         let patience = self.patience();
-        match zygote.fork(spec, patience).await {
+        match zygote.fork(spec, patience, busy).await {
             Ok(child) => Some(child),
             Err(Refusal::NotReady) => None,
             Err(Refusal::Broken(why)) => {
@@ -283,7 +286,12 @@ impl Zygote {
         }
     }
 
-    async fn fork(&self, spec: &RunSpec, patience: Duration) -> Result<RunChild, Refusal> {
+    async fn fork(
+        &self,
+        spec: &RunSpec,
+        patience: Duration,
+        busy: bool,
+    ) -> Result<RunChild, Refusal> {
         let deadline = tokio::time::Instant::now() + patience;
         let mut state = self.state.clone();
         match tokio::time::timeout_at(deadline, state.wait_for(|s| *s != State::Booting)).await {
@@ -320,7 +328,7 @@ impl Zygote {
             .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
             .collect();
         let message =
-            serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd})
+            serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd, "busy": busy})
                 .to_string();
         let fds = [out_w.as_raw_fd(), err_w.as_raw_fd(), go_theirs.as_raw_fd()];
         let sent = tokio::time::timeout_at(deadline, async {

@@ -9,9 +9,11 @@ when), and the zygote passes the run's message and descriptors on to it
 unchanged.
 
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
-* server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER}`
+* server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER,
+  "busy": B}`
   with three file descriptors passed with SCM_RIGHTS: the run's stdout and
-  stderr (pipes the server reads) and a "go" socket;
+  stderr (pipes the server reads) and a "go" socket; B says that more runs
+  are queued or running, so the next spare is forked at once;
 * child -> server: `{"id": K, "pid": PID}`, sent by the child itself once it
   leads its own session and process group, so that a kill of that group
   can never miss it; the child then reads a byte on the "go" socket, which
@@ -128,8 +130,9 @@ def _serve(modules):
             os.close(fd)
         _run.precompile(spec["file"])
         gc.freeze()
-        if len(children) > 1:
-            # Runs overlap: the next one will not wait for this one to end.
+        if len(children) > 1 or spec.get("busy"):
+            # Runs overlap, or more are queued: the next one will not wait
+            # for this one to end.
             spare = _fork_spare(wake_r, wake_w, environ)
     # In a spare, handed its run.
     spec, fds = spare
@@ -154,8 +157,9 @@ def _fork_spare(wake_r, wake_w, environ):
     its run, so it is the fresh process a fork at the run's start would be.
 
     When: at the zygote's start; once the last run alive has ended; at once
-    after a hand-off while other runs are alive (runs overlap, the next
-    will not wait); and at a run's message when there is none. Not while a
+    after a hand-off while other runs are alive or the server says more are
+    queued (`busy`: the next will not wait); and at a run's message when
+    there is none. Not while a
     lone run goes on: its fork and page faults (some 440 of them) took the
     cores from that run, a millisecond of each back-to-back one-step play.
     """
