@@ -41,7 +41,11 @@ pub(super) struct State {
     pub(super) journal: Journal,
     pub(super) open: Option<Open>,
     last_write: Instant,
-    last_fold: Instant,
+    /// When the oldest batch in the journal was written (`None`: the
+    /// journal is empty). The clock of [`FOLD_EVERY`]: it starts with the
+    /// first write after a fold, not at the fold, or the first play after
+    /// a quiet spell would pay for a fold on its way.
+    unfolded_since: Option<Instant>,
     /// Set while the store cannot write.
     broken: Option<Broken>,
     /// When free space was last seen ample.
@@ -109,10 +113,32 @@ impl State {
             journal,
             open: None,
             last_write: Instant::now(),
-            last_fold: Instant::now(),
+            unfolded_since: None,
             broken: None,
             space_seen: None,
             quiet: Quiet::default(),
+        }
+    }
+
+    /// Whether the journal is to be folded into redb now: the writer fell
+    /// idle, or the journal has held batches for [`FOLD_EVERY`].
+    fn fold_due(&self) -> bool {
+        self.journal.len() > 0
+            && (self.last_write.elapsed() >= IDLE_FOLD || self.unfolded_for() >= FOLD_EVERY)
+    }
+
+    /// How long the journal has held batches.
+    fn unfolded_for(&self) -> Duration {
+        self.unfolded_since
+            .map_or(Duration::ZERO, |since| since.elapsed())
+    }
+
+    /// Starts or stops the fold clock as the journal holds batches or not.
+    fn note_journal(&mut self) {
+        if self.journal.len() == 0 {
+            self.unfolded_since = None;
+        } else if self.unfolded_since.is_none() {
+            self.unfolded_since = Some(Instant::now());
         }
     }
 
@@ -122,7 +148,7 @@ impl State {
             Some(o) => HOLD.saturating_sub(o.since.elapsed()),
             None if self.journal.len() > 0 => IDLE_FOLD
                 .saturating_sub(self.last_write.elapsed())
-                .min(FOLD_EVERY.saturating_sub(self.last_fold.elapsed())),
+                .min(FOLD_EVERY.saturating_sub(self.unfolded_for())),
             None => Duration::from_secs(3600),
         };
         if let Some(broken) = &self.broken {
@@ -166,6 +192,11 @@ impl State {
     /// and commits it if someone waits for that, it is due, or the journal
     /// must be folded into redb.
     pub(super) fn write(&mut self, store: &Store, batch: Vec<Request>) {
+        self.write_batch(store, batch);
+        self.note_journal();
+    }
+
+    fn write_batch(&mut self, store: &Store, batch: Vec<Request>) {
         self.last_write = Instant::now();
         if let Some(refused) = self.refusal(store) {
             refuse(batch, || failure(store, &refused));
@@ -221,7 +252,6 @@ impl State {
     /// generation in it, and empties the journal. `clean`: the server is
     /// stopping, and the journal stays empty until the next start.
     fn fold(&mut self, store: &Store, open: Option<Open>, clean: bool) {
-        self.last_fold = Instant::now();
         let current = match open {
             Some(o) => o,
             None if self.journal.len() == 0 && !clean => return,
@@ -236,6 +266,10 @@ impl State {
         if let Err(e) = done {
             self.broke(store, e);
         }
+        // The clock starts again: at the next write, or now if the fold
+        // failed (the next try then waits its turn).
+        self.unfolded_since = None;
+        self.note_journal();
     }
 
     /// Gives up on the open transaction after a failure and refuses writes
@@ -285,7 +319,8 @@ impl State {
                 tracing::info!("the store in {} writes again", store.dir().display());
                 self.broken = None;
                 self.space_seen = None;
-                self.last_fold = Instant::now();
+                self.unfolded_since = None;
+                self.note_journal();
             }
             Err(e) => {
                 if let Some(broken) = self.broken.as_mut() {
@@ -341,9 +376,7 @@ pub(super) fn run(shared: &Shared, redb: &Redb) {
             }
             continue;
         }
-        let idle = state.last_write.elapsed() >= IDLE_FOLD;
-        let fold_due = state.journal.len() > 0 && (idle || state.last_fold.elapsed() >= FOLD_EVERY);
-        if closed || fold_due {
+        if closed || state.fold_due() {
             let open = state.open.take();
             state.fold(store, open, closed);
         } else if let Some(o) = state.open.take() {
@@ -365,4 +398,68 @@ pub(super) fn run(shared: &Shared, redb: &Redb) {
 fn free_space(dir: &Path) -> Option<u64> {
     let stat = nix::sys::statvfs::statvfs(dir).ok()?;
     Some(stat.blocks_available().saturating_mul(stat.fragment_size()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Tx;
+
+    /// A request that writes one checkpoint, answered by nobody.
+    fn checkpoint(key: &'static str) -> Request {
+        Request {
+            ack: super::super::Ack::Nobody,
+            job: Box::new(move |tx: Option<&Tx<'_>>| {
+                if let Some(tx) = tx {
+                    tx.put_checkpoint("p", key, "1").expect("a checkpoint");
+                }
+                Box::new(|_| {})
+            }),
+            play: None,
+        }
+    }
+
+    fn state() -> (tempfile::TempDir, Store, State) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let journal = Journal::open(dir.path())
+            .expect("the journal")
+            .expect("a journal");
+        (dir, store, State::new(journal))
+    }
+
+    /// The writer as it is after `quiet` with nothing to write.
+    fn backdate(state: &mut State, quiet: Duration) {
+        let then = Instant::now() - quiet;
+        state.last_write = then;
+    }
+
+    /// The journal is folded at least once a second under load; a write
+    /// after a quiet spell used to be folded at once (two fsyncs of redb's
+    /// file, on the way of the play that wrote it), since the last fold
+    /// was long ago.
+    #[test]
+    fn the_first_write_after_a_quiet_spell_is_not_folded_at_once() {
+        let (_dir, store, mut state) = state();
+        backdate(&mut state, Duration::from_secs(5));
+        state.write(&store, vec![checkpoint("k")]);
+        state.catch_up(&store);
+        assert!(state.journal.len() > 0, "the write is in the journal");
+        assert!(!state.fold_due(), "a fresh write is folded at once");
+    }
+
+    #[test]
+    fn under_load_the_journal_is_folded_once_its_oldest_batch_is_a_second_old() {
+        let (_dir, store, mut state) = state();
+        state.write(&store, vec![checkpoint("a")]);
+        state.unfolded_since = Some(Instant::now() - FOLD_EVERY);
+        state.write(&store, vec![checkpoint("b")]);
+        assert!(state.fold_due(), "the journal held batches for a second");
+        let open = state.open.take();
+        state.fold(&store, open, false);
+        assert_eq!(state.journal.len(), 0);
+        assert!(!state.fold_due());
+        state.write(&store, vec![checkpoint("c")]);
+        assert!(!state.fold_due(), "the clock started again with this write");
+    }
 }
