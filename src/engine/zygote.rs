@@ -2,8 +2,13 @@
 //! has imported the SDK (and `HERO_LOGIC_PRELOAD`) and forks a fresh child
 //! per run, so that a run skips the interpreter's start.
 //!
-//! The runner talks to it over a `SOCK_SEQPACKET` socket pair (its stdin):
-//! a run's request carries the write ends of the run's stdout and stderr
+//! The runner talks to it over a `SOCK_SEQPACKET` socket pair (its stdin).
+//! The zygote forks each run's child ahead of it (a spare) and hands the
+//! server the spare's own socket; the server sends the run's request to
+//! the spare itself, so the zygote's wake-up is off the run's start, then
+//! tells the zygote which run that spare took (with no spare at hand, the
+//! request goes to the zygote, which forks the child then). A run's
+//! request carries the write ends of the run's stdout and stderr
 //! pipes (SCM_RIGHTS), made here, so the server owns the read ends from the
 //! start and a child never opens anything by name, and the child's end of
 //! the run's own "go" socket pair, holding one byte. The child sends its
@@ -20,7 +25,9 @@
 //! Invariants: a run never waits on the zygote longer than a cold start
 //! takes (the last boot of a zygote measures it): past it, the run starts
 //! cold, and a zygote that did not answer a fork in that time is killed and
-//! replaced. A run whose zygote died before reporting its status ends when
+//! replaced. A spare's socket is the server's alone; it is closed when the
+//! zygote is gone (watched through a pidfd, since its children hold its
+//! socket too), and the spare then exits. A run whose zygote died before reporting its status ends when
 //! its process does (watched through a pidfd), and its outcome is what its
 //! SDK reported.
 
@@ -210,6 +217,9 @@ struct Pending {
     next_id: u64,
     forks: HashMap<u64, oneshot::Sender<Result<Forked, String>>>,
     exits: HashMap<u64, oneshot::Sender<i32>>,
+    /// The zygote's latest spare: its pid and the socket to hand it a run
+    /// on. Dropped (the spare then exits) with the zygote.
+    spare: Option<(i32, OwnedFd)>,
 }
 
 struct Zygote {
@@ -255,9 +265,14 @@ impl Zygote {
         let pending = Arc::new(Mutex::new(Pending::default()));
         let (state_tx, state) = watch::channel(State::Booting);
         let was_ready = Arc::new(AtomicBool::new(false));
+        // `AsyncFd::new` is deprecated for types whose descriptor may change
+        // under it; an `OwnedFd` cannot, and `register` is `unsafe`.
+        #[allow(deprecated)]
+        let exited = pidfd_open(pid as i32).and_then(|fd| tokio::io::unix::AsyncFd::new(fd).ok());
         tokio::spawn(read_replies(
             ctl.clone(),
             pending.clone(),
+            exited,
             Booted {
                 state: state_tx,
                 started,
@@ -331,14 +346,38 @@ impl Zygote {
             serde_json::json!({"id": id, "env": env, "file": spec.script, "cwd": spec.cwd, "busy": busy})
                 .to_string();
         let fds = [out_w.as_raw_fd(), err_w.as_raw_fd(), go_theirs.as_raw_fd()];
+        // Straight to the spare when there is one: the zygote's wake-up and
+        // its work (page faults of its own after each fork) are then off
+        // the run's start. It hears which spare took which run after.
+        let spare = lock(&self.pending).spare.take();
+        let handed = spare.and_then(|(pid, socket)| {
+            sendmsg::<()>(
+                socket.as_raw_fd(),
+                &[IoSlice::new(message.as_bytes())],
+                &[ControlMessage::ScmRights(&fds)],
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .ok()
+            .map(|_| pid)
+        });
+        let (to_zygote, with_fds): (String, &[std::os::fd::RawFd]) = match handed {
+            Some(pid) => (
+                serde_json::json!({"took": pid, "id": id, "file": spec.script, "busy": busy})
+                    .to_string(),
+                &[],
+            ),
+            None => (message, &fds),
+        };
         let sent = tokio::time::timeout_at(deadline, async {
             loop {
                 self.ctl.writable().await?;
                 let sent = self.ctl.try_io(Interest::WRITABLE, || {
+                    let rights = [ControlMessage::ScmRights(with_fds)];
                     sendmsg::<()>(
                         self.ctl.as_raw_fd(),
-                        &[IoSlice::new(message.as_bytes())],
-                        &[ControlMessage::ScmRights(&fds)],
+                        &[IoSlice::new(to_zygote.as_bytes())],
+                        if with_fds.is_empty() { &[] } else { &rights },
                         MsgFlags::MSG_NOSIGNAL,
                         None,
                     )
@@ -488,13 +527,55 @@ struct Booted {
     was_ready: Arc<AtomicBool>,
 }
 
+/// One message from the zygote or a child into `buf`; a descriptor passed
+/// with it (a spare's socket) into `passed`. Its length.
+fn receive(
+    ctl: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+    passed: &mut Option<OwnedFd>,
+) -> std::io::Result<usize> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let message = recvmsg(ctl, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC)?;
+    for cmsg in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = cmsg {
+            for fd in fds {
+                passed.get_or_insert(fd);
+            }
+        }
+    }
+    Ok(message.bytes)
+}
+
 /// Reads what the zygote and its children send, until the zygote is gone.
-async fn read_replies(ctl: Arc<UnixStream>, pending: Arc<Mutex<Pending>>, booted: Booted) {
+///
+/// Its children hold its socket too (a spare until it runs, a run until it
+/// has sent its pid), so its own end is watched through `exited`, a pidfd:
+/// once it is gone, its spare's socket is closed (the spare exits), and no
+/// run is sent its way.
+async fn read_replies(
+    ctl: Arc<UnixStream>,
+    pending: Arc<Mutex<Pending>>,
+    mut exited: Option<tokio::io::unix::AsyncFd<OwnedFd>>,
+    booted: Booted,
+) {
     let mut buf = vec![0u8; MAX_REPLY];
     loop {
-        let read = match ctl.readable().await {
+        let mut passed: Option<OwnedFd> = None;
+        let ready = tokio::select! {
+            ready = ctl.readable() => ready,
+            _ = async { exited.as_ref()?.readable().await.ok() }, if exited.is_some() => {
+                exited = None;
+                lock(&pending).spare = None;
+                booted.state.send_replace(State::Dead);
+                continue;
+            }
+        };
+        let read = match ready {
             Ok(()) => ctl.try_io(Interest::READABLE, || {
-                recv(ctl.as_raw_fd(), &mut buf, MsgFlags::empty()).map_err(std::io::Error::from)
+                receive(ctl.as_fd(), &mut buf, &mut passed)
             }),
             Err(e) => Err(e),
         };
@@ -512,7 +593,9 @@ async fn read_replies(ctl: Arc<UnixStream>, pending: Arc<Mutex<Pending>>, booted
             break;
         };
         let id = reply["id"].as_u64();
-        if reply["ready"] == true {
+        if let (Some(pid), Some(socket)) = (reply["spare"].as_i64(), passed.take()) {
+            lock(&pending).spare = Some((pid as i32, socket));
+        } else if reply["ready"] == true {
             let boot = booted.started.elapsed().as_micros() as u64;
             booted.boot_us.store(boot, Ordering::Relaxed);
             booted.was_ready.store(true, Ordering::Relaxed);
@@ -549,5 +632,6 @@ async fn read_replies(ctl: Arc<UnixStream>, pending: Arc<Mutex<Pending>>, booted
     let mut pending = lock(&pending);
     pending.forks.clear();
     pending.exits.clear();
+    pending.spare = None;
     booted.state.send_replace(State::Dead);
 }

@@ -5,26 +5,30 @@ comma-separated MODULES of `HERO_LOGIC_PRELOAD`), then forks a fresh child
 per run, so that a run skips the interpreter's start and those imports. The
 zygote itself never runs a flow: every child starts from the same state.
 Each child is forked ahead of its run (a spare, see `_fork_spare` for
-when), and the zygote passes the run's message and descriptors on to it
-unchanged.
+when), and the server hands the run's message and descriptors to the spare
+itself, then tells the zygote.
 
 Its stdin is a SOCK_SEQPACKET socket to the server; one message each:
-* server -> zygote: `{"id": K, "env": {...}, "file": PATH, "cwd": FOLDER,
-  "busy": B}`
-  with three file descriptors passed with SCM_RIGHTS: the run's stdout and
-  stderr (pipes the server reads) and a "go" socket; B says that more runs
-  are queued or running, so the next spare is forked at once;
+* zygote -> server: `{"ready": true}` once it can fork; `{"spare": PID}`
+  with the socket of a fresh spare passed with SCM_RIGHTS, the server's
+  alone from then on; `{"id": K, "status": S}` when the child of run K is
+  reaped, S being the raw wait status, so that exit codes and signals
+  reach the server as a cold run's would;
+* server -> spare (on its socket) or, with no spare at hand, server ->
+  zygote (which forks the run's child then): `{"id": K, "env": {...},
+  "file": PATH, "cwd": FOLDER, "busy": B}` with three file descriptors
+  passed with SCM_RIGHTS: the run's stdout and stderr (pipes the server
+  reads) and a "go" socket; B says that more runs are queued or running,
+  so the next spare is forked at once;
+* server -> zygote: `{"took": PID, "id": K, "file": PATH, "busy": B}` once
+  it handed run K to spare PID;
 * child -> server: `{"id": K, "pid": PID}`, sent by the child itself once it
   leads its own session and process group, so that a kill of that group
   can never miss it; the child then reads a byte on the "go" socket, which
   the server wrote with the request, and exits if the socket closes without
   one (the server gave up on this fork, took the byte back and started the
   run cold); as it exits, the child writes its exit code and a newline on
-  that socket, after closing its stdout and stderr;
-* zygote -> server: `{"ready": true}` once it can fork, then
-  `{"id": K, "status": S}` when child K is reaped, S being the raw wait
-  status, so that exit codes and signals reach the server as a cold run's
-  would.
+  that socket, after closing its stdout and stderr.
 The end of its input means that the server no longer needs it.
 
 Invariants: the zygote is single-threaded when it forks (it refuses to serve
@@ -80,9 +84,11 @@ def _serve(modules):
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    children = {}
+    # Runs alive: pid -> run id. A spare handed to the server that ended
+    # before the server said which run it took: pid -> wait status.
+    children, early = {}, {}
     ctl.send(b'{"ready":true}')
-    spare = _fork_spare(wake_r, wake_w, environ)
+    spare = _fork_spare(ctl, wake_r, wake_w, environ)
     while not isinstance(spare, list):
         try:
             readable, _, _ = select.select([ctl, wake_r], [], [])
@@ -90,50 +96,49 @@ def _serve(modules):
             continue
         if wake_r in readable:
             _drain(wake_r)
-            _reap(ctl, children)
+            for pid, status in _reap(ctl, children):
+                if len(early) >= 64:
+                    del early[next(iter(early))]
+                early[pid] = status
+                if pid == spare:
+                    spare = None
             if spare is None and not children:
                 # The last run ended: the next run's child is forked now,
                 # off any run's way (see `_fork_spare`).
-                spare = _fork_spare(wake_r, wake_w, environ)
+                spare = _fork_spare(ctl, wake_r, wake_w, environ)
                 continue
         if ctl not in readable:
             continue
-        if spare is None:
-            # Forked before the run's message is read: a child forked with
-            # the run's descriptors open would keep copies of them (its
-            # output pipes, held open by whatever it leaves behind).
-            spare = _fork_spare(wake_r, wake_w, environ)
-            if isinstance(spare, list):
-                continue
         message, fds, _, _ = socket.recv_fds(ctl, _MAX_MESSAGE, 3)
         if not message:
             return None
         spec = json.loads(message)
-        pid, to_spare = spare
-        spare = None
-        children[pid] = spec["id"]
-        try:
-            socket.send_fds(to_spare, [message], fds)
-        except OSError:
-            # The spare died (its status is reaped and ignored): fork now.
-            del children[pid]
+        if "took" in spec:
+            # The server handed run `id` to the spare `took` itself.
+            pid = spec["took"]
+            if pid == spare:
+                spare = None
+            if pid in early:
+                _tell(ctl, {"id": spec["id"], "status": early.pop(pid)})
+            else:
+                children[pid] = spec["id"]
+        else:
+            # A run the server had no spare for: its child is forked now.
             pid = os.fork()
             if pid == 0:
                 _in_child(wake_r, wake_w)
-                to_spare.close()
                 _ready(environ)
                 _become_run(ctl, spec, fds)
                 return spec
             children[pid] = spec["id"]
-        to_spare.close()
-        for fd in fds:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
         _run.precompile(spec["file"])
         gc.freeze()
-        if len(children) > 1 or spec.get("busy"):
+        if spare is None and (len(children) > 1 or spec.get("busy")):
             # Runs overlap, or more are queued: the next one will not wait
             # for this one to end.
-            spare = _fork_spare(wake_r, wake_w, environ)
+            spare = _fork_spare(ctl, wake_r, wake_w, environ)
     # In a spare, handed its run.
     spec, fds = spare
     _become_run(ctl, spec, fds)
@@ -148,26 +153,34 @@ def _in_child(wake_r, wake_w):
     os.close(wake_w)
 
 
-def _fork_spare(wake_r, wake_w, environ):
-    """Forks the child of the next run ahead of it: the fork (about 1.5 ms of
-    a VM's page faults) is then off a run's start. In the zygote: the
-    spare's (pid, socket) to hand it a run's message and descriptors on. In
-    the spare: a list [spec, fds] of its run, once handed one; it exits when
-    the zygote goes without handing it one. A spare has run nothing before
-    its run, so it is the fresh process a fork at the run's start would be.
+def _fork_spare(ctl, wake_r, wake_w, environ):
+    """Forks the child of the next run ahead of it, and hands the server the
+    socket to give it its run on: the fork (about 1.5 ms of a VM's page
+    faults) is then off a run's start, and so is the zygote (the server
+    sends the run to the spare itself, then tells the zygote which it
+    took). In the zygote: the spare's pid. In the spare: a list [spec, fds]
+    of its run, once handed one; it exits when the server closes the socket
+    without one (the server does when the zygote goes). A spare has run
+    nothing before its run, so it is the fresh process a fork at the run's
+    start would be.
 
     When: at the zygote's start; once the last run alive has ended; at once
-    after a hand-off while other runs are alive or the server says more are
-    queued (`busy`: the next will not wait); and at a run's message when
-    there is none. Not while a
-    lone run goes on: its fork and page faults (some 440 of them) took the
-    cores from that run, a millisecond of each back-to-back one-step play.
+    after a run started while other runs are alive or the server says more
+    are queued (`busy`: the next will not wait). Not while a lone run goes
+    on: its fork and page faults (some 440 of them) took the cores from
+    that run, a millisecond of each back-to-back one-step play.
     """
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid != 0:
         theirs.close()
-        return pid, ours
+        try:
+            socket.send_fds(ctl, [json.dumps({"spare": pid}).encode()], [ours.fileno()])
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+        ours.close()
+        return pid
     _in_child(wake_r, wake_w)
     ours.close()
     _ready(environ)
@@ -225,22 +238,30 @@ def _drain(fd):
         pass
 
 
+def _tell(ctl, message):
+    try:
+        ctl.send(json.dumps(message).encode())
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+
+
 def _reap(ctl, children):
-    """Tells the server how each child that ended ended."""
+    """Tells the server how each run that ended ended; returns the (pid,
+    status) of the other children that ended (spares)."""
+    others = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return others
         if pid == 0:
-            return
+            return others
         run = children.pop(pid, None)
-        if run is not None:
-            try:
-                ctl.send(json.dumps({"id": run, "status": status}).encode())
-            except OSError as exc:
-                if exc.errno != errno.EPIPE:
-                    raise
+        if run is None:
+            others.append((pid, status))
+        else:
+            _tell(ctl, {"id": run, "status": status})
 
 
 def _exit_as_python_would(code):
