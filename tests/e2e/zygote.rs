@@ -381,6 +381,48 @@ fn a_forked_run_ends_like_python_flushing_open_files_and_running_atexit() {
     );
 }
 
+/// The server sends a run to the zygote's spare itself; a spare that died
+/// before its run makes the run go to the zygote, which forks its child.
+#[test]
+fn a_run_whose_spare_was_killed_is_forked_by_the_zygote() {
+    let env = TestEnv::new();
+    env.start();
+    let zygote = server_zygote(&env);
+    let flow_file = path_arg(&flow("meddles.py"));
+    let input = json!({"folder": "/"}).to_string();
+    for round in 0..3 {
+        let mut spares = Vec::new();
+        wait_until(
+            "the zygote has forked a spare child",
+            Duration::from_secs(20),
+            || {
+                spares = std::fs::read_dir("/proc")
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                    .filter(|&pid| parent_of(pid) == Some(zygote) && !process_gone(pid))
+                    .collect();
+                !spares.is_empty()
+            },
+        );
+        for &spare in &spares {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(spare as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let play = env.json([
+            "play", "start", &flow_file, "--input", &input, "--wait", "--json",
+        ]);
+        assert_eq!(play["status"], "success", "round {round}: {play}");
+        assert_eq!(
+            play["output_data"]["forked"], true,
+            "round {round}: forked by the zygote, not started cold: {play}"
+        );
+    }
+    assert!(!process_gone(zygote), "the same zygote serves on");
+}
+
 /// The zygote forks each run's child ahead of the run (a spare); a spare
 /// whose zygote is killed must not outlive it, waiting forever for a run.
 #[test]
