@@ -5,7 +5,7 @@
 //! cannot carry out is returned or logged at error level, never dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
 use super::{Engine, EngineError, Result, lock, runner};
@@ -184,12 +184,10 @@ impl Engine {
     pub(super) fn schedule(&self, sid: &str) {
         let engine = self.clone();
         let sid = sid.to_owned();
-        let in_flight = InFlight::count(&self.inner.runs_in_flight);
         tokio::spawn(async move {
             if let Err(e) = engine.run_play(&sid).await {
                 engine.note_failure(&sid, format!("its run failed to start: {e}"));
             }
-            drop(in_flight);
         });
     }
 
@@ -343,22 +341,6 @@ enum Sync {
     Committed,
 }
 
-/// One run counted in `runs_in_flight` from its scheduling to its end.
-struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    fn count(counter: &Arc<AtomicUsize>) -> InFlight {
-        counter.fetch_add(1, Ordering::Relaxed);
-        InFlight(counter.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// A parent that a child's end wakes, as it was and as the lifecycle
 /// decided, or why it cannot be woken.
 pub(super) struct Woken {
@@ -391,7 +373,9 @@ impl Engine {
         &self,
         spec: &runner::RunSpec,
     ) -> std::result::Result<runner::RunChild, String> {
-        let busy = self.inner.runs_in_flight.load(Ordering::Relaxed) > 1;
+        // The run locks are the plays running or queued to run: with more
+        // than this one, the next start will not wait for this run to end.
+        let busy = lock(&self.inner.run_locks).len() > 1;
         match self.inner.forks.start(spec, busy).await {
             Some(child) => Ok(child),
             None => runner::spawn(spec),

@@ -155,9 +155,6 @@ struct Inner {
     shutting_down: AtomicBool,
     /// The fork server runs start from (see `zygote.rs`).
     forks: zygote::ForkServer,
-    /// Runs scheduled and not yet ended, queued ones included: whether a
-    /// start has others behind or beside it (see `ForkServer::start`).
-    runs_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
@@ -233,7 +230,6 @@ impl Engine {
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
                 forks,
-                runs_in_flight: Arc::default(),
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),
@@ -296,8 +292,6 @@ impl Engine {
         &self.inner.store
     }
 
-    /// Kills every running flow at server shutdown. Their plays stay
-    /// `running` in the store, so the next server start recovers them.
     /// What tells when this engine has been dropped by every holder (the
     /// connections' threads among them), its store closed and the data
     /// folder let go.
@@ -305,6 +299,8 @@ impl Engine {
         Released(self.inner.folder.released.clone())
     }
 
+    /// Kills every running flow at server shutdown. Their plays stay
+    /// `running` in the store, so the next server start recovers them.
     pub fn kill_all(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
         let running = lock(&self.inner.running);

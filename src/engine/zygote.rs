@@ -27,9 +27,9 @@
 //! cold, and a zygote that did not answer a fork in that time is killed and
 //! replaced. A spare's socket is the server's alone; it is closed when the
 //! zygote is gone (watched through a pidfd, since its children hold its
-//! socket too), and the spare then exits. A run whose zygote died before reporting its status ends when
-//! its process does (watched through a pidfd), and its outcome is what its
-//! SDK reported.
+//! socket too), and the spare then exits. A run whose zygote died before
+//! reporting its status ends when its process does (watched through a
+//! pidfd), and its outcome is what its SDK reported.
 
 use std::collections::HashMap;
 use std::io::IoSlice;

@@ -192,11 +192,11 @@ impl State {
     /// and commits it if someone waits for that, it is due, or the journal
     /// must be folded into redb.
     pub(super) fn write(&mut self, store: &Store, batch: Vec<Request>) {
-        self.write_batch(store, batch);
+        self.write_unnoted(store, batch);
         self.note_journal();
     }
 
-    fn write_batch(&mut self, store: &Store, batch: Vec<Request>) {
+    fn write_unnoted(&mut self, store: &Store, batch: Vec<Request>) {
         self.last_write = Instant::now();
         if let Some(refused) = self.refusal(store) {
             refuse(batch, || failure(store, &refused));
