@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
 use super::{Engine, EngineError, Result, lock, runner};
@@ -25,19 +26,34 @@ impl Engine {
             .await
     }
 
-    /// Like [`Engine::transition`], answered once committed rather than
-    /// durable: for a run's start, which nobody is told of. The journal is
-    /// written in order, so the first checkpoint of the run (or any later
-    /// durable write) makes it durable too; a crash before that leaves the
-    /// play `pending` or `running`, and either is recovered by a new run.
-    /// So a start costs no fsync of its own.
-    async fn transition_committed(
+    /// A run's own transition (its start, its end), tried again while the
+    /// store cannot write (a full disk, a database out of reach), with
+    /// waits of 0.1 s doubling to 5 s. Nobody waits on it to hear an
+    /// error: given up, it would leave the play `pending` or `running`
+    /// with no run until the server restarted. A server that stops gives
+    /// up; its next start recovers the play by replay.
+    async fn transition_until_stored(
         &self,
         sid: &str,
-        event: impl FnOnce(&Play) -> Event + Send + 'static,
+        sync: Sync,
+        event: impl Fn(&Play) -> Event + Clone + Send + 'static,
     ) -> Result<Transition> {
-        self.transition_as(sid, Sync::Committed, move |_, play| Ok(event(play)))
-            .await
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let event = event.clone();
+            match self
+                .transition_as(sid, sync, move |_, play| Ok(event(play)))
+                .await
+            {
+                Err(EngineError::Store(e))
+                    if e.is_transient() && !self.inner.shutting_down.load(Ordering::SeqCst) =>
+                {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Like [`Engine::transition`], for an event that must look at other
@@ -235,8 +251,14 @@ impl Engine {
                     .map_err(|_| EngineError::Internal("the engine is shutting down".into()))?,
             )
         };
+        // Answered once committed rather than durable: nobody is told of a
+        // run's start. The journal is written in order, so the run's first
+        // checkpoint (or any later durable write) makes it durable too; a
+        // crash before that leaves the play `pending` or `running`, and
+        // either is recovered by a new run. So a start costs no fsync of
+        // its own.
         let started = match self
-            .transition_committed(sid, |_| Event::RunStarted { at: now() })
+            .transition_until_stored(sid, Sync::Committed, |_| Event::RunStarted { at: now() })
             .await
         {
             Ok(t) => t.play,
@@ -254,9 +276,9 @@ impl Engine {
             // `running`, and the next start recovers it by replay.
             return Ok(());
         }
-        self.transition(sid, move |_| Event::RunEnded {
+        self.transition_until_stored(sid, Sync::Durable, move |_| Event::RunEnded {
             run,
-            outcome,
+            outcome: outcome.clone(),
             at: now(),
         })
         .await?;
@@ -333,6 +355,7 @@ impl Engine {
 }
 
 /// How a transition's write is answered.
+#[derive(Clone, Copy)]
 enum Sync {
     /// Once durable: the state someone is told of.
     Durable,

@@ -147,6 +147,15 @@ impl StoreError {
                 .is_some_and(|e| e == nix::libc::ENOSPC || e == nix::libc::EDQUOT)
     }
 
+    /// Whether the store refused a write only for now: its writer tries
+    /// again by itself until it writes, so the same write later may pass.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::DiskFull { .. } | StoreError::Unavailable { .. }
+        )
+    }
+
     /// Names the data folder when the OS refused to write in it.
     fn in_dir(self, dir: &Path) -> StoreError {
         match self.os_error() {

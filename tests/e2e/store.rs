@@ -94,10 +94,16 @@ struct Foreground {
 
 impl Foreground {
     fn start(env: &TestEnv) -> Foreground {
+        Foreground::start_with(env, &[])
+    }
+
+    /// With these variables in the server's environment.
+    fn start_with(env: &TestEnv, vars: &[(&str, &str)]) -> Foreground {
         let log = env.scratch("foreground.log");
         let file = std::fs::File::create(&log).expect("the log file");
         let child = env
             .std_cmd()
+            .envs(vars.iter().copied())
             .arg("server")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("a second handle"))
@@ -598,6 +604,19 @@ fn a_step_output_and_a_log_line_of_megabytes_skip_the_journal_and_survive_kill_9
     }
 }
 
+/// Fills the disk of the data folder to the last byte; the filler file is
+/// returned, for the test to free the space.
+fn fill_disk(env: &TestEnv) -> PathBuf {
+    use std::io::Write;
+    let filler = env.data_dir.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("the filler");
+    let chunk = vec![1u8; 1 << 20];
+    while file.write_all(&chunk).is_ok() {}
+    while file.write_all(&chunk[..4096]).is_ok() {}
+    while file.write_all(&[1]).is_ok() {}
+    filler
+}
+
 #[test]
 fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room() {
     let env = TestEnv::new();
@@ -610,28 +629,16 @@ fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room()
     let input = json!({"ledger": s(&ledger), "gate": "", "n": 5}).to_string();
     env.ok(["play", "start", &flow, "--input", &input, "--wait"]);
 
-    // Fill the disk to the last byte.
-    let filler = env.data_dir.join("filler");
-    {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&filler).expect("the filler");
-        let chunk = vec![1u8; 1 << 20];
-        while file.write_all(&chunk).is_ok() {}
-        while file.write_all(&chunk[..4096]).is_ok() {}
-        while file.write_all(&[1]).is_ok() {}
-    }
+    let filler = fill_disk(&env);
     // A start fails one of two clean ways: refused, naming the folder, with
     // nothing stored; or stored (the journal keeps room of its own, so a
-    // small record still fits) and then failed, since its run has no room.
+    // small record still fits), and then it fails for want of room or waits
+    // for room to run: never lost, never stuck once there is room.
+    let mut stored = Vec::new();
     for _ in 0..3 {
         let out = env.run(["play", "start", &flow, "--input", &input]);
         if out.code == Some(0) {
-            let sid = out.stdout.trim();
-            let waited = env.run(["play", "wait", sid, "--json"]);
-            let play: Value = serde_json::from_str(&waited.stdout).expect("a play as JSON");
-            assert_eq!(play["status"], "failed", "{waited}");
-            let error = play["error"].as_str().unwrap_or_default();
-            assert!(error.contains("No space left"), "{play}");
+            stored.push(out.stdout.trim().to_owned());
             continue;
         }
         assert!(out.stderr.contains("no space left"), "{out}");
@@ -650,6 +657,17 @@ fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room()
     });
     let sid = sid.expect("a sid");
     env.run(["play", "wait", &sid, "--json"]).expect_code(0);
+    for sid in &stored {
+        let waited = env.run(["play", "wait", sid, "--json"]);
+        let play: Value = serde_json::from_str(&waited.stdout).unwrap_or_else(|e| {
+            panic!("a play as JSON ({e}):\n{waited}\n--- log\n{}", server.log())
+        });
+        if play["status"] != "success" {
+            assert_eq!(play["status"], "failed", "{waited}");
+            let error = play["error"].as_str().unwrap_or_default();
+            assert!(error.contains("No space left"), "{play}");
+        }
+    }
     assert!(
         !common::process_gone(server.child.id()),
         "the same server ran it"
@@ -660,6 +678,76 @@ fn a_full_disk_fails_a_start_cleanly_and_the_server_goes_on_once_there_is_room()
         "the log grew to {} lines:\n{log}",
         log.lines().count()
     );
+}
+
+/// The transitions nobody waits on, a run's end and a queued play's start,
+/// are tried again until the store writes again: given up, they left the
+/// one play `running` and the other `pending`, with nothing left to run
+/// them.
+#[test]
+fn a_run_that_ends_while_the_disk_is_full_and_the_play_queued_behind_it_go_on_once_there_is_room() {
+    let env = TestEnv::new();
+    if !env.on_redb("PostgreSQL keeps the plays on no disk of the data folder") {
+        return;
+    }
+    let Some(_disk) = Tmpfs::mount(&env.data_dir, "48m") else {
+        return;
+    };
+    let server = Foreground::start_with(&env, &[("HERO_LOGIC_MAX_RUNS", "1")]);
+    let flow = write_flow(&env, "steps.py", &flow_source("ledger.py"));
+    let gate = env.scratch("gate");
+    let start = |name: &str| {
+        let input = json!({
+            "ledger": s(&env.scratch(name)),
+            "gate": s(&gate),
+            "n": 1,
+            "pause_at": 0,
+        });
+        env.ok(["play", "start", &flow, "--input", &input.to_string()])
+            .trim()
+            .to_owned()
+    };
+    let first = start("first.txt");
+    let reached = env.scratch("gate.reached");
+    wait_until(
+        "the first play waits at its gate",
+        Duration::from_secs(20),
+        || reached.exists(),
+    );
+    let second = start("second.txt");
+    let status = |sid: &str| env.json(["play", "show", sid, "--json"])["status"].clone();
+    assert_eq!(status(&second), "pending", "the one run slot is taken");
+
+    let filler = fill_disk(&env);
+    std::fs::write(&gate, "open").expect("open the gate");
+    wait_until(
+        "the store refuses the run's end",
+        Duration::from_secs(20),
+        || server.log().contains("refusing writes"),
+    );
+    let pgid = env.json(["play", "show", &first, "--json"])["run_pgid"].as_i64();
+    if let Some(pgid) = pgid {
+        wait_until(
+            "the first run's process ends",
+            Duration::from_secs(20),
+            || common::process_gone(pgid as u32),
+        );
+    }
+    assert_eq!(status(&first), "running", "its end is not stored yet");
+    assert_eq!(status(&second), "pending", "it waits for room");
+
+    std::fs::remove_file(&filler).expect("free the space");
+    // The first run's result found no room, so the run failed, saying so.
+    let waited = env.run(["play", "wait", &first, "--json"]);
+    let play: Value = serde_json::from_str(&waited.stdout).expect("a play as JSON");
+    assert_eq!(play["status"], "failed", "{waited}");
+    let error = play["error"].as_str().unwrap_or_default();
+    assert!(error.contains("no space left"), "{play}");
+    env.run(["play", "wait", &second, "--json"]).expect_code(0);
+    for ledger in ["first.txt", "second.txt"] {
+        let lines = std::fs::read_to_string(env.scratch(ledger)).expect("a ledger");
+        assert_eq!(lines, "run 0\nack 0\n", "each step ran once: {ledger}");
+    }
 }
 
 #[test]
