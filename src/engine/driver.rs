@@ -282,7 +282,15 @@ impl Engine {
             at: now(),
         })
         .await?;
-        runner::remove_run_files(&self.inner.config.data_dir, sid, run);
+        // On a blocking thread, under the run lock still: the unlinks (a
+        // quarter of a millisecond) go on beside the answer to whoever
+        // waited for this play, not before it, and the play's next run
+        // finds its folder as this run left it.
+        let (data_dir, owned) = (self.inner.config.data_dir.clone(), sid.to_owned());
+        let _ = tokio::task::spawn_blocking(move || {
+            runner::remove_run_files(&data_dir, &owned, run);
+        })
+        .await;
         Ok(())
     }
 

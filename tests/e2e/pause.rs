@@ -64,6 +64,31 @@ fn sqlite_rows(db: &PathBuf) -> i64 {
         .expect("a count")
 }
 
+/// A run's files (its input, what it replays) go once it has ended: after
+/// the answer to whoever waited, so each is looked for with a deadline.
+#[test]
+fn a_runs_files_are_removed_once_it_has_ended() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
+    let (ledger, db) = (env.scratch("ledger.txt"), env.scratch("records.db"));
+    let input = json!({"ledger": s(&ledger), "db": s(&db)});
+    let play = start_and_settle(&env, &flow, input, &[]);
+    assert_eq!(play["status"], "awaiting_resume");
+    let sid = play["sid"].as_str().expect("a sid").to_owned();
+    let folder = env.data_dir.join("runs").join(&sid);
+    let gone = |what: &str| {
+        wait_until(what, Duration::from_secs(10), || !folder.exists());
+    };
+    gone("the paused run's files are removed");
+    let id = pending(&env, &sid)[0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    env.ok(["resume", &sid, &id, "true"]);
+    wait(&env, &sid).expect_code(0);
+    gone("the replaying run's files are removed");
+}
+
 #[test]
 fn a_confirm_pause_waits_is_resumed_and_its_side_effect_happens_once() {
     let env = TestEnv::new();
