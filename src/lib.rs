@@ -13,6 +13,7 @@ pub mod ids;
 pub mod manifest;
 pub mod model;
 pub mod prompt;
+pub mod run_files;
 pub mod sdk;
 pub mod secret;
 pub mod server;

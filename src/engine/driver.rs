@@ -282,15 +282,12 @@ impl Engine {
             at: now(),
         })
         .await?;
-        // On a blocking thread, under the run lock still: the unlinks (a
-        // quarter of a millisecond) go on beside the answer to whoever
-        // waited for this play, not before it, and the play's next run
-        // finds its folder as this run left it.
-        let (data_dir, owned) = (self.inner.config.data_dir.clone(), sid.to_owned());
-        let _ = tokio::task::spawn_blocking(move || {
-            runner::remove_run_files(&data_dir, &owned, run);
-        })
-        .await;
+        // On a blocking thread, under the run lock still: the unlinks go on
+        // beside the answer to whoever waited for this play, not before it
+        // (a quarter of a millisecond on a disk), and the play's next run
+        // makes its folder again only after.
+        let (engine, owned) = (self.clone(), sid.to_owned());
+        let _ = tokio::task::spawn_blocking(move || engine.inner.run_files.remove(&owned)).await;
         Ok(())
     }
 

@@ -155,6 +155,8 @@ struct Inner {
     shutting_down: AtomicBool,
     /// The fork server runs start from (see `zygote.rs`).
     forks: zygote::ForkServer,
+    /// Where runs' input and replay files go (see `run_files.rs`).
+    run_files: crate::run_files::RunFiles,
     /// Spans received and not yet handed to the writer.
     span_queue: Arc<Mutex<Vec<SpanRecord>>>,
     /// The channels of the runs alive now (see `channel.rs`).
@@ -216,6 +218,7 @@ impl Engine {
             pythonpath: runner::pythonpath(&config.data_dir),
             preload: config.preload.clone(),
         });
+        let run_files = crate::run_files::RunFiles::new(&config.data_dir);
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -230,6 +233,7 @@ impl Engine {
                 started: Instant::now(),
                 shutting_down: AtomicBool::new(false),
                 forks,
+                run_files,
                 span_queue: Arc::default(),
                 channels: channel::Channels::default(),
                 timers: timers::Timers::default(),

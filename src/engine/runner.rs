@@ -316,19 +316,6 @@ pub fn pythonpath(data_dir: &Path) -> String {
     }
 }
 
-fn run_dir(data_dir: &Path, sid: &str) -> PathBuf {
-    data_dir.join("runs").join(sid)
-}
-
-/// Removes a finished run's replay files; the store keeps the truth.
-pub fn remove_run_files(data_dir: &Path, sid: &str, run: u32) {
-    let dir = run_dir(data_dir, sid);
-    let _ = std::fs::remove_file(dir.join(format!("steps-{run}.json")));
-    let _ = std::fs::remove_file(dir.join(format!("resumes-{run}.json")));
-    let _ = std::fs::remove_file(dir.join(format!("input-{run}.json")));
-    let _ = std::fs::remove_dir(&dir);
-}
-
 /// The run's answers file: every answer by pause id, and the pauses whose
 /// deadline passed with no default, where the flow raises `PauseTimeout`;
 /// none while there are neither.
@@ -345,27 +332,6 @@ fn resumes_file(play: &Play) -> Option<String> {
     Some(serde_json::json!({"answers": play.received_resumes, "timed_out": timed_out}).to_string())
 }
 
-/// Writes a run's file whole or not at all, readable by its owner only: it
-/// may hold the play's input, outputs and answers. Each writer has its own
-/// temporary file, since plays of one version started at once all write its
-/// source.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{n}"));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    drop(file);
-    std::fs::rename(&tmp, path)
-}
-
 impl Engine {
     /// Writes the version's source (once) and this run's replay files.
     pub(super) async fn prepare_run(&self, play: &Play) -> Result<RunSpec> {
@@ -380,20 +346,33 @@ impl Engine {
         if !script.exists() {
             std::fs::create_dir_all(script.parent().expect("a version file has a folder"))
                 .map_err(io)?;
-            write_atomic(&script, &version.source).map_err(io)?;
+            crate::run_files::write_private(&script, &version.source).map_err(io)?;
         }
-        let dir = run_dir(&config.data_dir, &play.sid);
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let steps = dir.join(format!("steps-{}.json", play.runs));
-        let resumes = dir.join(format!("resumes-{}.json", play.runs));
         // The input travels in a file: in the environment, a large one
-        // would not fit the kernel's limit on a process's arguments.
-        let input = dir.join(format!("input-{}.json", play.runs));
-        write_atomic(
-            &input,
-            &serde_json::to_string(&play.input_data).expect("json"),
-        )
-        .map_err(io)?;
+        // would not fit the kernel's limit on a process's arguments. A
+        // first run has nothing to replay: no files to write and read.
+        let mut files = vec![(
+            "HERO_INPUT_FILE",
+            "input",
+            serde_json::to_string(&play.input_data).expect("json"),
+        )];
+        let outputs = self.store().step_outputs(&play.sid)?;
+        if !outputs.is_empty() {
+            let text = serde_json::to_string(&outputs).expect("json");
+            files.push(("HERO_REPLAY_STEP_OUTPUTS_FILE", "steps", text));
+        }
+        if let Some(text) = resumes_file(play) {
+            files.push(("HERO_REPLAY_RESUMES_FILE", "resumes", text));
+        }
+        let named: Vec<(&str, String)> = files
+            .iter()
+            .map(|(_, name, text)| (*name, text.clone()))
+            .collect();
+        let paths = self
+            .inner
+            .run_files
+            .write(&play.sid, play.runs, &named)
+            .map_err(io)?;
         let cwd = match &play.working_dir {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
@@ -417,17 +396,9 @@ impl Engine {
                 config.socket_path.display().to_string(),
             ),
             ("HERO_WORKFLOW_VERSION_SID", version.sid.clone()),
-            ("HERO_INPUT_FILE", input.display().to_string()),
         ];
-        // A first run has nothing to replay: no files to write and read.
-        let outputs = self.store().step_outputs(&play.sid)?;
-        if !outputs.is_empty() {
-            write_atomic(&steps, &serde_json::to_string(&outputs).expect("json")).map_err(io)?;
-            env.push(("HERO_REPLAY_STEP_OUTPUTS_FILE", steps.display().to_string()));
-        }
-        if let Some(text) = resumes_file(play) {
-            write_atomic(&resumes, &text).map_err(io)?;
-            env.push(("HERO_REPLAY_RESUMES_FILE", resumes.display().to_string()));
+        for ((variable, _, _), path) in files.iter().zip(paths) {
+            env.push((variable, path.display().to_string()));
         }
         Ok(RunSpec {
             python: config.python.clone(),
@@ -559,27 +530,5 @@ impl Engine {
                 tracing::warn!("cannot keep log lines of play {sid}: {e}");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_atomic;
-
-    #[test]
-    fn one_file_written_by_many_at_once_is_always_whole() {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let path = dir.path().join("flow.py");
-        let text = "x".repeat(100_000);
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| {
-                    for _ in 0..50 {
-                        write_atomic(&path, &text).expect("every write lands");
-                    }
-                });
-            }
-        });
-        assert_eq!(std::fs::read_to_string(&path).expect("the file"), text);
     }
 }

@@ -120,8 +120,9 @@ fn describe_damage(store: &Store, scan: &super::journal::Scan, report: &mut Repo
 }
 
 /// The plays that could have written since the last fold: those that had
-/// not ended, and those that ran (a run folder names them: `runs/SID`) but
-/// that redb does not know at all, created after the last fold.
+/// not ended, and those that ran (a folder of run files names them, see
+/// `run_files.rs`) but that redb does not know at all, created after the
+/// last fold.
 fn unfinished_plays(store: &Store) -> Result<BTreeSet<String>> {
     let known = store.plays(&PlayFilter::default())?;
     let mut plays: BTreeSet<String> = known
@@ -130,12 +131,14 @@ fn unfinished_plays(store: &Store) -> Result<BTreeSet<String>> {
         .map(|p| p.sid.clone())
         .collect();
     let known: BTreeSet<&str> = known.iter().map(|p| p.sid.as_str()).collect();
-    if let Ok(runs) = std::fs::read_dir(store.dir().join("runs")) {
-        plays.extend(
-            runs.flatten()
-                .filter_map(|run| run.file_name().into_string().ok())
-                .filter(|sid| !known.contains(sid.as_str())),
-        );
+    for root in crate::run_files::roots(store.dir()) {
+        if let Ok(runs) = std::fs::read_dir(root) {
+            plays.extend(
+                runs.flatten()
+                    .filter_map(|run| run.file_name().into_string().ok())
+                    .filter(|sid| !known.contains(sid.as_str())),
+            );
+        }
     }
     Ok(plays)
 }

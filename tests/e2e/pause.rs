@@ -75,9 +75,14 @@ fn a_runs_files_are_removed_once_it_has_ended() {
     let play = start_and_settle(&env, &flow, input, &[]);
     assert_eq!(play["status"], "awaiting_resume");
     let sid = play["sid"].as_str().expect("a sid").to_owned();
-    let folder = env.data_dir.join("runs").join(&sid);
+    let folders: Vec<PathBuf> = hero_logic::run_files::roots(&env.data_dir)
+        .iter()
+        .map(|root| root.join(&sid))
+        .collect();
     let gone = |what: &str| {
-        wait_until(what, Duration::from_secs(10), || !folder.exists());
+        wait_until(what, Duration::from_secs(10), || {
+            folders.iter().all(|f| !f.exists())
+        });
     };
     gone("the paused run's files are removed");
     let id = pending(&env, &sid)[0]["id"]

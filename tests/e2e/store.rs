@@ -718,14 +718,19 @@ fn a_run_that_ends_while_the_disk_is_full_and_the_play_queued_behind_it_go_on_on
     let status = |sid: &str| env.json(["play", "show", sid, "--json"])["status"].clone();
     assert_eq!(status(&second), "pending", "the one run slot is taken");
 
-    let filler = fill_disk(&env);
-    std::fs::write(&gate, "open").expect("open the gate");
-    wait_until(
-        "the store refuses the run's end",
-        Duration::from_secs(20),
-        || server.log().contains("refusing writes"),
-    );
     let pgid = env.json(["play", "show", &first, "--json"])["run_pgid"].as_i64();
+
+    let filler = fill_disk(&env);
+    // The store trusts a look at free space for 50 ms: it is to refuse
+    // writes before the run goes on, or the run's end could get in.
+    let mut saves = 0;
+    wait_until("the store refuses writes", Duration::from_secs(20), || {
+        saves += 1;
+        let source = format!("{}\n# {saves}\n", flow_source("ledger.py"));
+        let other = write_flow(&env, "other.py", &source);
+        env.run(["workflow", "save", &other]).code != Some(0)
+    });
+    std::fs::write(&gate, "open").expect("open the gate");
     if let Some(pgid) = pgid {
         wait_until(
             "the first run's process ends",
@@ -748,6 +753,10 @@ fn a_run_that_ends_while_the_disk_is_full_and_the_play_queued_behind_it_go_on_on
         let lines = std::fs::read_to_string(env.scratch(ledger)).expect("a ledger");
         assert_eq!(lines, "run 0\nack 0\n", "each step ran once: {ledger}");
     }
+    assert!(
+        !common::process_gone(server.child.id()),
+        "the same server ran both, with no restart"
+    );
 }
 
 #[test]
