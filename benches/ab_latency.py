@@ -20,28 +20,8 @@ import sys
 import tempfile
 import time
 
-ONE_STEP = """from hero_tracing import flow
-
-@flow
-def step(i: int) -> int:
-    return i + 1
-
-@flow
-def main(i: int = 0):
-    return step(i=i)
-"""
-
-PAUSES = """from hero_tracing import flow
-
-@flow
-def step(i: int) -> int:
-    return i + 1
-
-@flow
-def main():
-    flow.pause("go")
-    return step(i=1)
-"""
+# The flows `cargo bench --bench volume` times.
+FLOWS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "flows")
 
 
 def main():
@@ -50,10 +30,8 @@ def main():
     binaries = [os.path.abspath(b) for b in sys.argv[1:3]]
     samples = int(sys.argv[3]) if len(sys.argv) > 3 else 150
     work = tempfile.mkdtemp(prefix="hero_ab_")
-    one, pauses = os.path.join(work, "one.py"), os.path.join(work, "pauses.py")
-    for path, text in ((one, ONE_STEP), (pauses, PAUSES)):
-        with open(path, "w") as f:
-            f.write(text)
+    one = os.path.join(FLOWS, "one_step.py")
+    pauses = os.path.join(FLOWS, "pause_then_step.py")
     envs = []
     for i, binary in enumerate(binaries):
         env = dict(os.environ, HERO_SOCKET_DIR=os.path.join(work, f"sock{i}"),

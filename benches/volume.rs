@@ -33,11 +33,8 @@ const SAMPLES: usize = 40;
 const STEPS: u64 = 2000;
 const FLOWS: usize = 8;
 
-const ONE_STEP: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                        return i + 1\n\n@flow\ndef main(i: int = 0):\n    return step(i=i)\n";
-const PAUSES: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                      return i + 1\n\n@flow\ndef main():\n    flow.pause(\"go\")\n    \
-                      return step(i=1)\n";
+const ONE_STEP: &str = include_str!("../tests/flows/one_step.py");
+const PAUSES: &str = include_str!("../tests/flows/pause_then_step.py");
 const ZERO: &str = "from hero_tracing import flow\n\n@flow\ndef main():\n    return 0\n";
 
 fn start_throughput(b: &Bench) -> f64 {

@@ -64,17 +64,24 @@ fn sqlite_rows(db: &PathBuf) -> i64 {
         .expect("a count")
 }
 
+/// A play of `approve_record.py` started and paused for its approval: its
+/// sid, ledger and database.
+fn paused_for_approval(env: &TestEnv) -> (String, PathBuf, PathBuf) {
+    let flow = write_flow(env, "approve.py", &flow_source("approve_record.py"));
+    let (ledger, db) = (env.scratch("ledger.txt"), env.scratch("records.db"));
+    let input = json!({"ledger": s(&ledger), "db": s(&db)});
+    let play = start_and_settle(env, &flow, input, &[]);
+    assert_eq!(play["status"], "awaiting_resume");
+    let sid = play["sid"].as_str().expect("a sid").to_owned();
+    (sid, ledger, db)
+}
+
 /// A run's files (its input, what it replays) go once it has ended: after
 /// the answer to whoever waited, so each is looked for with a deadline.
 #[test]
 fn a_runs_files_are_removed_once_it_has_ended() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
-    let (ledger, db) = (env.scratch("ledger.txt"), env.scratch("records.db"));
-    let input = json!({"ledger": s(&ledger), "db": s(&db)});
-    let play = start_and_settle(&env, &flow, input, &[]);
-    assert_eq!(play["status"], "awaiting_resume");
-    let sid = play["sid"].as_str().expect("a sid").to_owned();
+    let (sid, _, _) = paused_for_approval(&env);
     let folders: Vec<PathBuf> = hero_logic::run_files::roots(&env.data_dir)
         .iter()
         .map(|root| root.join(&sid))
@@ -97,13 +104,7 @@ fn a_runs_files_are_removed_once_it_has_ended() {
 #[test]
 fn a_confirm_pause_waits_is_resumed_and_its_side_effect_happens_once() {
     let env = TestEnv::new();
-    let flow = write_flow(&env, "approve.py", &flow_source("approve_record.py"));
-    let (ledger, db) = (env.scratch("ledger.txt"), env.scratch("records.db"));
-    let input = json!({"ledger": s(&ledger), "db": s(&db)});
-
-    let play = start_and_settle(&env, &flow, input, &[]);
-    assert_eq!(play["status"], "awaiting_resume");
-    let sid = play["sid"].as_str().expect("a sid").to_owned();
+    let (sid, ledger, db) = paused_for_approval(&env);
     wait(&env, &sid).expect_code(75);
     let open = pending(&env, &sid);
     assert_eq!(open.len(), 1, "{open:?}");
