@@ -2,8 +2,9 @@
 //! its process starts and removed once it has ended.
 //!
 //! They go to a folder of the data folder's own on the machine's memory
-//! file system, `/dev/shm/hero_logic-UID/DEV-INODE` (the data folder's
-//! device and inode), private to its user, when there is one. Made and
+//! file system, `/dev/shm/hero_logic-UID/DEV-INODE-BIRTH` (the data
+//! folder's device, inode and birth time), private to its user, when there
+//! is one. Made and
 //! removed on the data folder's disk, they put a folder and three files
 //! into that file system's journal for every run, and every fsync of the
 //! store's own journal near them waited for that: 80 µs alone, 130 µs
@@ -100,7 +101,7 @@ impl RunFiles {
         &self,
         sid: &str,
         run: u32,
-        files: &[(&str, String)],
+        files: &[(&str, &str)],
     ) -> std::io::Result<Vec<PathBuf>> {
         if let Some(memory) = &self.memory
             && let Ok(paths) = write_in(&memory.join(sid), run, files)
@@ -119,7 +120,7 @@ impl RunFiles {
     }
 }
 
-fn write_in(dir: &Path, run: u32, files: &[(&str, String)]) -> std::io::Result<Vec<PathBuf>> {
+fn write_in(dir: &Path, run: u32, files: &[(&str, &str)]) -> std::io::Result<Vec<PathBuf>> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     files
         .iter()
@@ -167,11 +168,7 @@ mod tests {
         );
         let files = RunFiles::under(shm.path(), data.path());
         let written = files
-            .write(
-                "p1",
-                2,
-                &[("input", "{\"a\":1}".into()), ("steps", "{}".into())],
-            )
+            .write("p1", 2, &[("input", "{\"a\":1}"), ("steps", "{}")])
             .expect("written");
         assert_eq!(written.len(), 2);
         assert!(written[0].starts_with(shm.path()), "{written:?}");
@@ -184,6 +181,9 @@ mod tests {
         assert_eq!(mode(&written[0]), 0o600);
         let folder = written[0].parent().expect("a folder").to_path_buf();
         assert_eq!(mode(&folder), 0o700);
+        // Where `store check` looks, without making anything.
+        let root = memory_root(shm.path(), data.path(), false).expect("found");
+        assert_eq!(folder.parent(), Some(root.as_path()));
         files.remove("p1");
         assert!(!folder.exists(), "removed whole");
     }
@@ -199,9 +199,7 @@ mod tests {
         std::fs::set_permissions(user, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
         let files = RunFiles::under(shm.path(), data.path());
-        let written = files
-            .write("p", 1, &[("input", "{}".into())])
-            .expect("written");
+        let written = files.write("p", 1, &[("input", "{}")]).expect("written");
         assert!(written[0].starts_with(data.path()), "{written:?}");
     }
 
@@ -229,7 +227,7 @@ mod tests {
             tempfile::tempdir().expect("data"),
         );
         let left = RunFiles::under(shm.path(), data.path())
-            .write("p", 1, &[("input", "{}".into())])
+            .write("p", 1, &[("input", "{}")])
             .expect("written");
         RunFiles::under(shm.path(), data.path());
         assert!(!left[0].exists());

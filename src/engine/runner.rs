@@ -364,9 +364,9 @@ impl Engine {
         if let Some(text) = resumes_file(play) {
             files.push(("HERO_REPLAY_RESUMES_FILE", "resumes", text));
         }
-        let named: Vec<(&str, String)> = files
+        let named: Vec<(&str, &str)> = files
             .iter()
-            .map(|(_, name, text)| (*name, text.clone()))
+            .map(|(_, name, text)| (*name, text.as_str()))
             .collect();
         let paths = self
             .inner

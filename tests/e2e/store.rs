@@ -720,7 +720,9 @@ fn a_run_that_ends_while_the_disk_is_full_and_the_play_queued_behind_it_go_on_on
     let status = |sid: &str| env.json(["play", "show", sid, "--json"])["status"].clone();
     assert_eq!(status(&second), "pending", "the one run slot is taken");
 
-    let pgid = env.json(["play", "show", &first, "--json"])["run_pgid"].as_i64();
+    let pgid = env.json(["play", "show", &first, "--json"])["run_pgid"]
+        .as_i64()
+        .expect("the run's process group, stored with its first checkpoint");
 
     let filler = fill_disk(&env);
     // The store trusts a look at free space for 50 ms: it is to refuse
@@ -733,13 +735,11 @@ fn a_run_that_ends_while_the_disk_is_full_and_the_play_queued_behind_it_go_on_on
         env.run(["workflow", "save", &other]).code != Some(0)
     });
     std::fs::write(&gate, "open").expect("open the gate");
-    if let Some(pgid) = pgid {
-        wait_until(
-            "the first run's process ends",
-            Duration::from_secs(20),
-            || common::process_gone(pgid as u32),
-        );
-    }
+    wait_until(
+        "the first run's process ends",
+        Duration::from_secs(20),
+        || common::process_gone(pgid as u32),
+    );
     assert_eq!(status(&first), "running", "its end is not stored yet");
     assert_eq!(status(&second), "pending", "it waits for room");
 
