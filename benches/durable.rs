@@ -74,9 +74,13 @@ fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
         let start = Instant::now();
         writer
             .durable(always(move |tx| {
-                tx.checkpoint("bench".into(), key, "{\"ok\":true}".into(), move |tx, _| {
-                    tx.put_span_json("bench", 1, i as u64, &span)
-                })
+                tx.checkpoint(
+                    "bench".into(),
+                    1,
+                    key,
+                    "{\"ok\":true}".into(),
+                    move |tx, _| tx.put_span_json("bench", 1, i as u64, &span),
+                )
             }))
             .wait()
             .expect("write");

@@ -54,7 +54,7 @@ pub enum EngineError {
     #[error("{0}")]
     InvalidParams(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("{0}")]
     Internal(String),
     /// Only [`lifecycle::Refusal::AlreadyAnswered`], which a resume turns
@@ -98,6 +98,22 @@ impl EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+impl From<StoreError> for EngineError {
+    /// A fenced write the store refused is refused as the check before it
+    /// would have refused it (see `Snapshot::checkpoint_state`).
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::StaleRun { sid, found, run } => {
+                match sdk_events::check_run(&sid, run, found) {
+                    Err(refused) => refused,
+                    Ok(()) => EngineError::Store(StoreError::StaleRun { sid, found, run }),
+                }
+            }
+            e => EngineError::Store(e),
+        }
+    }
+}
 
 impl From<lifecycle::Refusal> for EngineError {
     fn from(r: lifecycle::Refusal) -> Self {

@@ -41,7 +41,7 @@ pub enum PauseAnswer {
 
 /// Refuses a write from anything but the current run of a running play
 /// ([`lifecycle::check_run`]), given the play's status and current run.
-fn check_run(sid: &str, run: u32, found: Option<(PlayStatus, u32)>) -> Result<()> {
+pub(super) fn check_run(sid: &str, run: u32, found: Option<(PlayStatus, u32)>) -> Result<()> {
     let Some(found) = found else {
         return Err(EngineError::NotFound(format!("no play with sid `{sid}`")));
     };
@@ -277,40 +277,45 @@ impl Engine {
         };
         let owned = channel.play_sid().to_owned();
         let run = channel.run();
+        let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
         // Progress is news only to a dashboard or a `play wait` on a
         // terminal; a running play's event needs none of `publish`'s care
         // for settled plays.
         let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
-        self.inner
-            .writer
-            .durable(move |snapshot| {
-                check_run(&owned, run, snapshot.play_state(&owned)?)?;
-                Ok::<_, EngineError>(Plan::new(move |tx| {
-                    // A cost is journaled with its checkpoint, so a crash can
-                    // neither lose it nor, the step replayed, count it twice.
-                    let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
-                    if let Some(span) = stored_span.as_ref().filter(|_| costly) {
+        let sid = channel.play_sid();
+        let write = self.inner.writer.durable(move |snapshot| {
+            // A span with a cost adds it to plays as it is written: its
+            // run is checked before, not by the checkpoint's own write.
+            let found = if costly {
+                snapshot.play_state(&owned)?
+            } else {
+                snapshot.checkpoint_state(&owned, run)?
+            };
+            check_run(&owned, run, found)?;
+            Ok::<_, EngineError>(Plan::new(move |tx| {
+                // A cost is journaled with its checkpoint, so a crash can
+                // neither lose it nor, the step replayed, count it twice.
+                if let Some(span) = stored_span.as_ref().filter(|_| costly) {
+                    span.store(tx)?;
+                }
+                let sid = owned.clone();
+                tx.checkpoint(owned, run, step_key, output, move |tx, fresh| {
+                    if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
                         span.store(tx)?;
                     }
-                    let sid = owned.clone();
-                    tx.checkpoint(owned, step_key, output, move |tx, fresh| {
-                        if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
-                            span.store(tx)?;
-                        }
-                        if (fresh || costly)
-                            && let Some(events) = watchers
-                            && let Some(play) = tx.read().play(&sid)?
-                        {
-                            let _ = events.send(PlayEvent::Play {
-                                play: Box::new(play),
-                            });
-                        }
-                        Ok(())
-                    })
-                }))
-            })
-            .reads_play(channel.play_sid())
-            .wait()?;
+                    if (fresh || costly)
+                        && let Some(events) = watchers
+                        && let Some(play) = tx.read().play(&sid)?
+                    {
+                        let _ = events.send(PlayEvent::Play {
+                            play: Box::new(play),
+                        });
+                    }
+                    Ok(())
+                })
+            }))
+        });
+        if costly { write.reads_play(sid) } else { write }.wait()?;
         if let Some(span) = published {
             self.publish_span(span);
         }

@@ -262,6 +262,29 @@ impl Server {
 
     /// One SDK message on a connection attached to `channel`'s run: checked
     /// against the channel, then whole, before anything is stored.
+    /// A step's checkpoint: blocks until it is durable (an fsync, or a
+    /// PostgreSQL commit). A flow connection's own thread calls it outside
+    /// the runtime (see `Server::sdk_request`): PostgreSQL's writer may
+    /// drive its connection on the caller's thread, which it cannot do
+    /// inside another runtime.
+    pub fn step_output(
+        &self,
+        channel: &RunChannel,
+        raw: Option<&RawValue>,
+    ) -> Result<Value, RpcError> {
+        let p: StepOutput = params(raw)?;
+        channel.check(p.play_sid.as_deref(), p.run)?;
+        let span = p
+            .span
+            .filter(|s| s.get() != "null")
+            .map(|s| s.get().to_owned());
+        self.engine
+            .step_output(channel, p.step_key, p.output.get().to_owned(), span)?;
+        // Whether the flow may wait for its next checkpoint's answer
+        // without sleeping: while it has a core to itself.
+        Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
+    }
+
     pub async fn dispatch_sdk(
         &self,
         channel: &RunChannel,
@@ -282,20 +305,7 @@ impl Server {
                 engine.spans_replayed(channel, &p.at, p.items)?;
                 Ok(json!({"ok": true}))
             }
-            "step_output" => {
-                // Blocks for the fsync: only a flow connection's own thread
-                // gets here (see `Server::sdk_connection`).
-                let p: StepOutput = params(raw)?;
-                channel.check(p.play_sid.as_deref(), p.run)?;
-                let span = p
-                    .span
-                    .filter(|s| s.get() != "null")
-                    .map(|s| s.get().to_owned());
-                engine.step_output(channel, p.step_key, p.output.get().to_owned(), span)?;
-                // Whether the flow may wait for its next checkpoint's answer
-                // without sleeping: while it has a core to itself.
-                Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
-            }
+            "step_output" => self.step_output(channel, raw),
             "pause" => {
                 let p: Pause = params(raw)?;
                 channel.check(p.play_sid.as_deref(), p.run)?;

@@ -325,6 +325,8 @@ impl Server {
                 rpc::INVALID_REQUEST,
                 "this connection carries a flow's SDK requests; subscribe on a connection of its own",
             ))
+        } else if request.method == "step_output" {
+            self.step_output(channel, request.params)
         } else {
             runtime.block_on(self.dispatch_sdk(channel, &request.method, request.params))
         };

@@ -142,21 +142,23 @@ both!(Tx<'_> {
 });
 
 impl Tx<'_> {
-    /// A step's checkpoint, acknowledged as soon as it is durable; `then`
-    /// runs once it is written, told whether the step had no checkpoint
-    /// stored before. redb writes it after the answer (the journal holds
-    /// it meanwhile); PostgreSQL with the batch's `COMMIT`, and tells
-    /// `then` every step is new (only the commit knows).
+    /// A step's checkpoint by run `run`, acknowledged as soon as it is
+    /// durable; `then` runs once it is written, told whether the step had
+    /// no checkpoint stored before. redb writes it after the answer (the
+    /// journal holds it meanwhile); PostgreSQL with the batch's `COMMIT`,
+    /// and tells `then` every step is new (only the commit knows). The job
+    /// must have checked the run against [`Snapshot::checkpoint_state`].
     pub fn checkpoint(
         &self,
         play_sid: String,
+        run: u32,
         step_key: String,
         output: String,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
         match self {
             Tx::Redb(t) => t.checkpoint(play_sid, step_key, output, then),
-            Tx::Postgres(t) => t.checkpoint(play_sid, step_key, output, then),
+            Tx::Postgres(t) => t.checkpoint(play_sid, run, step_key, output, then),
         }
     }
 }
@@ -179,6 +181,22 @@ both!(Snapshot<'_> {
 });
 
 impl Snapshot<'_> {
+    /// The status and current run of play `sid`, which run `run` checks
+    /// before it writes a checkpoint ([`Tx::checkpoint`]). redb reads them.
+    /// PostgreSQL answers that the run is current without asking the
+    /// database: the checkpoint's own SQL checks it, with the play's row
+    /// locked, writes nothing when it is not, and the job is then refused
+    /// at commit ([`StoreError::StaleRun`]). That saves a round trip to the
+    /// database a step.
+    ///
+    /// [`StoreError::StaleRun`]: crate::store::StoreError::StaleRun
+    pub fn checkpoint_state(&self, sid: &str, run: u32) -> Result<Option<(PlayStatus, u32)>> {
+        match self {
+            Snapshot::Redb(s) => s.play_state(sid),
+            Snapshot::Postgres(_) => Ok(Some((PlayStatus::Running, run))),
+        }
+    }
+
     /// Up to `limit` plays of `status` created before the sid `upper`
     /// (sids sort by creation time), oldest first, that `keep` accepts.
     pub fn plays_of_status_before(

@@ -29,7 +29,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 
 use journal::{JOURNAL_FILE, Journal};
 
-use crate::model::Play;
+use crate::model::{Play, PlayStatus};
 
 pub use lock::DataDirLock;
 
@@ -85,6 +85,15 @@ pub enum StoreError {
     Postgres(String),
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// A fenced write of run `run` found play `sid` in another state
+    /// (`found`: its status and current run, `None` when there is no such
+    /// play) and wrote nothing: the run is no longer the play's to write.
+    #[error("run {run} of play {sid} may no longer write to it")]
+    StaleRun {
+        sid: String,
+        found: Option<(PlayStatus, u32)>,
+        run: u32,
+    },
 }
 
 impl StoreError {

@@ -27,7 +27,10 @@ use super::Result;
 
 /// The schema's forward steps, in order: step N takes the database to
 /// version N. A layout change adds a file here; none is ever edited.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_init.sql"),
+    include_str!("migrations/002_runs.sql"),
+];
 
 /// Any number the advisory lock of migrations is known by.
 const MIGRATION_LOCK: i64 = 0x6865_726f_6c6f_6769;

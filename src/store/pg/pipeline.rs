@@ -5,6 +5,11 @@
 //!
 //! The writer thread drives the connection itself, on a single-threaded
 //! runtime of its own: no hop to another thread per round trip.
+//!
+//! A fenced write checks in its own SQL that a run is still its play's
+//! current one, and returns the play's status and run; the connection
+//! notes a write that found them otherwise, for the batch to refuse the
+//! job that held it (see [`WriterConn::fenced`]).
 
 use std::collections::HashMap;
 
@@ -13,6 +18,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::WorkerId;
+use crate::model::PlayStatus;
 use crate::store::{Result, StoreError};
 
 /// An owned parameter, kept until its statement is sent.
@@ -29,6 +35,14 @@ pub(crate) use params;
 struct Held {
     sql: &'static str,
     params: Vec<Param>,
+    fence: Option<Fence>,
+}
+
+/// What a fenced write expects of its play's row, and whose it is.
+struct Fence {
+    job: usize,
+    sid: String,
+    run: u32,
 }
 
 pub(crate) struct WriterConn {
@@ -45,6 +59,13 @@ pub(crate) struct WriterConn {
     /// Play rows locked and read at the batch's start, by sid (record,
     /// steps done), until this transaction writes them.
     locked: HashMap<String, (String, i64)>,
+    /// The batch's job whose writes are being held now.
+    job: usize,
+    /// The play and run that job's fenced write checks, once it held one.
+    job_fence: Option<(String, u32)>,
+    /// Jobs whose fenced write found their run no longer current: they
+    /// wrote nothing and are refused with this.
+    stale: HashMap<usize, StoreError>,
 }
 
 impl WriterConn {
@@ -72,6 +93,9 @@ impl WriterConn {
             worker,
             backend_pid,
             locked: HashMap::new(),
+            job: 0,
+            job_fence: None,
+            stale: HashMap::new(),
         })
     }
 
@@ -94,6 +118,7 @@ impl WriterConn {
         self.failed = None;
         self.held.clear();
         self.locked.clear();
+        self.stale.clear();
         self.write("BEGIN", Vec::new());
         if plays.is_empty() {
             return;
@@ -124,7 +149,45 @@ impl WriterConn {
 
     /// Holds a write until the next read or the commit.
     pub(crate) fn write(&mut self, sql: &'static str, params: Vec<Param>) {
-        self.held.push(Held { sql, params });
+        self.held.push(Held {
+            sql,
+            params,
+            fence: None,
+        });
+    }
+
+    /// The batch's job `job` holds the writes from now.
+    pub(crate) fn start_job(&mut self, job: usize) {
+        self.job = job;
+        self.job_fence = None;
+    }
+
+    /// The play and run the current job's fenced write checked, if it held
+    /// one: its later writes for that run are to be fenced as well.
+    pub(crate) fn job_fence(&self) -> Option<(&str, u32)> {
+        self.job_fence
+            .as_ref()
+            .map(|(sid, run)| (sid.as_str(), *run))
+    }
+
+    /// Holds a write of run `run` of play `sid` whose SQL writes only while
+    /// that run is the play's current one (the row locked), and returns the
+    /// row's `status` and `runs` either way: when they are not `running` and
+    /// `run`, the job is refused once the batch is sent ([`Self::stale`]).
+    pub(crate) fn fenced(&mut self, sql: &'static str, params: Vec<Param>, sid: String, run: u32) {
+        let job = self.job;
+        self.job_fence = Some((sid.clone(), run));
+        self.held.push(Held {
+            sql,
+            params,
+            fence: Some(Fence { job, sid, run }),
+        });
+    }
+
+    /// Why job `job` is refused, if a fenced write of it found its run no
+    /// longer current.
+    pub(crate) fn stale(&mut self, job: usize) -> Option<StoreError> {
+        self.stale.remove(&job)
     }
 
     /// Sends what is held and `sql`, in one pipeline; `sql`'s rows.
@@ -185,13 +248,36 @@ impl WriterConn {
             .map(|(h, params)| client.query(&prepared[h.sql], params));
         let answers = self.runtime.block_on(join_all(queries));
         let mut rows = Vec::with_capacity(answers.len());
-        for answer in answers {
+        for (answer, h) in answers.into_iter().zip(held) {
             match answer {
-                Ok(r) => rows.push(r),
+                Ok(r) => {
+                    if let Some(fence) = h.fence {
+                        self.check_fence(fence, &r);
+                    }
+                    rows.push(r);
+                }
                 Err(e) => return Err(self.fail(e.into())),
             }
         }
         Ok(rows)
+    }
+
+    fn check_fence(&mut self, fence: Fence, rows: &[Row]) {
+        let found = rows.first().map(|row| {
+            let status = PlayStatus::parse(row.get::<_, &str>(0));
+            let runs = u32::try_from(row.get::<_, i64>(1)).unwrap_or(u32::MAX);
+            (status, runs)
+        });
+        if found != Some((Some(PlayStatus::Running), fence.run)) {
+            self.stale.insert(
+                fence.job,
+                StoreError::StaleRun {
+                    sid: fence.sid,
+                    found: found.and_then(|(status, runs)| Some((status?, runs))),
+                    run: fence.run,
+                },
+            );
+        }
     }
 
     fn fail(&mut self, e: StoreError) -> StoreError {

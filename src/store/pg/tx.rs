@@ -34,6 +34,20 @@ impl<'a> PgTx<'a> {
     }
 }
 
+/// A checkpoint of run `$4`, fenced: written only while that run is the
+/// play's current one and the play runs, checked with its row locked (a
+/// takeover that commits first is seen; one that comes after waits for this
+/// transaction). The output stored, and one more step done for its play when
+/// the step had none (`fresh`), in one statement that returns the play's
+/// status and run.
+const FENCED_CHECKPOINT: &str = "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
+ o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+     SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
+     ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
+     RETURNING (xmax = 0) AS fresh), \
+ c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)) \
+ SELECT status, runs FROM f";
+
 /// A checkpoint: the output stored, and one more step done for its play
 /// when the step had none (`fresh`), in one statement.
 const CHECKPOINT: &str = "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
@@ -77,12 +91,12 @@ impl PgTx<'_> {
         // run taken over elsewhere) when this transaction commits.
         self.exec(
             "WITH up AS (INSERT INTO plays \
-                 (sid, status, workflow_sid, parent_sid, record, worker_id, lease_until) \
+                 (sid, status, workflow_sid, parent_sid, record, worker_id, lease_until, runs) \
                  VALUES ($1, $2, $3, $4, $5, $6, \
                      CASE WHEN $6::text IS NULL THEN NULL \
-                     ELSE now() + make_interval(secs => $7) END) \
+                     ELSE now() + make_interval(secs => $7) END, $8) \
                  ON CONFLICT (sid) DO UPDATE SET status = EXCLUDED.status, \
-                     record = EXCLUDED.record, \
+                     record = EXCLUDED.record, runs = EXCLUDED.runs, \
                      worker_id = coalesce(EXCLUDED.worker_id, plays.worker_id), \
                      lease_until = coalesce(EXCLUDED.lease_until, plays.lease_until) \
                  RETURNING sid) \
@@ -94,7 +108,8 @@ impl PgTx<'_> {
                 play.parent_play_sid.clone(),
                 text,
                 claim,
-                lease
+                lease,
+                i64::from(play.runs)
             ],
         )?;
         let before = old.map(timer_keys).unwrap_or_default();
@@ -224,20 +239,29 @@ impl PgTx<'_> {
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
-    /// A step's checkpoint, held and sent with the batch's `COMMIT`, so a
-    /// lone checkpoint costs two round trips: its check's read (with
-    /// `BEGIN`), and its writes with `COMMIT`. `then` is told the step is
-    /// new: whether it had a checkpoint before is known only at commit,
-    /// and the count of steps done is kept by the statement itself.
+    /// A step's checkpoint by run `run`, fenced and held to be sent with
+    /// `BEGIN` and the batch's `COMMIT`: a lone checkpoint costs one round
+    /// trip. A stale run's checkpoint writes nothing, and its job is refused
+    /// once the batch is sent. `then` is told the step is new: whether it
+    /// had a checkpoint before is known only at commit, and the count of
+    /// steps done is kept by the statement itself.
     pub fn checkpoint(
         &self,
         play_sid: String,
+        run: u32,
         step_key: String,
         output: String,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        self.conn.borrow_mut().written(&play_sid);
-        self.exec(CHECKPOINT, params![play_sid, step_key, output])?;
+        let mut conn = self.conn.borrow_mut();
+        conn.written(&play_sid);
+        conn.fenced(
+            FENCED_CHECKPOINT,
+            params![play_sid.clone(), step_key, output, i64::from(run)],
+            play_sid,
+            run,
+        );
+        drop(conn);
         then(&Tx::Postgres(*self), true)
     }
 
@@ -249,10 +273,20 @@ impl PgTx<'_> {
         self.put_span_text(play_sid, run, seq, span.as_str())
     }
 
+    /// A span of a run whose checkpoint this job wrote fenced is written
+    /// only while that run is current, as its checkpoint (the play's row
+    /// is locked by then): a stale run's step leaves no trace.
     fn put_span_text(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
+        let fenced = self.conn.borrow().job_fence() == Some((play_sid, run));
         self.exec(
-            "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span",
+            if fenced {
+                "INSERT INTO spans (play_sid, run, seq, span) SELECT $1, $2, $3, $4 FROM plays \
+                 WHERE sid = $1 AND status = 'running' AND runs = $2 \
+                 ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span"
+            } else {
+                "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span"
+            },
             params![
                 play_sid.to_owned(),
                 i64::from(run),

@@ -64,6 +64,7 @@ use tokio::sync::oneshot;
 
 use super::journal::Journal;
 use super::{Backend, Result, Snapshot, Store, StoreError, Tx};
+use postgres::PgState;
 use state::{MAX_BATCH, State, run};
 
 type Reply = Box<dyn FnOnce(Result<()>) + Send>;
@@ -157,8 +158,10 @@ struct Shared {
     /// transaction it must commit in time was opened elsewhere.
     ready: Condvar,
     /// The redb store and the state whoever writes it holds; `None` for
-    /// PostgreSQL, whose writer thread alone holds its connection.
+    /// PostgreSQL.
     redb: Option<Redb>,
+    /// PostgreSQL's connection, held by whoever writes; `None` for redb.
+    postgres: Option<Mutex<PgState>>,
     /// Callers of [`Durable::wait`] whose write another thread is writing
     /// wait here for their answer or for the state to be let go, rather
     /// than in line for the state's lock: taking it one after another only
@@ -178,28 +181,28 @@ struct Turns {
 /// How long a caller waits its turn before it looks again by itself.
 const TURN_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// redb's writer state, held; letting it go wakes the callers waiting
-/// their turn.
-struct Held<'a> {
-    guard: Option<MutexGuard<'a, State>>,
+/// The writer's state (redb's, or PostgreSQL's connection), held; letting
+/// it go wakes the callers waiting their turn.
+struct Held<'a, T> {
+    guard: Option<MutexGuard<'a, T>>,
     shared: &'a Shared,
 }
 
-impl std::ops::Deref for Held<'_> {
-    type Target = State;
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
 
-    fn deref(&self) -> &State {
+    fn deref(&self) -> &T {
         self.guard.as_ref().expect("held until dropped")
     }
 }
 
-impl std::ops::DerefMut for Held<'_> {
-    fn deref_mut(&mut self) -> &mut State {
+impl<T> std::ops::DerefMut for Held<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
         self.guard.as_mut().expect("held until dropped")
     }
 }
 
-impl Drop for Held<'_> {
+impl<T> Drop for Held<'_, T> {
     fn drop(&mut self) {
         self.guard = None;
         self.shared.next_turn();
@@ -229,17 +232,17 @@ impl Shared {
         lock(&self.queue)
     }
 
-    /// Takes redb's writer state, waiting for it.
-    fn hold<'a>(&'a self, redb: &'a Redb) -> Held<'a> {
+    /// Takes the writer's state, waiting for it.
+    fn hold<'a, T>(&'a self, state: &'a Mutex<T>) -> Held<'a, T> {
         Held {
-            guard: Some(lock(&redb.state)),
+            guard: Some(lock(state)),
             shared: self,
         }
     }
 
-    /// Takes redb's writer state unless another thread holds it.
-    fn try_hold<'a>(&'a self, redb: &'a Redb) -> Option<Held<'a>> {
-        let guard = match redb.state.try_lock() {
+    /// Takes the writer's state unless another thread holds it.
+    fn try_hold<'a, T>(&'a self, state: &'a Mutex<T>) -> Option<Held<'a, T>> {
+        let guard = match state.try_lock() {
             Ok(guard) => guard,
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return None,
@@ -248,6 +251,15 @@ impl Shared {
             guard: Some(guard),
             shared: self,
         })
+    }
+
+    /// Whether nobody holds the writer's state now.
+    fn is_free(&self) -> bool {
+        match (&self.redb, &self.postgres) {
+            (Some(redb), _) => redb.state.try_lock().is_ok(),
+            (None, Some(pg)) => pg.try_lock().is_ok(),
+            (None, None) => false,
+        }
     }
 
     /// Wakes the callers waiting their turn, if any: a batch was answered,
@@ -282,7 +294,7 @@ impl Writer {
     /// Starts the writer thread. For redb, the store's journal must have
     /// been replayed (as [`Store::open`] does).
     pub fn start(backend: Backend) -> Result<Writer> {
-        let (redb, conn) = match backend {
+        let (redb, pg) = match backend {
             Backend::Redb(store) => {
                 let journal = Journal::open(store.dir())
                     .map_err(store.io())?
@@ -294,18 +306,19 @@ impl Writer {
             }
             Backend::Postgres(pg) => {
                 let conn = pg.writer_conn()?;
-                (None, Some((pg, conn)))
+                (None, Some((pg, Mutex::new(PgState::new(conn)))))
             }
         };
+        let (pg, postgres) = pg.unzip();
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             ready: Condvar::new(),
             redb,
+            postgres,
             turns: Mutex::default(),
             turn: Condvar::new(),
         });
         let thread_shared = shared.clone();
-        let mut conn = conn.map(|(pg, conn)| (pg, std::cell::RefCell::new(conn)));
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
@@ -313,10 +326,12 @@ impl Writer {
                 // it: every later write would hang.
                 while let Err(panic) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        match (&thread_shared.redb, conn.as_mut()) {
-                            (Some(redb), _) => run(&thread_shared, redb),
-                            (None, Some((pg, conn))) => postgres::run(&thread_shared, pg, conn),
-                            (None, None) => {}
+                        match (&thread_shared.redb, &thread_shared.postgres, &pg) {
+                            (Some(redb), _, _) => run(&thread_shared, redb),
+                            (None, Some(state), Some(pg)) => {
+                                postgres::run(&thread_shared, pg, state)
+                            }
+                            _ => {}
                         }
                     }))
                 {
@@ -376,7 +391,7 @@ impl Writer {
     pub fn catch_up(&self) {
         let shared = self.shared();
         if let Some(redb) = &shared.redb
-            && let Some(mut state) = shared.try_hold(redb)
+            && let Some(mut state) = shared.try_hold(&redb.state)
         {
             state.catch_up(&redb.store);
         }
@@ -451,31 +466,28 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
     /// for an fsync: for threads that may block, not async tasks.
     pub fn wait(self) -> std::result::Result<T, E> {
         let shared = self.writer.shared();
-        let Some(redb) = &shared.redb else {
-            // PostgreSQL's writer thread commits every batch it takes.
-            let (done, answered) = std::sync::mpsc::sync_channel(1);
-            shared.push(Request {
-                ack: Ack::Durable,
-                job: reply_with(self.job, move |outcome| {
-                    let _ = done.send(outcome);
-                }),
-                play: self.play,
-            });
-            return answered
-                .recv()
-                .unwrap_or_else(|_| Err(StoreError::WriterGone.into()));
+        // PostgreSQL answers a batch once it is committed.
+        let ack = if shared.redb.is_some() {
+            Ack::Synced
+        } else {
+            Ack::Durable
         };
-        let mut answered = self.writer.send(Ack::Synced, self.job, self.play);
+        let mut answered = self.writer.send(ack, self.job, self.play);
         let take = |answered: &mut oneshot::Receiver<_>| match answered.try_recv() {
             Ok(outcome) => Some(outcome),
             Err(oneshot::error::TryRecvError::Closed) => Some(Err(StoreError::WriterGone.into())),
             Err(oneshot::error::TryRecvError::Empty) => None,
         };
+        // Set when PostgreSQL's connection is lost: only the writer thread
+        // writes then, and the state being free is no news.
+        let mut lost = false;
         loop {
             if let Some(outcome) = take(&mut answered) {
                 return outcome;
             }
-            if let Some(mut state) = shared.try_hold(redb) {
+            if let Some(redb) = &shared.redb
+                && let Some(mut state) = shared.try_hold(&redb.state)
+            {
                 loop {
                     if let Some(outcome) = take(&mut answered) {
                         return outcome;
@@ -493,6 +505,28 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                     shared.next_turn();
                 }
             }
+            if let Some(pg) = &shared.postgres
+                && let Some(mut state) = shared.try_hold(pg)
+            {
+                loop {
+                    if let Some(outcome) = take(&mut answered) {
+                        return outcome;
+                    }
+                    if state.is_closed() {
+                        // The writer thread connects again; this write
+                        // waits its turn below.
+                        lost = true;
+                        shared.ready.notify_one();
+                        break;
+                    }
+                    let batch = shared.take();
+                    if batch.is_empty() {
+                        return Err(StoreError::WriterGone.into());
+                    }
+                    state.write(batch);
+                    shared.next_turn();
+                }
+            }
             // Another thread writes, and takes this write into its next
             // batch unless it lets go first: wait for either. Looked at
             // again under `turns`, so neither is missed.
@@ -501,7 +535,7 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
             if let Some(outcome) = take(&mut answered) {
                 return outcome;
             }
-            if redb.state.try_lock().is_ok() {
+            if !lost && shared.is_free() {
                 continue;
             }
             turns.waiting += 1;

@@ -1,14 +1,18 @@
-//! The writer thread for PostgreSQL: every batch is one transaction on the
-//! thread's own connection, and everyone in it hears back after COMMIT, so
-//! concurrent writes share a commit as they share an fsync in redb.
+//! The writer for PostgreSQL: every batch is one transaction on the
+//! writer's own connection, and everyone in it hears back after COMMIT, so
+//! concurrent writes share a commit as they share an fsync in redb. As with
+//! redb, a caller that waits on its thread ([`super::Durable::wait`], a
+//! step's checkpoint) writes the batch itself when nobody else holds the
+//! connection: handing it to the writer thread and back costs two wake-ups,
+//! a good part of a round trip to the database.
 //!
 //! A statement that fails aborts the transaction, and the whole batch hears
 //! the error, as a failed redb batch does. A lost connection is made again
-//! for the next batch, with backoff, and a repeated error is logged once
-//! per `QUIET`.
+//! by the writer thread for the next batch, with backoff, and a repeated
+//! error is logged once per `QUIET`.
 
 use std::cell::RefCell;
-use std::sync::PoisonError;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Request, Shared};
@@ -20,10 +24,37 @@ const RETRY: Duration = Duration::from_millis(200);
 /// A repeated error is logged once this often at most.
 const QUIET: Duration = Duration::from_secs(10);
 
-pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<WriterConn>) {
-    let mut last_error: Option<Instant> = None;
+/// The connection, and when a failed write was last logged.
+pub(super) struct PgState {
+    conn: RefCell<WriterConn>,
+    last_error: Option<Instant>,
+}
+
+impl PgState {
+    pub(super) fn new(conn: WriterConn) -> PgState {
+        PgState {
+            conn: RefCell::new(conn),
+            last_error: None,
+        }
+    }
+
+    /// Whether the connection is lost: only the writer thread connects
+    /// again.
+    pub(super) fn is_closed(&self) -> bool {
+        self.conn.borrow().is_closed()
+    }
+
+    /// Runs a batch in one transaction and answers everyone in it.
+    pub(super) fn write(&mut self, batch: Vec<Request>) {
+        if let Err(e) = write(&self.conn, batch) {
+            quiet(&mut self.last_error, &e);
+        }
+    }
+}
+
+pub(super) fn run(shared: &Shared, pg: &Pg, state: &Mutex<PgState>) {
     loop {
-        let (batch, closed) = {
+        let closed = {
             let mut queue = shared.queue();
             while queue.requests.is_empty() && !queue.closed {
                 queue = shared
@@ -31,27 +62,30 @@ pub(super) fn run(shared: &Shared, pg: &Pg, conn: &mut RefCell<WriterConn>) {
                     .wait(queue)
                     .unwrap_or_else(PoisonError::into_inner);
             }
-            drop(queue);
-            let batch = shared.take();
-            (batch, shared.queue().closed)
+            queue.closed
         };
-        if batch.is_empty() && closed {
-            return;
+        let mut state = shared.hold(state);
+        let batch = shared.take();
+        if batch.is_empty() {
+            // A caller wrote what was queued, or the server stops.
+            if closed {
+                return;
+            }
+            continue;
         }
-        if conn.get_mut().is_closed() {
+        if state.is_closed() {
             match pg.writer_conn() {
-                Ok(fresh) => *conn.get_mut() = fresh,
+                Ok(fresh) => *state.conn.get_mut() = fresh,
                 Err(e) => {
                     refuse(batch, &e);
-                    quiet(&mut last_error, &e);
+                    quiet(&mut state.last_error, &e);
+                    drop(state);
                     std::thread::sleep(RETRY);
                     continue;
                 }
             }
         }
-        if let Err(e) = write(conn, batch) {
-            quiet(&mut last_error, &e);
-        }
+        state.write(batch);
     }
 }
 
@@ -62,12 +96,18 @@ fn write(conn: &RefCell<WriterConn>, batch: Vec<Request>) -> Result<()> {
     let tx = Tx::Postgres(PgTx::new(conn));
     let replies: Vec<_> = batch
         .into_iter()
-        .map(|request| (request.job)(Some(&tx)))
+        .enumerate()
+        .map(|(job, request)| {
+            conn.borrow_mut().start_job(job);
+            (request.job)(Some(&tx))
+        })
         .collect();
     let committed = conn.borrow_mut().commit().map_err(|e| unavailable(&e));
-    for reply in replies {
+    for (job, reply) in replies.into_iter().enumerate() {
         reply(match &committed {
-            Ok(()) => Ok(()),
+            // A job whose fenced write found its run stale wrote nothing,
+            // and hears why; the rest of the batch is committed.
+            Ok(()) => conn.borrow_mut().stale(job).map_or(Ok(()), Err),
             Err(e) => Err(unavailable(e)),
         });
     }

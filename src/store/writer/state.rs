@@ -342,7 +342,7 @@ impl State {
 /// again until the store writes.
 pub(super) fn run(shared: &Shared, redb: &Redb) {
     loop {
-        let wait = shared.hold(redb).next_wake();
+        let wait = shared.hold(&redb.state).next_wake();
         let closed = {
             let mut queue = shared.queue();
             if queue.requests.is_empty() && !queue.poked && !queue.closed {
@@ -356,7 +356,7 @@ pub(super) fn run(shared: &Shared, redb: &Redb) {
             queue.closed
         };
         let store = &redb.store;
-        let mut state = shared.hold(redb);
+        let mut state = shared.hold(&redb.state);
         if state
             .broken
             .as_ref()

@@ -105,7 +105,7 @@ fn steps_done(store: &Store) -> u64 {
 /// A checkpoint recorded in the journal, written to redb after its answer.
 fn checkpoint_then(writer: &Writer, key: &'static str, output: &'static str) {
     write_now(writer, move |tx| {
-        tx.checkpoint("p".into(), key.into(), output.into(), |_, _| Ok(()))
+        tx.checkpoint("p".into(), 1, key.into(), output.into(), |_, _| Ok(()))
     })
     .expect("write");
 }
