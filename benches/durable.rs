@@ -52,7 +52,7 @@ fn redb_commit(dir: &Path, n: usize) -> Duration {
 /// time of the writes that follow the answer (redb, while the flow goes on).
 fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
     use hero_logic::store::{
-        Backend, SpanText, Store,
+        Backend, Checkpoint, SpanText, Store,
         writer::{Writer, always},
     };
     let store = std::sync::Arc::new(Store::open(dir).expect("store"));
@@ -74,13 +74,14 @@ fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
         let start = Instant::now();
         writer
             .durable(always(move |tx| {
-                tx.checkpoint(
-                    "bench".into(),
-                    1,
-                    key,
-                    "{\"ok\":true}".into(),
-                    move |tx, _| tx.put_span_json("bench", 1, i as u64, &span),
-                )
+                let checkpoint = Checkpoint {
+                    play_sid: "bench".into(),
+                    run: 1,
+                    step_key: key,
+                    output: "{\"ok\":true}".into(),
+                    span: Some((i as u64, span)),
+                };
+                tx.checkpoint(checkpoint, |_, _| Ok(()))
             }))
             .wait()
             .expect("write");

@@ -17,7 +17,7 @@ use super::{Engine, EngineError, Result, lock, sdk_checks};
 use crate::api::{ReplayedStep, child_of_pause};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now};
 use crate::store::writer::{Plan, always};
-use crate::store::{Snapshot, SpanText, Tx};
+use crate::store::{Checkpoint, Snapshot, SpanText, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,17 +295,25 @@ impl Engine {
             Ok::<_, EngineError>(Plan::new(move |tx| {
                 // A cost is journaled with its checkpoint, so a crash can
                 // neither lose it nor, the step replayed, count it twice.
-                if let Some(span) = stored_span.as_ref().filter(|_| costly) {
-                    span.store(tx)?;
-                }
-                let sid = owned.clone();
-                tx.checkpoint(owned, run, step_key, output, move |tx, fresh| {
-                    if let Some(span) = stored_span.as_ref().filter(|_| !costly) {
-                        span.store(tx)?;
+                let mut span = None;
+                if let Some(record) = stored_span {
+                    if costly {
+                        record.store(tx)?;
+                    } else {
+                        span = Some((record.seq, record.text));
                     }
+                }
+                let checkpoint = Checkpoint {
+                    play_sid: owned.clone(),
+                    run,
+                    step_key,
+                    output,
+                    span,
+                };
+                tx.checkpoint(checkpoint, move |tx, fresh| {
                     if (fresh || costly)
                         && let Some(events) = watchers
-                        && let Some(play) = tx.read().play(&sid)?
+                        && let Some(play) = tx.read().play(&owned)?
                     {
                         let _ = events.send(PlayEvent::Play {
                             play: Box::new(play),

@@ -142,25 +142,34 @@ both!(Tx<'_> {
 });
 
 impl Tx<'_> {
-    /// A step's checkpoint by run `run`, acknowledged as soon as it is
-    /// durable; `then` runs once it is written, told whether the step had
-    /// no checkpoint stored before. redb writes it after the answer (the
-    /// journal holds it meanwhile); PostgreSQL with the batch's `COMMIT`,
-    /// and tells `then` every step is new (only the commit knows). The job
-    /// must have checked the run against [`Snapshot::checkpoint_state`].
+    /// A step's checkpoint, acknowledged as soon as it is durable; `then`
+    /// runs once it is written, told whether the step had no checkpoint
+    /// stored before. redb writes it after the answer (the journal holds
+    /// it meanwhile); PostgreSQL with the batch's `COMMIT`, and tells
+    /// `then` every step is new (only the commit knows). The job must have
+    /// checked the run against [`Snapshot::checkpoint_state`].
     pub fn checkpoint(
         &self,
-        play_sid: String,
-        run: u32,
-        step_key: String,
-        output: String,
+        checkpoint: Checkpoint,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
         match self {
-            Tx::Redb(t) => t.checkpoint(play_sid, step_key, output, then),
-            Tx::Postgres(t) => t.checkpoint(play_sid, run, step_key, output, then),
+            Tx::Redb(t) => t.checkpoint(checkpoint, then),
+            Tx::Postgres(t) => t.checkpoint(checkpoint, then),
         }
     }
+}
+
+/// A step's checkpoint as its run sent it.
+pub struct Checkpoint {
+    pub play_sid: String,
+    pub run: u32,
+    pub step_key: String,
+    /// JSON text, as the SDK sent it.
+    pub output: String,
+    /// The step's span and its seq, written with the checkpoint: one
+    /// statement on PostgreSQL.
+    pub span: Option<(u64, SpanText)>,
 }
 
 both!(Snapshot<'_> {

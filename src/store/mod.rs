@@ -41,7 +41,7 @@ pub struct KeyRecord {
     pub key: crate::model::HttpKey,
     pub digest: String,
 }
-pub use backend::{Backend, Snapshot, Tx};
+pub use backend::{Backend, Checkpoint, Snapshot, Tx};
 pub use read::PlayFilter;
 use tx::RedbTx;
 pub use tx::{SpanText, due_micros};

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::journal::{MAX_BATCH, MAX_RECORD, Op};
-use super::{KeyRecord, Tx};
+use super::{Checkpoint, KeyRecord, Tx};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
@@ -423,27 +423,41 @@ impl RedbTx<'_> {
 
     /// A step's checkpoint, durable with its batch's journal record and
     /// written to redb only after its caller has the answer, before any
-    /// write queued after it; `then` runs right after that write, told
-    /// whether the step had no checkpoint stored before. A crash in
-    /// between is covered by the journal. A failure of these later writes
-    /// is logged at error level (the checkpoint is in the journal, which
-    /// the next start applies).
+    /// write queued after it; its span and then `then` run right after that
+    /// write, `then` told whether the step had no checkpoint stored before.
+    /// A crash in between is covered by the journal. A failure of these
+    /// later writes is logged at error level (the checkpoint is in the
+    /// journal, which the next start applies).
     pub fn checkpoint(
         &self,
-        play_sid: String,
-        step_key: String,
-        output: String,
+        checkpoint: Checkpoint,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let Some(later) = self.later else {
-            let fresh = self.put_checkpoint(&play_sid, &step_key, &output)?;
-            return then(&Tx::Redb(*self), fresh);
-        };
-        self.record_checkpoint(&play_sid, &step_key, &output);
-        later.borrow_mut().push(Box::new(move |tx: &RedbTx<'_>| {
+        if self.later.is_some() {
+            self.record_checkpoint(
+                &checkpoint.play_sid,
+                &checkpoint.step_key,
+                &checkpoint.output,
+            );
+        }
+        let write = move |tx: &RedbTx<'_>| {
+            let Checkpoint {
+                play_sid,
+                run,
+                step_key,
+                output,
+                span,
+            } = checkpoint;
             let fresh = tx.put_checkpoint(&play_sid, &step_key, &output)?;
+            if let Some((seq, span)) = &span {
+                tx.put_span_json(&play_sid, run, *seq, span)?;
+            }
             then(&Tx::Redb(*tx), fresh)
-        }));
+        };
+        let Some(later) = self.later else {
+            return write(self);
+        };
+        later.borrow_mut().push(Box::new(write));
         Ok(())
     }
 

@@ -61,8 +61,6 @@ pub(crate) struct WriterConn {
     locked: HashMap<String, (String, i64)>,
     /// The batch's job whose writes are being held now.
     job: usize,
-    /// The play and run that job's fenced write checks, once it held one.
-    job_fence: Option<(String, u32)>,
     /// Jobs whose fenced write found their run no longer current: they
     /// wrote nothing and are refused with this.
     stale: HashMap<usize, StoreError>,
@@ -94,7 +92,6 @@ impl WriterConn {
             backend_pid,
             locked: HashMap::new(),
             job: 0,
-            job_fence: None,
             stale: HashMap::new(),
         })
     }
@@ -159,15 +156,6 @@ impl WriterConn {
     /// The batch's job `job` holds the writes from now.
     pub(crate) fn start_job(&mut self, job: usize) {
         self.job = job;
-        self.job_fence = None;
-    }
-
-    /// The play and run the current job's fenced write checked, if it held
-    /// one: its later writes for that run are to be fenced as well.
-    pub(crate) fn job_fence(&self) -> Option<(&str, u32)> {
-        self.job_fence
-            .as_ref()
-            .map(|(sid, run)| (sid.as_str(), *run))
     }
 
     /// Holds a write of run `run` of play `sid` whose SQL writes only while
@@ -176,7 +164,6 @@ impl WriterConn {
     /// `run`, the job is refused once the batch is sent ([`Self::stale`]).
     pub(crate) fn fenced(&mut self, sql: &'static str, params: Vec<Param>, sid: String, run: u32) {
         let job = self.job;
-        self.job_fence = Some((sid.clone(), run));
         self.held.push(Held {
             sql,
             params,
@@ -198,10 +185,17 @@ impl WriterConn {
     }
 
     /// Sends what is held and `COMMIT`; or, if a statement failed, rolls
-    /// back and says which.
+    /// back and says which. A batch of one statement and nothing sent
+    /// before is sent alone, a transaction by itself: `BEGIN` and `COMMIT`
+    /// would cost the database two more statements for nothing (a lone
+    /// checkpoint, the most common batch of all).
     pub(crate) fn commit(&mut self) -> Result<()> {
         if self.failed.is_none() {
-            self.write("COMMIT", Vec::new());
+            if self.held.len() == 2 && self.held[0].sql == "BEGIN" {
+                self.held.remove(0);
+            } else {
+                self.write("COMMIT", Vec::new());
+            }
             if self.flush().is_ok() {
                 return Ok(());
             }

@@ -10,7 +10,7 @@ use postgres::Row;
 use super::pipeline::{Param, WriterConn, params};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 use crate::store::tx::{decode, json, timer_keys};
-use crate::store::{KeyRecord, Result, SpanText, Tx};
+use crate::store::{Checkpoint, KeyRecord, Result, SpanText, Tx};
 
 /// The writer's transaction, read-only.
 #[derive(Clone, Copy)]
@@ -39,13 +39,26 @@ impl<'a> PgTx<'a> {
 /// takeover that commits first is seen; one that comes after waits for this
 /// transaction). The output stored, and one more step done for its play when
 /// the step had none (`fresh`), in one statement that returns the play's
-/// status and run.
+/// status and run. [`FENCED_CHECKPOINT_SPAN`] writes the step's span too.
 const FENCED_CHECKPOINT: &str = "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
  o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
      SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
      ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
      RETURNING (xmax = 0) AS fresh), \
  c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)) \
+ SELECT status, runs FROM f";
+
+/// [`FENCED_CHECKPOINT`] and the step's span (seq `$5`, text `$6`), fenced
+/// alike: a stale run's step leaves no trace.
+const FENCED_CHECKPOINT_SPAN: &str = "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
+ o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+     SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
+     ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
+     RETURNING (xmax = 0) AS fresh), \
+ c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)), \
+ s AS (INSERT INTO spans (play_sid, run, seq, span) \
+     SELECT $1, $4, $5, $6 FROM f WHERE f.status = 'running' AND f.runs = $4 \
+     ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span) \
  SELECT status, runs FROM f";
 
 /// A checkpoint: the output stored, and one more step done for its play
@@ -239,28 +252,45 @@ impl PgTx<'_> {
         Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
     }
 
-    /// A step's checkpoint by run `run`, fenced and held to be sent with
-    /// `BEGIN` and the batch's `COMMIT`: a lone checkpoint costs one round
-    /// trip. A stale run's checkpoint writes nothing, and its job is refused
-    /// once the batch is sent. `then` is told the step is new: whether it
-    /// had a checkpoint before is known only at commit, and the count of
-    /// steps done is kept by the statement itself.
+    /// A step's checkpoint and its span, fenced and held to be sent with
+    /// the batch's `COMMIT`: a lone checkpoint is one statement, one round
+    /// trip. A stale run's checkpoint writes nothing, and its job is
+    /// refused once the batch is sent. `then` is told the step is new:
+    /// whether it had a checkpoint before is known only at commit, and the
+    /// count of steps done is kept by the statement itself.
     pub fn checkpoint(
         &self,
-        play_sid: String,
-        run: u32,
-        step_key: String,
-        output: String,
+        checkpoint: Checkpoint,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let mut conn = self.conn.borrow_mut();
-        conn.written(&play_sid);
-        conn.fenced(
-            FENCED_CHECKPOINT,
-            params![play_sid.clone(), step_key, output, i64::from(run)],
+        let Checkpoint {
             play_sid,
             run,
-        );
+            step_key,
+            output,
+            span,
+        } = checkpoint;
+        let mut conn = self.conn.borrow_mut();
+        conn.written(&play_sid);
+        let sid = play_sid.clone();
+        let (sql, params) = match span {
+            None => (
+                FENCED_CHECKPOINT,
+                params![play_sid, step_key, output, i64::from(run)],
+            ),
+            Some((seq, span)) => (
+                FENCED_CHECKPOINT_SPAN,
+                params![
+                    play_sid,
+                    step_key,
+                    output,
+                    i64::from(run),
+                    big(seq),
+                    span.as_str().to_owned()
+                ],
+            ),
+        };
+        conn.fenced(sql, params, sid, run);
         drop(conn);
         then(&Tx::Postgres(*self), true)
     }
@@ -273,20 +303,10 @@ impl PgTx<'_> {
         self.put_span_text(play_sid, run, seq, span.as_str())
     }
 
-    /// A span of a run whose checkpoint this job wrote fenced is written
-    /// only while that run is current, as its checkpoint (the play's row
-    /// is locked by then): a stale run's step leaves no trace.
     fn put_span_text(&self, play_sid: &str, run: u32, seq: u64, span: &str) -> Result<()> {
-        let fenced = self.conn.borrow().job_fence() == Some((play_sid, run));
         self.exec(
-            if fenced {
-                "INSERT INTO spans (play_sid, run, seq, span) SELECT $1, $2, $3, $4 FROM plays \
-                 WHERE sid = $1 AND status = 'running' AND runs = $2 \
-                 ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span"
-            } else {
-                "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span"
-            },
+            "INSERT INTO spans (play_sid, run, seq, span) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span",
             params![
                 play_sid.to_owned(),
                 i64::from(run),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::*;
+use crate::store::Checkpoint;
 
 /// A durable write with nothing to check, waited for on this thread.
 fn write_now<T: Send + 'static>(
@@ -105,7 +106,14 @@ fn steps_done(store: &Store) -> u64 {
 /// A checkpoint recorded in the journal, written to redb after its answer.
 fn checkpoint_then(writer: &Writer, key: &'static str, output: &'static str) {
     write_now(writer, move |tx| {
-        tx.checkpoint("p".into(), 1, key.into(), output.into(), |_, _| Ok(()))
+        let checkpoint = Checkpoint {
+            play_sid: "p".into(),
+            run: 1,
+            step_key: key.into(),
+            output: output.into(),
+            span: None,
+        };
+        tx.checkpoint(checkpoint, |_, _| Ok(()))
     })
     .expect("write");
 }
