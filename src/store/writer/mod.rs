@@ -124,6 +124,9 @@ struct Request {
     /// The play whose row the job's check reads, when its caller says: a
     /// PostgreSQL batch locks and reads those rows in one round trip.
     play: Option<String>,
+    /// The thread of a [`Durable::wait`] caller: woken alone when its
+    /// answer is there, or to write the next batch itself.
+    waiter: Option<std::thread::Thread>,
 }
 
 /// The handle through which the engine writes. Cheap to clone; the writer
@@ -162,27 +165,13 @@ struct Shared {
     redb: Option<Redb>,
     /// PostgreSQL's connection, held by whoever writes; `None` for redb.
     postgres: Option<Mutex<PgState>>,
-    /// Callers of [`Durable::wait`] whose write another thread is writing
-    /// wait here for their answer or for the state to be let go, rather
-    /// than in line for the state's lock: taking it one after another only
-    /// to find their answers there was a chain of wake-ups a batch.
-    turns: Mutex<Turns>,
-    turn: Condvar,
-}
-
-#[derive(Default)]
-struct Turns {
-    /// Counts the batches answered and the times the state was let go.
-    epoch: u64,
-    /// How many callers wait on `turn`.
-    waiting: usize,
 }
 
 /// How long a caller waits its turn before it looks again by itself.
 const TURN_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The writer's state (redb's, or PostgreSQL's connection), held; letting
-/// it go wakes the callers waiting their turn.
+/// it go wakes the caller next in line to write (see [`Shared::next_turn`]).
 struct Held<'a, T> {
     guard: Option<MutexGuard<'a, T>>,
     shared: &'a Shared,
@@ -253,23 +242,16 @@ impl Shared {
         })
     }
 
-    /// Whether nobody holds the writer's state now.
-    fn is_free(&self) -> bool {
-        match (&self.redb, &self.postgres) {
-            (Some(redb), _) => redb.state.try_lock().is_ok(),
-            (None, Some(pg)) => pg.try_lock().is_ok(),
-            (None, None) => false,
-        }
-    }
-
-    /// Wakes the callers waiting their turn, if any: a batch was answered,
-    /// or the state let go.
+    /// The state was let go: wakes the first caller of [`Durable::wait`]
+    /// whose write is still queued, to write the next batch itself (the
+    /// others of that batch are woken by their answers). Waking every
+    /// waiting caller instead, most only to find nothing for them, cost
+    /// more wake-ups than the writes with eight flows at once.
     fn next_turn(&self) {
-        let mut turns = lock(&self.turns);
-        if turns.waiting > 0 {
-            turns.epoch += 1;
-            drop(turns);
-            self.turn.notify_all();
+        let queue = self.queue();
+        if let Some(next) = queue.requests.iter().find_map(|r| r.waiter.clone()) {
+            drop(queue);
+            next.unpark();
         }
     }
 
@@ -315,8 +297,6 @@ impl Writer {
             ready: Condvar::new(),
             redb,
             postgres,
-            turns: Mutex::default(),
-            turn: Condvar::new(),
         });
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -411,6 +391,7 @@ impl Writer {
                 let _ = done.send(outcome);
             }),
             play,
+            waiter: None,
         });
         wait
     }
@@ -472,15 +453,23 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
         } else {
             Ack::Durable
         };
-        let mut answered = self.writer.send(ack, self.job, self.play);
+        let (done, mut answered) = oneshot::channel();
+        let me = std::thread::current();
+        let waiter = me.clone();
+        shared.queue().requests.push(Request {
+            ack,
+            job: reply_with(self.job, move |outcome| {
+                let _ = done.send(outcome);
+                waiter.unpark();
+            }),
+            play: self.play,
+            waiter: Some(me),
+        });
         let take = |answered: &mut oneshot::Receiver<_>| match answered.try_recv() {
             Ok(outcome) => Some(outcome),
             Err(oneshot::error::TryRecvError::Closed) => Some(Err(StoreError::WriterGone.into())),
             Err(oneshot::error::TryRecvError::Empty) => None,
         };
-        // Set when PostgreSQL's connection is lost: only the writer thread
-        // writes then, and the state being free is no news.
-        let mut lost = false;
         loop {
             if let Some(outcome) = take(&mut answered) {
                 return outcome;
@@ -502,7 +491,6 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                         shared.queue().poked = true;
                         shared.ready.notify_one();
                     }
-                    shared.next_turn();
                 }
             }
             if let Some(pg) = &shared.postgres
@@ -513,9 +501,7 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                         return outcome;
                     }
                     if state.is_closed() {
-                        // The writer thread connects again; this write
-                        // waits its turn below.
-                        lost = true;
+                        // The writer thread connects again, and answers.
                         shared.ready.notify_one();
                         break;
                     }
@@ -524,26 +510,13 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Durable<'_, T, E> 
                         return Err(StoreError::WriterGone.into());
                     }
                     state.write(batch);
-                    shared.next_turn();
                 }
             }
             // Another thread writes, and takes this write into its next
-            // batch unless it lets go first: wait for either. Looked at
-            // again under `turns`, so neither is missed.
-            let mut turns = lock(&shared.turns);
-            let seen = turns.epoch;
-            if let Some(outcome) = take(&mut answered) {
-                return outcome;
-            }
-            if !lost && shared.is_free() {
-                continue;
-            }
-            turns.waiting += 1;
-            let (mut turns, _) = shared
-                .turn
-                .wait_timeout_while(turns, TURN_WAIT, |t| t.epoch == seen)
-                .unwrap_or_else(PoisonError::into_inner);
-            turns.waiting -= 1;
+            // batch unless it lets go first: either wakes this thread (a
+            // wake-up that came before this park is not lost). The timeout
+            // is only a safety net.
+            std::thread::park_timeout(TURN_WAIT);
         }
     }
 }
@@ -594,6 +567,7 @@ where
                 Box::new(|_| {})
             }),
             play,
+            waiter: None,
         });
     }
 }

@@ -416,6 +416,7 @@ mod tests {
                 Box::new(|_| {})
             }),
             play: None,
+            waiter: None,
         }
     }
 
