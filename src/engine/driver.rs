@@ -6,10 +6,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
-use super::{Engine, EngineError, Result, lock, runner};
+use super::{Engine, EngineError, Result, STORE_RETRY_FIRST, STORE_RETRY_MAX, lock, runner};
 use crate::model::{LogLine, LogStream, Play, PlayEvent, PlayStatus, now};
 use crate::store::writer::Plan;
 use crate::store::{Snapshot, StoreError};
@@ -38,7 +37,7 @@ impl Engine {
         sync: Sync,
         event: impl Fn(&Play) -> Event + Clone + Send + 'static,
     ) -> Result<Transition> {
-        let mut wait = Duration::from_millis(100);
+        let mut wait = STORE_RETRY_FIRST;
         loop {
             let event = event.clone();
             match self
@@ -49,7 +48,7 @@ impl Engine {
                     if e.is_transient() && !self.inner.shutting_down.load(Ordering::SeqCst) =>
                 {
                     tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(5));
+                    wait = (wait * 2).min(STORE_RETRY_MAX);
                 }
                 done => return done,
             }

@@ -99,6 +99,12 @@ impl EngineError {
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
+/// A write the store cannot take now (a full disk, a database out of
+/// reach) that is tried again waits this long first, doubling up to
+/// [`STORE_RETRY_MAX`].
+const STORE_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const STORE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl From<StoreError> for EngineError {
     /// A fenced write the store refused is refused as the check before it
     /// would have refused it (see `Snapshot::checkpoint_state`).

@@ -9,15 +9,17 @@
 //! "a finished step never runs again" stands on. Spans are not waited for;
 //! the next durable commit carries them to disk.
 
+use std::sync::atomic::Ordering;
+
 use serde_json::Value;
 
 use super::channel::RunChannel;
 use super::lifecycle::{self, Event, child_result};
-use super::{Engine, EngineError, Result, lock, sdk_checks};
+use super::{Engine, EngineError, Result, STORE_RETRY_FIRST, STORE_RETRY_MAX, lock, sdk_checks};
 use crate::api::{ReplayedStep, child_of_pause};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now};
 use crate::store::writer::{Plan, always};
-use crate::store::{Checkpoint, Snapshot, SpanText, Tx};
+use crate::store::{Backend, Checkpoint, Snapshot, SpanText, StoreError, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,6 +277,54 @@ impl Engine {
             Some((record, span)) => (Some(record), Some(span)),
             None => (None, None),
         };
+        // Written again while PostgreSQL is out of reach (a failover, a
+        // restart, its connections dropped): the flow waits for its answer
+        // rather than fail. A retried checkpoint is the same statement,
+        // fenced, so it neither counts twice nor lands in a run another
+        // worker took over meanwhile (it is refused then).
+        let mut wait = STORE_RETRY_FIRST;
+        loop {
+            let attempt = self.store_checkpoint(
+                channel,
+                step_key.clone(),
+                output.clone(),
+                stored_span.clone(),
+            );
+            match attempt {
+                Err(EngineError::Store(e)) if self.retries_checkpoint(&e) => {
+                    tracing::warn!(
+                        "play {}: its checkpoint is written again in {wait:?}: {e}",
+                        channel.play_sid()
+                    );
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(STORE_RETRY_MAX);
+                }
+                done => break done?,
+            }
+        }
+        if let Some(span) = published {
+            self.publish_span(span);
+        }
+        Ok(())
+    }
+
+    /// Whether a checkpoint refused with `e` is written again: only while
+    /// PostgreSQL cannot be reached, and the server is not stopping. A full
+    /// disk under redb fails the run, as SPEC §8 says.
+    fn retries_checkpoint(&self, e: &StoreError) -> bool {
+        matches!(e, StoreError::Unavailable { .. })
+            && matches!(self.inner.store, Backend::Postgres(_))
+            && !self.inner.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// One attempt at a step's checkpoint (see [`Engine::step_output`]).
+    fn store_checkpoint(
+        &self,
+        channel: &RunChannel,
+        step_key: String,
+        output: String,
+        stored_span: Option<SpanRecord>,
+    ) -> Result<()> {
         let owned = channel.play_sid().to_owned();
         let run = channel.run();
         let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
@@ -324,9 +374,6 @@ impl Engine {
             }))
         });
         if costly { write.reads_play(sid) } else { write }.wait()?;
-        if let Some(span) = published {
-            self.publish_span(span);
-        }
         Ok(())
     }
 

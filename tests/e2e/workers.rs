@@ -354,3 +354,33 @@ fn timers_and_schedules_fire_once_across_workers() {
         );
     }
 }
+
+#[test]
+fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
+    let Some(envs) = workers(1) else {
+        return;
+    };
+    let env = &envs[0];
+    let (sid, ledger, gate) = start_ledger(env, 20, 9);
+    // As a failover or an administrator would: every connection of the
+    // server's (its writer's, its readers', its listener's) is closed.
+    let url = env.database_url.as_deref().expect("a database");
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("a connection");
+    let closed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("terminate the server's connections")
+        .get(0);
+    assert!(closed >= 2, "the server's connections: {closed}");
+    std::fs::write(&gate, "").expect("open the gate");
+    let done = env.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["runs"], 1, "one run: {done}");
+    assert_eq!(done["output_data"], json!((0..20).sum::<u64>()), "{done}");
+    let (faults, acks) = ledger_faults(&ledger);
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(acks, 20, "every step acknowledged");
+}

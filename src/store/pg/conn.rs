@@ -81,7 +81,15 @@ impl Conn {
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
+
+    /// Whether the connection still answers (a round trip).
+    fn is_valid(&mut self) -> bool {
+        self.client.is_valid(VALID_WAIT).is_ok()
+    }
 }
+
+/// How long [`Conn::is_valid`] waits for its answer.
+const VALID_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Connections for readers, made when none is free and kept for the next.
 pub(crate) struct Pool {
@@ -108,24 +116,62 @@ impl Pool {
     /// server's runtime it leaves the runtime's context first, since the
     /// synchronous client runs a runtime of its own.
     pub(crate) fn with<T: Send>(&self, f: impl FnOnce(&mut Conn) -> Result<T> + Send) -> Result<T> {
+        self.attempt(f).0
+    }
+
+    /// Runs read `f` as [`Pool::with`] does, asked again once on a fresh
+    /// connection when the pooled one it got turns out closed. The other
+    /// idle connections are dropped then too: what closed one (a database
+    /// restarted, a failover, an administrator's `pg_terminate_backend`)
+    /// closed them all, and each would fail a request of its own.
+    pub(crate) fn read<T: Send>(
+        &self,
+        f: impl Fn(&mut Conn) -> Result<T> + Send + Sync,
+    ) -> Result<T> {
+        match self.attempt(&f) {
+            (Err(_), Lost::Pooled) => {
+                let idle =
+                    std::mem::take(&mut *self.free.lock().unwrap_or_else(PoisonError::into_inner));
+                blocking(move || drop(idle));
+                self.with(f)
+            }
+            (out, _) => out,
+        }
+    }
+
+    fn attempt<T: Send>(&self, f: impl FnOnce(&mut Conn) -> Result<T> + Send) -> (Result<T>, Lost) {
         blocking(|| {
             let taken = self
                 .free
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            let mut conn = match taken {
-                Some(conn) if !conn.is_closed() => conn,
-                _ => Conn::connect(&self.url)?,
+            let (mut conn, pooled) = match taken {
+                Some(conn) if !conn.is_closed() => (conn, true),
+                _ => match Conn::connect(&self.url) {
+                    Ok(conn) => (conn, false),
+                    Err(e) => return (Err(e), Lost::No),
+                },
             };
             let out = f(&mut conn);
+            // A connection the database closed may answer with the reason
+            // before it reads as closed: after a failure, it is asked.
+            if out.is_err() && !conn.is_valid() {
+                return (out, if pooled { Lost::Pooled } else { Lost::No });
+            }
             let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-            if !conn.is_closed() && free.len() < KEEP {
+            if free.len() < KEEP {
                 free.push(conn);
             }
-            out
+            (out, Lost::No)
         })
     }
+}
+
+/// Whether a pooled connection was found closed by the request made on it.
+enum Lost {
+    No,
+    Pooled,
 }
 
 impl Drop for Pool {

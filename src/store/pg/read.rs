@@ -36,7 +36,7 @@ fn limit_of(limit: usize) -> Option<i64> {
 
 impl Pg {
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
-        self.pool.with(|conn| {
+        self.pool.read(|conn| {
             let row = conn.query_opt(
                 "SELECT record, steps_done FROM plays WHERE sid = $1",
                 &[&sid],
@@ -46,7 +46,7 @@ impl Pg {
     }
 
     pub fn step_outputs(&self, play_sid: &str) -> Result<crate::model::JsonMap> {
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT step_key, output FROM step_outputs WHERE play_sid = $1 ORDER BY step_key",
                 &[&play_sid],
@@ -70,7 +70,7 @@ impl Pg {
     /// Newest first.
     pub fn plays(&self, filter: &PlayFilter) -> Result<Vec<Play>> {
         let status = filter.status.map(|s| s.as_str());
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT record, steps_done FROM plays \
                  WHERE ($1::text IS NULL OR status = $1) \
@@ -90,7 +90,7 @@ impl Pg {
 
     pub fn count_plays(&self, filter: &PlayFilter) -> Result<u64> {
         let status = filter.status.map(|s| s.as_str());
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt(
                 "SELECT count(*) FROM plays \
                  WHERE ($1::text IS NULL OR status = $1) \
@@ -102,7 +102,7 @@ impl Pg {
     }
 
     pub fn timers(&self, limit: usize) -> Result<Vec<(i64, String, String)>> {
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT due, play_sid, pause_id FROM timers \
                  ORDER BY due, play_sid, pause_id LIMIT $1",
@@ -116,7 +116,7 @@ impl Pg {
     }
 
     pub fn children(&self, parent: &str) -> Result<Vec<String>> {
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT sid FROM plays WHERE parent_sid = $1 ORDER BY sid",
                 &[&parent],
@@ -127,7 +127,7 @@ impl Pg {
 
     pub fn spans(&self, play_sid: &str, run: Option<u32>) -> Result<Vec<Span>> {
         let run = run.map(i64::from);
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT span FROM spans WHERE play_sid = $1 AND ($2::bigint IS NULL OR run = $2) \
                  ORDER BY run, seq",
@@ -148,7 +148,7 @@ impl Pg {
         let first = after.map_or(0, |a| {
             i64::try_from(a.saturating_add(1)).unwrap_or(i64::MAX)
         });
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT line FROM logs WHERE play_sid = $1 AND ($2::bigint IS NULL OR run = $2) \
                  AND seq >= $3 ORDER BY run, seq LIMIT $4",
@@ -159,7 +159,7 @@ impl Pg {
     }
 
     pub fn last_log_seq(&self, play_sid: &str) -> Result<Option<u64>> {
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt(
                 "SELECT seq FROM logs WHERE play_sid = $1 ORDER BY run DESC, seq DESC LIMIT 1",
                 &[&play_sid],
@@ -169,7 +169,7 @@ impl Pg {
     }
 
     pub fn workflow(&self, sid_or_name: &str) -> Result<Option<Workflow>> {
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt(
                 "SELECT record FROM workflows WHERE sid = $1 \
                  UNION ALL \
@@ -182,7 +182,7 @@ impl Pg {
     }
 
     pub fn workflows(&self) -> Result<Vec<Workflow>> {
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT w.record FROM workflow_names n JOIN workflows w ON w.sid = n.sid \
                  ORDER BY n.name",
@@ -195,13 +195,13 @@ impl Pg {
     pub fn version(&self, sid: &str) -> Result<Option<WorkflowVersion>> {
         let row = self
             .pool
-            .with(|conn| conn.query_opt("SELECT record FROM versions WHERE sid = $1", &[&sid]))?;
+            .read(|conn| conn.query_opt("SELECT record FROM versions WHERE sid = $1", &[&sid]))?;
         row.map(|r| decode(r.get(0))).transpose()
     }
 
     /// `(version sid, created_at)` of a workflow, oldest first.
     pub fn versions_of(&self, workflow_sid: &str) -> Result<Vec<(String, String)>> {
-        let rows = self.pool.with(|conn| {
+        let rows = self.pool.read(|conn| {
             conn.query(
                 "SELECT sid, created_at FROM versions WHERE workflow_sid = $1 \
                  ORDER BY created_at, sid",
@@ -212,7 +212,7 @@ impl Pg {
     }
 
     pub fn analysis(&self, source_hash: &str) -> Result<Option<serde_json::Value>> {
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt(
                 "SELECT analysis FROM analyses WHERE source_hash = $1",
                 &[&source_hash],
@@ -222,7 +222,7 @@ impl Pg {
     }
 
     pub fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt("SELECT record FROM schedules WHERE name = $1", &[&name])
         })?;
         row.map(|r| decode(r.get(0))).transpose()
@@ -231,12 +231,12 @@ impl Pg {
     pub fn schedules(&self) -> Result<Vec<Schedule>> {
         let rows = self
             .pool
-            .with(|conn| conn.query("SELECT record FROM schedules ORDER BY name", &[]))?;
+            .read(|conn| conn.query("SELECT record FROM schedules ORDER BY name", &[]))?;
         rows.iter().map(|r| decode(r.get(0))).collect()
     }
 
     pub fn resume_token(&self, token: &str) -> Result<Option<(String, String)>> {
-        let row = self.pool.with(|conn| {
+        let row = self.pool.read(|conn| {
             conn.query_opt(
                 "SELECT play_sid, pause_id FROM resume_tokens WHERE token = $1",
                 &[&token],
@@ -248,7 +248,7 @@ impl Pg {
     pub fn http_keys(&self) -> Result<Vec<KeyRecord>> {
         let rows = self
             .pool
-            .with(|conn| conn.query("SELECT record FROM http_keys ORDER BY id", &[]))?;
+            .read(|conn| conn.query("SELECT record FROM http_keys ORDER BY id", &[]))?;
         rows.iter().map(|r| decode(r.get(0))).collect()
     }
 
@@ -269,7 +269,7 @@ impl Pg {
             "resume_tokens",
             "http_keys",
         ];
-        self.pool.with(|conn| {
+        self.pool.read(|conn| {
             let mut out = Vec::new();
             for table in TABLES {
                 let sql = format!("SELECT t::text FROM {table} t ORDER BY 1");
