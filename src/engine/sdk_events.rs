@@ -277,11 +277,30 @@ impl Engine {
             Some((record, span)) => (Some(record), Some(span)),
             None => (None, None),
         };
-        // Written again while PostgreSQL is out of reach (a failover, a
-        // restart, its connections dropped): the flow waits for its answer
-        // rather than fail. A retried checkpoint is the same statement,
-        // fenced, so it neither counts twice nor lands in a run another
-        // worker took over meanwhile (it is refused then).
+        if matches!(self.inner.store, Backend::Postgres(_)) {
+            self.checkpoint_until_stored(channel, step_key, output, stored_span)?;
+        } else {
+            self.store_checkpoint(channel, step_key, output, stored_span)?;
+        }
+        if let Some(span) = published {
+            self.publish_span(span);
+        }
+        Ok(())
+    }
+
+    /// A checkpoint on PostgreSQL, written again while the database is out
+    /// of reach (a failover, a restart, its connections dropped) and the
+    /// server is not stopping: the flow waits for its answer rather than
+    /// fail. A retry is the same fenced statement, so it neither counts
+    /// twice nor lands in a run another worker took over meanwhile (it is
+    /// refused then). On redb a full disk fails the run, as SPEC §8 says.
+    fn checkpoint_until_stored(
+        &self,
+        channel: &RunChannel,
+        step_key: String,
+        output: String,
+        stored_span: Option<SpanRecord>,
+    ) -> Result<()> {
         let mut wait = STORE_RETRY_FIRST;
         loop {
             let attempt = self.store_checkpoint(
@@ -291,7 +310,9 @@ impl Engine {
                 stored_span.clone(),
             );
             match attempt {
-                Err(EngineError::Store(e)) if self.retries_checkpoint(&e) => {
+                Err(EngineError::Store(e @ StoreError::Unavailable { .. }))
+                    if !self.inner.shutting_down.load(Ordering::SeqCst) =>
+                {
                     tracing::warn!(
                         "play {}: its checkpoint is written again in {wait:?}: {e}",
                         channel.play_sid()
@@ -299,22 +320,9 @@ impl Engine {
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(STORE_RETRY_MAX);
                 }
-                done => break done?,
+                done => return done,
             }
         }
-        if let Some(span) = published {
-            self.publish_span(span);
-        }
-        Ok(())
-    }
-
-    /// Whether a checkpoint refused with `e` is written again: only while
-    /// PostgreSQL cannot be reached, and the server is not stopping. A full
-    /// disk under redb fails the run, as SPEC §8 says.
-    fn retries_checkpoint(&self, e: &StoreError) -> bool {
-        matches!(e, StoreError::Unavailable { .. })
-            && matches!(self.inner.store, Backend::Postgres(_))
-            && !self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
     /// One attempt at a step's checkpoint (see [`Engine::step_output`]).

@@ -39,27 +39,33 @@ impl<'a> PgTx<'a> {
 /// takeover that commits first is seen; one that comes after waits for this
 /// transaction). The output stored, and one more step done for its play when
 /// the step had none (`fresh`), in one statement that returns the play's
-/// status and run. [`FENCED_CHECKPOINT_SPAN`] writes the step's span too.
-const FENCED_CHECKPOINT: &str = "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
- o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
-     SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
-     ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
-     RETURNING (xmax = 0) AS fresh), \
- c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)) \
- SELECT status, runs FROM f";
+/// status and run; `$more` are further writes of the statement, fenced
+/// alike (`FROM f WHERE …`).
+macro_rules! fenced_checkpoint {
+    ($($more:literal),*) => {
+        concat!(
+            "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
+             o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+                 SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
+                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
+                 RETURNING (xmax = 0) AS fresh), \
+             c AS (UPDATE plays SET steps_done = steps_done + 1 \
+                 WHERE sid = $1 AND (SELECT fresh FROM o))",
+            $($more,)*
+            " SELECT status, runs FROM f"
+        )
+    };
+}
 
-/// [`FENCED_CHECKPOINT`] and the step's span (seq `$5`, text `$6`), fenced
-/// alike: a stale run's step leaves no trace.
-const FENCED_CHECKPOINT_SPAN: &str = "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
- o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
-     SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
-     ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
-     RETURNING (xmax = 0) AS fresh), \
- c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)), \
- s AS (INSERT INTO spans (play_sid, run, seq, span) \
+const FENCED_CHECKPOINT: &str = fenced_checkpoint!();
+
+/// [`FENCED_CHECKPOINT`] and the step's span (seq `$5`, text `$6`): a stale
+/// run's step leaves no trace.
+const FENCED_CHECKPOINT_SPAN: &str = fenced_checkpoint!(
+    ", s AS (INSERT INTO spans (play_sid, run, seq, span) \
      SELECT $1, $4, $5, $6 FROM f WHERE f.status = 'running' AND f.runs = $4 \
-     ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span) \
- SELECT status, runs FROM f";
+     ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span)"
+);
 
 /// A checkpoint: the output stored, and one more step done for its play
 /// when the step had none (`fresh`), in one statement.
