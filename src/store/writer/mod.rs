@@ -18,12 +18,13 @@
 //! usually the writer thread; a durable write waited for with
 //! [`Durable::wait`] (a step's checkpoint) runs its batch on the caller's
 //! own thread instead, because handing it to another thread and back costs
-//! two wake-ups, a good part of an fsync. A caller whose write another
-//! thread is writing waits for its answer, woken when a batch is answered
-//! or the state let go, not in line for the state's lock: with eight flows
-//! at once, callers taking the lock one after another only to find their
-//! answers there cost more than the writes (eight 10,000-step flows: about
-//! 7,400 steps/s against 6,300).
+//! two wake-ups, a good part of an fsync (PostgreSQL's connection is held
+//! the same way). A caller whose write another thread is writing waits for
+//! its answer, not in line for the state's lock: with eight flows at once,
+//! callers taking the lock one after another only to find their answers
+//! there cost more than the writes (eight 10,000-step flows: about 7,400
+//! steps/s against 6,300). It is woken alone, by its answer, or to write
+//! the next batch when the state is let go with its write first in line.
 //!
 //! redb's own commit costs about as much as the fsync, so the transaction
 //! stays open across batches and is committed (without fsync: the journal
