@@ -30,7 +30,17 @@ use super::Result;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_init.sql"),
     include_str!("migrations/002_runs.sql"),
+    include_str!("migrations/003_play_steps.sql"),
 ];
+
+/// A play's count of steps done (schema 3: `play_steps`), as a column of a
+/// query on `plays`; a macro, so that queries stay literals.
+macro_rules! steps_done {
+    () => {
+        "coalesce((SELECT n FROM play_steps WHERE play_steps.sid = plays.sid), 0)"
+    };
+}
+pub(crate) use steps_done;
 
 /// Any number the advisory lock of migrations is known by.
 const MIGRATION_LOCK: i64 = 0x6865_726f_6c6f_6769;

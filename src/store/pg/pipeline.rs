@@ -123,7 +123,11 @@ impl WriterConn {
         plays.sort();
         plays.dedup();
         let read = self.read(
-            "SELECT sid, record, steps_done FROM plays WHERE sid = ANY($1) ORDER BY sid FOR UPDATE",
+            concat!(
+                "SELECT sid, record, ",
+                super::steps_done!(),
+                " FROM plays WHERE sid = ANY($1) ORDER BY sid FOR UPDATE"
+            ),
             params![plays],
         );
         if let Ok(rows) = read {

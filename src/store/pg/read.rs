@@ -38,7 +38,11 @@ impl Pg {
     pub fn play(&self, sid: &str) -> Result<Option<Play>> {
         self.pool.read(|conn| {
             let row = conn.query_opt(
-                "SELECT record, steps_done FROM plays WHERE sid = $1",
+                concat!(
+                    "SELECT record, ",
+                    super::steps_done!(),
+                    " FROM plays WHERE sid = $1"
+                ),
                 &[&sid],
             )?;
             row.map(|r| play_of(&r)).transpose()
@@ -72,11 +76,14 @@ impl Pg {
         let status = filter.status.map(|s| s.as_str());
         let rows = self.pool.read(|conn| {
             conn.query(
-                "SELECT record, steps_done FROM plays \
-                 WHERE ($1::text IS NULL OR status = $1) \
+                concat!(
+                    "SELECT record, ",
+                    super::steps_done!(),
+                    " FROM plays WHERE ($1::text IS NULL OR status = $1) \
                  AND ($2::text IS NULL OR workflow_sid = $2) \
                  AND ($3::text IS NULL OR sid < $3) \
-                 ORDER BY sid DESC LIMIT $4",
+                 ORDER BY sid DESC LIMIT $4"
+                ),
                 &[
                     &status,
                     &filter.workflow_sid,
@@ -260,6 +267,7 @@ impl Pg {
             "workflow_names",
             "versions",
             "plays",
+            "play_steps",
             "step_outputs",
             "spans",
             "logs",

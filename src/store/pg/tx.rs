@@ -49,8 +49,8 @@ macro_rules! fenced_checkpoint {
                  SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
                  ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
                  RETURNING (xmax = 0) AS fresh), \
-             c AS (UPDATE plays SET steps_done = steps_done + 1 \
-                 WHERE sid = $1 AND (SELECT fresh FROM o))",
+             c AS (INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
+                 ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1)",
             $($more,)*
             " SELECT status, runs FROM f"
         )
@@ -73,7 +73,8 @@ const CHECKPOINT: &str = "WITH o AS (INSERT INTO step_outputs (play_sid, step_ke
      VALUES ($1, $2, $3) \
      ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
      RETURNING (xmax = 0) AS fresh), \
- c AS (UPDATE plays SET steps_done = steps_done + 1 WHERE sid = $1 AND (SELECT fresh FROM o)) \
+ c AS (INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
+     ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1) \
  SELECT fresh FROM o";
 
 /// A play's sequence numbers as PostgreSQL's bigint: spans and log lines
@@ -209,6 +210,10 @@ impl PgTx<'_> {
         let sid = play.sid.as_str();
         self.conn.borrow_mut().written(sid);
         self.exec("DELETE FROM plays WHERE sid = $1", params![sid.to_owned()])?;
+        self.exec(
+            "DELETE FROM play_steps WHERE sid = $1",
+            params![sid.to_owned()],
+        )?;
         self.exec(
             "DELETE FROM step_outputs WHERE play_sid = $1",
             params![sid.to_owned()],
@@ -424,7 +429,11 @@ impl PgSnapshot<'_> {
             return Ok(Some(play));
         }
         let row = self.first_row(
-            "SELECT record, steps_done FROM plays WHERE sid = $1 FOR UPDATE",
+            concat!(
+                "SELECT record, ",
+                super::steps_done!(),
+                " FROM plays WHERE sid = $1 FOR UPDATE"
+            ),
             params![sid.to_owned()],
         )?;
         row.map(|r| super::read::play_of(&r)).transpose()
