@@ -84,6 +84,15 @@ fn answer_now(
         .map(|(_, payload)| payload.clone()))
 }
 
+/// A step's checkpoint as its run sent it, checked: what each attempt to
+/// store it takes.
+#[derive(Clone)]
+struct StepCheckpoint {
+    step_key: String,
+    output: String,
+    span: Option<SpanRecord>,
+}
+
 /// A span as the SDK sent it, checked: its JSON text, stored as it came,
 /// and the few fields the engine needs to store it.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,10 +286,15 @@ impl Engine {
             Some((record, span)) => (Some(record), Some(span)),
             None => (None, None),
         };
+        let step = StepCheckpoint {
+            step_key,
+            output,
+            span: stored_span,
+        };
         if matches!(self.inner.store, Backend::Postgres(_)) {
-            self.checkpoint_until_stored(channel, step_key, output, stored_span)?;
+            self.checkpoint_until_stored(channel, step)?;
         } else {
-            self.store_checkpoint(channel, step_key, output, stored_span)?;
+            self.store_checkpoint(channel, step)?;
         }
         if let Some(span) = published {
             self.publish_span(span);
@@ -294,21 +308,10 @@ impl Engine {
     /// fail. A retry is the same fenced statement, so it neither counts
     /// twice nor lands in a run another worker took over meanwhile (it is
     /// refused then). On redb a full disk fails the run, as SPEC §8 says.
-    fn checkpoint_until_stored(
-        &self,
-        channel: &RunChannel,
-        step_key: String,
-        output: String,
-        stored_span: Option<SpanRecord>,
-    ) -> Result<()> {
+    fn checkpoint_until_stored(&self, channel: &RunChannel, step: StepCheckpoint) -> Result<()> {
         let mut wait = STORE_RETRY_FIRST;
         loop {
-            let attempt = self.store_checkpoint(
-                channel,
-                step_key.clone(),
-                output.clone(),
-                stored_span.clone(),
-            );
+            let attempt = self.store_checkpoint(channel, step.clone());
             match attempt {
                 Err(EngineError::Store(e @ StoreError::Unavailable { .. }))
                     if !self.inner.shutting_down.load(Ordering::SeqCst) =>
@@ -326,13 +329,12 @@ impl Engine {
     }
 
     /// One attempt at a step's checkpoint (see [`Engine::step_output`]).
-    fn store_checkpoint(
-        &self,
-        channel: &RunChannel,
-        step_key: String,
-        output: String,
-        stored_span: Option<SpanRecord>,
-    ) -> Result<()> {
+    fn store_checkpoint(&self, channel: &RunChannel, step: StepCheckpoint) -> Result<()> {
+        let StepCheckpoint {
+            step_key,
+            output,
+            span: stored_span,
+        } = step;
         let owned = channel.play_sid().to_owned();
         let run = channel.run();
         let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);

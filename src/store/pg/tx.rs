@@ -274,27 +274,26 @@ impl PgTx<'_> {
         checkpoint: Checkpoint,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let Checkpoint {
-            play_sid,
-            run,
-            step_key,
-            output,
-            span,
-        } = checkpoint;
+        let run = checkpoint.run;
+        let sid = checkpoint.play_sid.clone();
         let mut conn = self.conn.borrow_mut();
-        conn.written(&play_sid);
-        let sid = play_sid.clone();
-        let (sql, params) = match span {
+        conn.written(&sid);
+        let (sql, params) = match checkpoint.span {
             None => (
                 FENCED_CHECKPOINT,
-                params![play_sid, step_key, output, i64::from(run)],
+                params![
+                    checkpoint.play_sid,
+                    checkpoint.step_key,
+                    checkpoint.output,
+                    i64::from(run)
+                ],
             ),
             Some((seq, span)) => (
                 FENCED_CHECKPOINT_SPAN,
                 params![
-                    play_sid,
-                    step_key,
-                    output,
+                    checkpoint.play_sid,
+                    checkpoint.step_key,
+                    checkpoint.output,
                     i64::from(run),
                     big(seq),
                     span.as_str().to_owned()
