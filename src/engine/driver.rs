@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::lifecycle::{self, Effect, Event, Outcome, Transition};
-use super::{Engine, EngineError, Result, STORE_RETRY_FIRST, STORE_RETRY_MAX, lock, runner};
+use super::{Backoff, Engine, EngineError, Result, lock, runner};
 use crate::model::{LogLine, LogStream, Play, PlayEvent, PlayStatus, now};
 use crate::store::writer::Plan;
 use crate::store::{Snapshot, StoreError};
@@ -37,7 +37,7 @@ impl Engine {
         sync: Sync,
         event: impl Fn(&Play) -> Event + Clone + Send + 'static,
     ) -> Result<Transition> {
-        let mut wait = STORE_RETRY_FIRST;
+        let mut backoff = Backoff::new();
         loop {
             let event = event.clone();
             match self
@@ -47,8 +47,7 @@ impl Engine {
                 Err(EngineError::Store(e))
                     if e.is_transient() && !self.inner.shutting_down.load(Ordering::SeqCst) =>
                 {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(STORE_RETRY_MAX);
+                    tokio::time::sleep(backoff.next()).await;
                 }
                 done => return done,
             }

@@ -99,11 +99,21 @@ impl EngineError {
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
-/// A write the store cannot take now (a full disk, a database out of
-/// reach) that is tried again waits this long first, doubling up to
-/// [`STORE_RETRY_MAX`].
-const STORE_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
-const STORE_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+/// The waits between tries of a write the store cannot take now (a full
+/// disk, a database out of reach): 0.1 s, doubling up to 5 s.
+struct Backoff(std::time::Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(std::time::Duration::from_millis(100))
+    }
+
+    fn next(&mut self) -> std::time::Duration {
+        let wait = self.0;
+        self.0 = (wait * 2).min(std::time::Duration::from_secs(5));
+        wait
+    }
+}
 
 impl From<StoreError> for EngineError {
     /// A fenced write the store refused is refused as the check before it
@@ -316,6 +326,21 @@ impl Engine {
 
     fn store(&self) -> &Backend {
         &self.inner.store
+    }
+
+    fn on_postgres(&self) -> bool {
+        matches!(self.inner.store, Backend::Postgres(_))
+    }
+
+    /// Whether a flow's write that failed with `e` is asked again: only
+    /// while PostgreSQL is out of reach (a failover, a restart, its
+    /// connections dropped) and the server is not stopping. A flow then
+    /// waits for its answer rather than fail. On redb a full disk fails the
+    /// run, as SPEC §8 says.
+    fn out_of_reach(&self, e: &EngineError) -> bool {
+        matches!(e, EngineError::Store(StoreError::Unavailable { .. }))
+            && self.on_postgres()
+            && !self.inner.shutting_down.load(Ordering::SeqCst)
     }
 
     /// What tells when this engine has been dropped by every holder (the

@@ -9,17 +9,15 @@
 //! "a finished step never runs again" stands on. Spans are not waited for;
 //! the next durable commit carries them to disk.
 
-use std::sync::atomic::Ordering;
-
 use serde_json::Value;
 
 use super::channel::RunChannel;
 use super::lifecycle::{self, Event, child_result};
-use super::{Engine, EngineError, Result, STORE_RETRY_FIRST, STORE_RETRY_MAX, lock, sdk_checks};
+use super::{Backoff, Engine, EngineError, Result, lock, sdk_checks};
 use crate::api::{ReplayedStep, child_of_pause};
 use crate::model::{Play, PlayEvent, PlayStatus, ResumeKind, ResumeRequest, Span, SpanStatus, now};
 use crate::store::writer::{Plan, always};
-use crate::store::{Backend, Checkpoint, Snapshot, SpanText, StoreError, Tx};
+use crate::store::{Checkpoint, Snapshot, SpanText, Tx};
 
 /// The result a run's SDK reports just before it exits.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,7 +289,7 @@ impl Engine {
             output,
             span: stored_span,
         };
-        if matches!(self.inner.store, Backend::Postgres(_)) {
+        if self.on_postgres() {
             self.checkpoint_until_stored(channel, step)?;
         } else {
             self.store_checkpoint(channel, step)?;
@@ -303,25 +301,19 @@ impl Engine {
     }
 
     /// A checkpoint on PostgreSQL, written again while the database is out
-    /// of reach (a failover, a restart, its connections dropped) and the
-    /// server is not stopping: the flow waits for its answer rather than
-    /// fail. A retry is the same fenced statement, so it neither counts
-    /// twice nor lands in a run another worker took over meanwhile (it is
-    /// refused then). On redb a full disk fails the run, as SPEC §8 says.
+    /// of reach ([`Engine::out_of_reach`]). A retry is the same fenced
+    /// statement, so it neither counts twice nor lands in a run another
+    /// worker took over meanwhile (it is refused then).
     fn checkpoint_until_stored(&self, channel: &RunChannel, step: StepCheckpoint) -> Result<()> {
-        let mut wait = STORE_RETRY_FIRST;
+        let mut backoff = Backoff::new();
         loop {
-            let attempt = self.store_checkpoint(channel, step.clone());
-            match attempt {
-                Err(EngineError::Store(e @ StoreError::Unavailable { .. }))
-                    if !self.inner.shutting_down.load(Ordering::SeqCst) =>
-                {
+            match self.store_checkpoint(channel, step.clone()) {
+                Err(e) if self.out_of_reach(&e) => {
                     tracing::warn!(
-                        "play {}: its checkpoint is written again in {wait:?}: {e}",
+                        "play {}: its checkpoint is written again: {e}",
                         channel.play_sid()
                     );
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(STORE_RETRY_MAX);
+                    std::thread::sleep(backoff.next());
                 }
                 done => return done,
             }
@@ -405,8 +397,11 @@ impl Engine {
         request.token = Some(Engine::new_pause_token()?);
         let run = channel.run();
         let id = request.id.clone();
-        let t = self
-            .transition_with(channel.play_sid(), move |snapshot, play| {
+        // Asked again while PostgreSQL is out of reach, as a checkpoint is.
+        let mut backoff = Backoff::new();
+        let t = loop {
+            let request = request.clone();
+            let asked = self.transition_with(channel.play_sid(), move |snapshot, play| {
                 lifecycle::check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
                 let at = now();
                 let answer = match play.received_resumes.get(&request.id) {
@@ -433,8 +428,15 @@ impl Engine {
                     },
                     None => Event::Paused { run, request },
                 })
-            })
-            .await?;
+            });
+            match asked.await {
+                Err(e) if self.out_of_reach(&e) => {
+                    tracing::warn!("play {}: its pause is asked again: {e}", channel.play_sid());
+                    tokio::time::sleep(backoff.next()).await;
+                }
+                done => break done?,
+            }
+        };
         if t.play.status == PlayStatus::AwaitingResume {
             let asked = t.play.pending_resumes.iter().find(|r| r.id == id);
             if let Some(due) = asked.and_then(|r| r.due_at()) {

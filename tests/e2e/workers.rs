@@ -355,15 +355,10 @@ fn timers_and_schedules_fire_once_across_workers() {
     }
 }
 
-#[test]
-fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
-    let Some(envs) = workers(1) else {
-        return;
-    };
-    let env = &envs[0];
-    let (sid, ledger, gate) = start_ledger(env, 20, 9);
-    // As a failover or an administrator would: every connection of the
-    // server's (its writer's, its readers', its listener's) is closed.
+/// Closes every connection of `env`'s server to its database, as a
+/// failover or an administrator would: its writer's, its readers', its
+/// listener's.
+fn drop_connections(env: &TestEnv) {
     let url = env.database_url.as_deref().expect("a database");
     let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("a connection");
     let closed: i64 = admin
@@ -375,6 +370,16 @@ fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
         .expect("terminate the server's connections")
         .get(0);
     assert!(closed >= 2, "the server's connections: {closed}");
+}
+
+#[test]
+fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
+    let Some(envs) = workers(1) else {
+        return;
+    };
+    let env = &envs[0];
+    let (sid, ledger, gate) = start_ledger(env, 20, 9);
+    drop_connections(env);
     std::fs::write(&gate, "").expect("open the gate");
     let done = env.json(["play", "wait", &sid, "--json"]);
     assert_eq!(done["status"], "success", "{done}");
@@ -383,4 +388,39 @@ fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
     let (faults, acks) = ledger_faults(&ledger);
     assert!(faults.is_empty(), "{faults:?}");
     assert_eq!(acks, 20, "every step acknowledged");
+}
+
+#[test]
+fn a_pause_is_recorded_when_the_database_dropped_the_servers_connections() {
+    let Some(envs) = workers(1) else {
+        return;
+    };
+    let env = &envs[0];
+    let flow = env.scratch("gate_then_pause.py");
+    std::fs::write(&flow, flow_source("gate_then_pause.py")).expect("the flow file");
+    let gate = env.scratch("gate");
+    let input = json!({"gate": s(&gate)});
+    let sid = env
+        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    let reached = PathBuf::from(format!("{}.reached", s(&gate)));
+    wait_until("the flow reaches its gate", Duration::from_secs(30), || {
+        reached.exists()
+    });
+    drop_connections(env);
+    std::fs::write(&gate, "").expect("open the gate");
+    wait_until("the play pauses", Duration::from_secs(30), || {
+        let status = play(env, &sid)["status"].clone();
+        assert_ne!(status, "failed", "{}", play(env, &sid));
+        status == "awaiting_resume"
+    });
+    let id = env.json(["pending", &sid, "--json"])[0]["id"]
+        .as_str()
+        .expect("a pause id")
+        .to_owned();
+    env.ok(["resume", &sid, &id, "true"]);
+    let done = env.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["output_data"], json!({"approved": true}), "{done}");
 }
