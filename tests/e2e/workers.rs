@@ -39,6 +39,20 @@ fn workers(n: usize) -> Option<Vec<TestEnv>> {
     Some(all)
 }
 
+/// Flow `name` of tests/flows, started on `env` with a gate file to wait
+/// for (`{"gate": PATH}`): its sid and the gate's path.
+fn start_gated(env: &TestEnv, name: &str) -> (String, PathBuf) {
+    let flow = env.scratch(name);
+    std::fs::write(&flow, flow_source(name)).expect("the flow file");
+    let gate = env.scratch("gate");
+    let input = json!({"gate": s(&gate)});
+    let sid = env
+        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
+        .trim()
+        .to_owned();
+    (sid, gate)
+}
+
 /// The ledger flow (tests/flows/ledger.py) with its gate, started on `env`.
 fn start_ledger(env: &TestEnv, n: u64, pause_at: i64) -> (String, PathBuf, PathBuf) {
     let flow = env.scratch("ledger.py");
@@ -79,6 +93,19 @@ fn ledger_faults(path: &Path) -> (Vec<String>, usize) {
     (faults, acked.len())
 }
 
+/// The ledger play `sid`, waited for on `env`: it ends `success` with the
+/// sum of its `n` steps, each acknowledged, none run again after its
+/// acknowledgement.
+fn ledger_done(env: &TestEnv, sid: &str, ledger: &Path, n: u64) -> Value {
+    let done = env.json(["play", "wait", sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["output_data"], json!((0..n).sum::<u64>()), "{done}");
+    let (faults, acks) = ledger_faults(ledger);
+    assert!(faults.is_empty(), "{faults:?}");
+    assert_eq!(acks as u64, n, "every step acknowledged");
+    done
+}
+
 fn play(env: &TestEnv, sid: &str) -> Value {
     env.json(["play", "show", sid, "--json"])
 }
@@ -103,14 +130,7 @@ fn a_play_started_on_one_worker_is_answered_and_waited_for_on_another() {
         return;
     };
     let (a, b) = (&envs[0], &envs[1]);
-    let flow = a.scratch("approve.py");
-    std::fs::write(&flow, flow_source("approve_gate.py")).expect("the flow file");
-    let gate = a.scratch("gate");
-    let input = json!({"gate": s(&gate)});
-    let sid = a
-        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
-        .trim()
-        .to_owned();
+    let (sid, gate) = start_gated(a, "approve_gate.py");
     wait_until(
         "the play waits for its answer",
         Duration::from_secs(30),
@@ -164,12 +184,7 @@ fn a_worker_killed_with_its_processes_hands_its_play_to_another_that_reruns_no_f
         "taken over {:?} after the kill (lease {LEASE_S} s)",
         killed.elapsed()
     );
-    let done = b.json(["play", "wait", &sid, "--json"]);
-    assert_eq!(done["status"], "success", "{done}");
-    assert_eq!(done["output_data"], json!((0..40).sum::<u64>()), "{done}");
-    let (faults, acks) = ledger_faults(&ledger);
-    assert!(faults.is_empty(), "{faults:?}");
-    assert_eq!(acks, 40, "every step acknowledged");
+    ledger_done(b, &sid, &ledger, 40);
 }
 
 #[test]
@@ -381,13 +396,8 @@ fn a_play_goes_on_when_the_database_drops_its_servers_connections() {
     let (sid, ledger, gate) = start_ledger(env, 20, 9);
     drop_connections(env);
     std::fs::write(&gate, "").expect("open the gate");
-    let done = env.json(["play", "wait", &sid, "--json"]);
-    assert_eq!(done["status"], "success", "{done}");
+    let done = ledger_done(env, &sid, &ledger, 20);
     assert_eq!(done["runs"], 1, "one run: {done}");
-    assert_eq!(done["output_data"], json!((0..20).sum::<u64>()), "{done}");
-    let (faults, acks) = ledger_faults(&ledger);
-    assert!(faults.is_empty(), "{faults:?}");
-    assert_eq!(acks, 20, "every step acknowledged");
 }
 
 #[test]
@@ -396,14 +406,7 @@ fn a_pause_is_recorded_when_the_database_dropped_the_servers_connections() {
         return;
     };
     let env = &envs[0];
-    let flow = env.scratch("gate_then_pause.py");
-    std::fs::write(&flow, flow_source("gate_then_pause.py")).expect("the flow file");
-    let gate = env.scratch("gate");
-    let input = json!({"gate": s(&gate)});
-    let sid = env
-        .ok(["play", "start", &s(&flow), "--input", &input.to_string()])
-        .trim()
-        .to_owned();
+    let (sid, gate) = start_gated(env, "gate_then_pause.py");
     let reached = PathBuf::from(format!("{}.reached", s(&gate)));
     wait_until("the flow reaches its gate", Duration::from_secs(30), || {
         reached.exists()
