@@ -260,8 +260,6 @@ impl Server {
         }
     }
 
-    /// One SDK message on a connection attached to `channel`'s run: checked
-    /// against the channel, then whole, before anything is stored.
     /// A step's checkpoint: blocks until it is durable (an fsync, or a
     /// PostgreSQL commit). A flow connection's own thread calls it outside
     /// the runtime (see `Server::sdk_request`): PostgreSQL's writer may
@@ -285,6 +283,8 @@ impl Server {
         Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
     }
 
+    /// One SDK message on a connection attached to `channel`'s run: checked
+    /// against the channel, then whole, before anything is stored.
     pub async fn dispatch_sdk(
         &self,
         channel: &RunChannel,

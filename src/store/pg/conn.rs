@@ -160,7 +160,7 @@ impl Pool {
                 return (out, if pooled { Lost::Pooled } else { Lost::No });
             }
             let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-            if free.len() < KEEP {
+            if !conn.is_closed() && free.len() < KEEP {
                 free.push(conn);
             }
             (out, Lost::No)

@@ -34,6 +34,15 @@ impl<'a> PgTx<'a> {
     }
 }
 
+/// One more step done for play `$1` when the checkpoint `o` stored was its
+/// step's first (`fresh`), in `play_steps` (schema 3).
+macro_rules! count_step {
+    () => {
+        "(INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
+         ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1)"
+    };
+}
+
 /// A checkpoint of run `$4`, fenced: written only while that run is the
 /// play's current one and the play runs, checked with its row locked (a
 /// takeover that commits first is seen; one that comes after waits for this
@@ -49,8 +58,8 @@ macro_rules! fenced_checkpoint {
                  SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
                  ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
                  RETURNING (xmax = 0) AS fresh), \
-             c AS (INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
-                 ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1)",
+             c AS ",
+            count_step!(),
             $($more,)*
             " SELECT status, runs FROM f"
         )
@@ -69,13 +78,15 @@ const FENCED_CHECKPOINT_SPAN: &str = fenced_checkpoint!(
 
 /// A checkpoint: the output stored, and one more step done for its play
 /// when the step had none (`fresh`), in one statement.
-const CHECKPOINT: &str = "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
+const CHECKPOINT: &str = concat!(
+    "WITH o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
      VALUES ($1, $2, $3) \
      ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
      RETURNING (xmax = 0) AS fresh), \
- c AS (INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
-     ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1) \
- SELECT fresh FROM o";
+ c AS ",
+    count_step!(),
+    " SELECT fresh FROM o"
+);
 
 /// A play's sequence numbers as PostgreSQL's bigint: spans and log lines
 /// count far below 2^63.
