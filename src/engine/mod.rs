@@ -166,15 +166,36 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// What the `settled` channel tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Settled {
+    /// This play became terminal or paused.
+    Play(String),
+    /// Any play may have: changes went unheard for a while (another
+    /// worker's, while the listener was reconnecting), so every waiter
+    /// looks again.
+    Any,
+}
+
+impl Settled {
+    /// Whether a waiter for `sid` should look again.
+    fn concerns(&self, sid: &str) -> bool {
+        match self {
+            Settled::Play(settled) => settled == sid,
+            Settled::Any => true,
+        }
+    }
+}
+
 struct Inner {
     store: Backend,
     writer: Writer,
     config: Config,
     events: broadcast::Sender<PlayEvent>,
-    /// The sid of each play that just became terminal or paused: what
-    /// `play_wait` listens to, so that waiting never makes the engine decode
-    /// spans for nobody.
-    settled: broadcast::Sender<String>,
+    /// Each play that just became terminal or paused: what `play_wait`
+    /// listens to, so that waiting never makes the engine decode spans for
+    /// nobody.
+    settled: broadcast::Sender<Settled>,
     permits: Arc<Semaphore>,
     /// Process groups of the runs alive now, by play sid.
     running: Mutex<HashMap<String, runner::RunHandle>>,
@@ -314,7 +335,7 @@ impl Engine {
         if let PlayEvent::Play { play } = &event
             && play.status.is_settled()
         {
-            let _ = self.inner.settled.send(play.sid.clone());
+            let _ = self.inner.settled.send(Settled::Play(play.sid.clone()));
         }
         let _ = self.inner.events.send(event);
     }

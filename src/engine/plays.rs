@@ -356,7 +356,7 @@ impl Engine {
             let changed = async {
                 loop {
                     match settled.recv().await {
-                        Ok(settled_sid) if machine || settled_sid == sid => return,
+                        Ok(settled) if machine || settled.concerns(sid) => return,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,

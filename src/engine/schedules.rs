@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::schedule_rule::{self, Rule};
-use super::{Engine, EngineError, Result};
+use super::{Engine, EngineError, Result, Settled};
 use crate::api::{ScheduleSave, StartPlay};
 use crate::model::{Catchup, Overlap, Play, Schedule, now};
 use crate::store::Snapshot;
@@ -302,7 +302,8 @@ impl Engine {
                 }
                 loop {
                     match settled.recv().await {
-                        Ok(sid) if waiting_for.contains(&sid) => return,
+                        Ok(Settled::Play(sid)) if waiting_for.contains(&sid) => return,
+                        Ok(Settled::Any) => return,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => return,
                         Err(RecvError::Closed) => std::future::pending::<()>().await,

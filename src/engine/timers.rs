@@ -78,6 +78,12 @@ impl Engine {
         }
     }
 
+    /// Timers may have been added or answered unseen: the task reads them
+    /// all again.
+    pub(super) fn timers_changed(&self) {
+        self.inner.timers.wake.notify_one();
+    }
+
     /// Starts the timer task.
     pub(super) fn start_timers(&self) {
         let engine = self.clone();

@@ -23,7 +23,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio_postgres::AsyncMessage;
 
-use super::{Engine, EngineError, Result, lock, runner};
+use super::{Engine, EngineError, Result, Settled, lock, runner};
 use crate::model::{PlayEvent, Worker};
 use crate::store::Backend;
 use crate::store::pg::Pg;
@@ -138,12 +138,34 @@ impl Engine {
             Ok(())
         });
         client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        self.heard_nothing_for_a_while();
         while let Some((from, sid)) = heard.recv().await {
             if from != pg.writer_pid() {
                 self.heard_of(&sid);
             }
         }
         driver.await.unwrap_or(Ok(()))
+    }
+
+    /// Listening (again): what other workers changed before, while nobody
+    /// here listened (a database restart, a dropped connection), was never
+    /// heard. So every `play_wait` and schedule waiting on a play looks
+    /// again, the timers are read again, and a run here whose play another
+    /// worker ended (cancelled, say) is killed, as [`Engine::heard_of`]
+    /// would have.
+    fn heard_nothing_for_a_while(&self) {
+        let _ = self.inner.settled.send(Settled::Any);
+        self.timers_changed();
+        let local: Vec<String> = lock(&self.inner.running).keys().cloned().collect();
+        for sid in local {
+            if self
+                .store()
+                .play(&sid)
+                .is_ok_and(|play| play.is_some_and(|p| p.is_terminal()))
+            {
+                self.kill_local_run(&sid);
+            }
+        }
     }
 
     /// Another worker changed play `sid`.

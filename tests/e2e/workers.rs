@@ -427,3 +427,63 @@ fn a_pause_is_recorded_when_the_database_dropped_the_servers_connections() {
     assert_eq!(done["status"], "success", "{done}");
     assert_eq!(done["output_data"], json!({"approved": true}), "{done}");
 }
+
+/// The connections `env`'s server has accepted and not yet closed, as the
+/// kernel lists them (an accepted socket carries its listener's path).
+fn accepted(env: &TestEnv) -> usize {
+    let socket = s(&env.socket());
+    std::fs::read_to_string("/proc/net/unix")
+        .expect("the kernel's list of Unix sockets")
+        .lines()
+        .filter(|line| line.split_whitespace().nth(7) == Some(socket.as_str()))
+        .count()
+}
+
+/// Closes every worker's `LISTEN` connection, as a database restart would:
+/// what is announced until they are back goes unheard.
+fn drop_listeners(env: &TestEnv) {
+    let url = env.database_url.as_deref().expect("a database");
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("a connection");
+    let closed: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            &[],
+        )
+        .expect("terminate the listeners")
+        .get(0);
+    assert!(closed >= 2, "every worker's listener: {closed}");
+}
+
+#[test]
+fn a_play_wait_hears_an_end_announced_while_its_worker_was_not_listening() {
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let (a, b) = (&envs[0], &envs[1]);
+    let (sid, gate) = start_gated(b, "gated.py");
+    wait_until("the play runs on b", Duration::from_secs(30), || {
+        worker_runs(b, &sid).len() == 1
+    });
+    let before = accepted(a);
+    let mut waiting = a.std_cmd();
+    waiting.args(["play", "wait", &sid, "--json"]);
+    waiting.stdout(std::process::Stdio::piped());
+    let mut waiting = waiting.spawn().expect("play wait starts");
+    wait_until("a takes the wait", Duration::from_secs(30), || {
+        accepted(a) > before
+    });
+    drop_listeners(a);
+    std::fs::write(&gate, "").expect("open the gate");
+    let done = b.json(["play", "wait", &sid, "--json"]);
+    assert_eq!(done["status"], "success", "{done}");
+    // b announced the end while nobody on a listened: a hears of it once
+    // its listener is back.
+    wait_until("a's play wait ends", Duration::from_secs(20), || {
+        waiting.try_wait().expect("play wait").is_some()
+    });
+    let out = waiting.wait_with_output().expect("play wait ends");
+    assert!(out.status.success(), "{out:?}");
+    let ended: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(ended["status"], "success", "{ended}");
+}
