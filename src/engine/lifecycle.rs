@@ -359,6 +359,21 @@ fn take_kept_signal(next: &mut Play, request: &ResumeRequest) -> bool {
     false
 }
 
+/// Whether run `run` recorded this very pause already (its token is drawn
+/// once per pause the SDK asks): a pause asked again because its answer
+/// was lost with the database connection, its write committed all the
+/// same. It is the same pause, not a second one from a run that should
+/// have stopped.
+pub fn already_paused(play: &Play, run: u32, request: &ResumeRequest) -> bool {
+    play.status == PlayStatus::AwaitingResume
+        && play.runs == run
+        && request.token.is_some()
+        && play
+            .pending_resumes
+            .iter()
+            .any(|r| r.id == request.id && r.token == request.token)
+}
+
 pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
     let mut next = play.clone();
     let mut effects = Vec::new();
@@ -372,6 +387,12 @@ pub fn apply(play: &Play, event: Event) -> Result<Transition, Refusal> {
             next.started_at.get_or_insert(at);
         }
         Event::Paused { run, request } => {
+            if already_paused(play, run, &request) {
+                return Ok(Transition {
+                    play: next,
+                    effects,
+                });
+            }
             check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
             if take_kept_signal(&mut next, &request) {
                 return Ok(Transition {

@@ -402,6 +402,9 @@ impl Engine {
         let t = loop {
             let request = request.clone();
             let asked = self.transition_with(channel.play_sid(), move |snapshot, play| {
+                if lifecycle::already_paused(play, run, &request) {
+                    return Ok(Event::Paused { run, request });
+                }
                 lifecycle::check_run(&play.sid, (play.status, play.runs), run, "pause it")?;
                 let at = now();
                 let answer = match play.received_resumes.get(&request.id) {

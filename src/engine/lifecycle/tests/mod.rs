@@ -347,3 +347,34 @@ fn a_parent_awaiting_a_child_it_cannot_take_the_answer_of_is_a_refusal() {
         Err(Refusal::WrongState { .. })
     ));
 }
+
+/// A pause asked again because its answer was lost with the database
+/// connection, though its write was committed: the same pause (its token
+/// says so) changes nothing and is not refused. Another pause, or a pause
+/// of another run, still is.
+#[test]
+fn a_pause_asked_again_after_it_was_recorded_is_the_same_pause() {
+    let mut asked = request("a");
+    asked.token = Some("k1".into());
+    let running = play(PlayStatus::Running);
+    let first = Event::Paused {
+        run: 1,
+        request: asked.clone(),
+    };
+    let recorded = apply(&running, first).unwrap().play;
+    let again = Event::Paused {
+        run: 1,
+        request: asked.clone(),
+    };
+    let t = apply(&recorded, again).unwrap();
+    assert_eq!(t.play, recorded);
+    assert!(t.effects.is_empty(), "{:?}", t.effects);
+    let mut other = asked.clone();
+    other.token = Some("k2".into());
+    for (run, request) in [(1, other), (2, asked)] {
+        assert!(matches!(
+            apply(&recorded, Event::Paused { run, request }),
+            Err(Refusal::StaleRun { .. })
+        ));
+    }
+}
