@@ -18,9 +18,7 @@ mod kill;
 pub const BIN: &str = env!("CARGO_BIN_EXE_hero_logic");
 
 /// A flow of `n` quick steps: `main(n)` sums `step(i=i)` for `i < n`.
-pub const MANY: &str = "from hero_tracing import flow\n\n@flow\ndef step(i: int) -> int:\n    \
-                        return i\n\n@flow\ndef main(n: int):\n    \
-                        return sum(step(i=i) for i in range(n))\n";
+pub const MANY: &str = include_str!("../../tests/flows/many.py");
 
 /// A server's private socket and data folders, and the files a bench writes.
 pub struct Bench {

@@ -86,6 +86,10 @@ impl SpanText {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// What a batch's writes recorded for the journal.

@@ -330,3 +330,45 @@ fn a_line_that_is_not_utf8_on_a_runs_own_connection_is_answered_and_the_run_goes
     let answer = play["output_data"].as_str().expect("the error's message");
     assert!(answer.contains("not UTF-8"), "{answer}");
 }
+
+/// Flows that checkpoint at once share their commits (on PostgreSQL, one
+/// statement writes the checkpoints of a batch): each play keeps every one
+/// of its own steps' outputs, each counted once, and none of another's.
+#[test]
+fn checkpoints_of_flows_running_at_once_are_each_kept_once_in_their_own_play() {
+    let env = TestEnv::new();
+    let flow = write_flow(&env, "many.py", &flow_source("many.py"));
+    env.ok(["workflow", "save", &flow]);
+    let lengths: Vec<u64> = (0..6).map(|i| 30 + i).collect();
+    let sids: Vec<String> = lengths
+        .iter()
+        .map(|n| {
+            let input = json!({ "n": n }).to_string();
+            env.ok(["play", "start", &flow, "--input", &input])
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    for (sid, n) in sids.iter().zip(&lengths) {
+        let done = env.json(["play", "wait", sid, "--json"]);
+        assert_eq!(done["status"], "success", "{done}");
+        let sum: u64 = (0..*n).sum();
+        assert_eq!(done["output_data"], json!(sum), "{done}");
+        let play = env.json(["play", "show", sid, "--json"]);
+        assert_eq!(
+            play["steps_done"],
+            json!(n + 1),
+            "each step and main: {play}"
+        );
+        let mut outputs: Vec<u64> = play["step_outputs"]
+            .as_object()
+            .expect("the play's step outputs")
+            .values()
+            .map(|v| v.as_u64().expect("a number"))
+            .collect();
+        outputs.sort_unstable();
+        let mut expected: Vec<u64> = (0..*n).chain([sum]).collect();
+        expected.sort_unstable();
+        assert_eq!(outputs, expected, "play {sid}");
+    }
+}

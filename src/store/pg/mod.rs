@@ -8,6 +8,7 @@
 //! file a step, under an advisory lock so that servers starting together
 //! migrate once.
 
+mod checkpoints;
 mod conn;
 pub(crate) mod pipeline;
 mod read;

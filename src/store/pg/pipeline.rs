@@ -6,10 +6,11 @@
 //! The writer thread drives the connection itself, on a single-threaded
 //! runtime of its own: no hop to another thread per round trip.
 //!
-//! A fenced write checks in its own SQL that a run is still its play's
+//! A checkpoint checks in its own SQL that its run is still its play's
 //! current one, and returns the play's status and run; the connection
-//! notes a write that found them otherwise, for the batch to refuse the
-//! job that held it (see [`WriterConn::fenced`]).
+//! notes a checkpoint that found them otherwise, for the batch to refuse
+//! the job that held it (see [`WriterConn::checkpoint`]). Checkpoints held
+//! next to each other go as one statement (`checkpoints.rs`).
 
 use std::collections::HashMap;
 
@@ -17,9 +18,9 @@ use futures_util::future::join_all;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
-use super::WorkerId;
+use super::{WorkerId, checkpoints};
 use crate::model::PlayStatus;
-use crate::store::{Result, StoreError};
+use crate::store::{Checkpoint, Result, StoreError};
 
 /// An owned parameter, kept until its statement is sent.
 pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
@@ -32,10 +33,29 @@ macro_rules! params {
 }
 pub(crate) use params;
 
-struct Held {
+enum Held {
+    Sql(&'static str, Vec<Param>),
+    /// A fenced checkpoint, and the job that holds it: written with the
+    /// checkpoints held next to it, in one statement (`checkpoints.rs`).
+    Checkpoint(usize, Checkpoint),
+}
+
+impl Held {
+    fn sql(&self) -> Option<&'static str> {
+        match self {
+            Held::Sql(sql, _) => Some(sql),
+            Held::Checkpoint(..) => None,
+        }
+    }
+}
+
+/// A statement as sent, and the fenced writes whose plays' rows it returns.
+struct Sent {
     sql: &'static str,
     params: Vec<Param>,
-    fence: Option<Fence>,
+    fences: Vec<Fence>,
+    /// Whether each row leads with its fence's place (from 1).
+    numbered: bool,
 }
 
 /// What a fenced write expects of its play's row, and whose it is.
@@ -150,11 +170,7 @@ impl WriterConn {
 
     /// Holds a write until the next read or the commit.
     pub(crate) fn write(&mut self, sql: &'static str, params: Vec<Param>) {
-        self.held.push(Held {
-            sql,
-            params,
-            fence: None,
-        });
+        self.held.push(Held::Sql(sql, params));
     }
 
     /// The batch's job `job` holds the writes from now.
@@ -162,17 +178,13 @@ impl WriterConn {
         self.job = job;
     }
 
-    /// Holds a write of run `run` of play `sid` whose SQL writes only while
-    /// that run is the play's current one (the row locked), and returns the
-    /// row's `status` and `runs` either way: when they are not `running` and
-    /// `run`, the job is refused once the batch is sent ([`Self::stale`]).
-    pub(crate) fn fenced(&mut self, sql: &'static str, params: Vec<Param>, sid: String, run: u32) {
-        let job = self.job;
-        self.held.push(Held {
-            sql,
-            params,
-            fence: Some(Fence { job, sid, run }),
-        });
+    /// Holds a step's checkpoint, fenced: written only while its run is
+    /// its play's current one (the row locked), and the row's `status` and
+    /// `runs` returned either way: when they are not `running` and the
+    /// checkpoint's run, the job is refused once the batch is sent
+    /// ([`Self::stale`]).
+    pub(crate) fn checkpoint(&mut self, checkpoint: Checkpoint) {
+        self.held.push(Held::Checkpoint(self.job, checkpoint));
     }
 
     /// Why job `job` is refused, if a fenced write of it found its run no
@@ -192,10 +204,13 @@ impl WriterConn {
     /// back and says which. A batch of one statement and nothing sent
     /// before is sent alone, a transaction by itself: `BEGIN` and `COMMIT`
     /// would cost the database two more statements for nothing (a lone
-    /// checkpoint, the most common batch of all).
+    /// checkpoint, or the checkpoints of concurrent flows: the most common
+    /// batches of all).
     pub(crate) fn commit(&mut self) -> Result<()> {
         if self.failed.is_none() {
-            if self.held.len() == 2 && self.held[0].sql == "BEGIN" {
+            if self.held.first().and_then(Held::sql) == Some("BEGIN")
+                && one_statement(&self.held[1..])
+            {
                 self.held.remove(0);
             } else {
                 self.write("COMMIT", Vec::new());
@@ -214,7 +229,7 @@ impl WriterConn {
 
     /// Sends every held statement in one pipeline: each statement's rows.
     fn flush(&mut self) -> Result<Vec<Vec<Row>>> {
-        let held = std::mem::take(&mut self.held);
+        let held = statements(std::mem::take(&mut self.held));
         if let Some(why) = &self.failed {
             return Err(StoreError::Postgres(why.clone()));
         }
@@ -249,9 +264,7 @@ impl WriterConn {
         for (answer, h) in answers.into_iter().zip(held) {
             match answer {
                 Ok(r) => {
-                    if let Some(fence) = h.fence {
-                        self.check_fence(fence, &r);
-                    }
+                    self.check_fences(h, &r);
                     rows.push(r);
                 }
                 Err(e) => return Err(self.fail(e.into())),
@@ -260,12 +273,36 @@ impl WriterConn {
         Ok(rows)
     }
 
-    fn check_fence(&mut self, fence: Fence, rows: &[Row]) {
-        let found = rows.first().map(|row| {
-            let status = PlayStatus::parse(row.get::<_, &str>(0));
-            let runs = u32::try_from(row.get::<_, i64>(1)).unwrap_or(u32::MAX);
-            (status, runs)
-        });
+    /// Notes each fenced write of `sent` whose play's row (among `rows`)
+    /// was not its run's, running.
+    fn check_fences(&mut self, sent: Sent, rows: &[Row]) {
+        let first = usize::from(sent.numbered);
+        let row_of = |place: usize| {
+            if sent.numbered {
+                rows.iter()
+                    .find(|row| row.get::<_, i64>(0) == place as i64 + 1)
+            } else {
+                rows.first()
+            }
+        };
+        let found: Vec<_> = (0..sent.fences.len())
+            .map(|place| {
+                row_of(place).and_then(|row| {
+                    let status = row.get::<_, Option<&str>>(first)?;
+                    let runs = row.get::<_, Option<i64>>(first + 1)?;
+                    Some((
+                        PlayStatus::parse(status),
+                        u32::try_from(runs).unwrap_or(u32::MAX),
+                    ))
+                })
+            })
+            .collect();
+        for (fence, found) in sent.fences.into_iter().zip(found) {
+            self.check_fence(fence, found);
+        }
+    }
+
+    fn check_fence(&mut self, fence: Fence, found: Option<(Option<PlayStatus>, u32)>) {
         if found != Some((Some(PlayStatus::Running), fence.run)) {
             self.stale.insert(
                 fence.job,
@@ -283,4 +320,67 @@ impl WriterConn {
         self.failed.get_or_insert(why);
         e
     }
+}
+
+/// Whether `held` goes as one statement: a lone one, or checkpoints of
+/// distinct plays (see [`statements`]).
+fn one_statement(held: &[Held]) -> bool {
+    let mut plays = std::collections::HashSet::new();
+    held.len() == 1
+        || held.iter().all(|h| match h {
+            Held::Checkpoint(_, c) => plays.insert(c.play_sid.as_str()),
+            Held::Sql(..) => false,
+        })
+}
+
+/// The statements to send for what is held, in order: the checkpoints
+/// held next to each other go as one statement, as long as their plays
+/// differ (one statement cannot write a row twice).
+fn statements(held: Vec<Held>) -> Vec<Sent> {
+    let mut sent = Vec::with_capacity(held.len());
+    let mut group: Vec<(usize, Checkpoint)> = Vec::new();
+    let close = |group: &mut Vec<(usize, Checkpoint)>, sent: &mut Vec<Sent>| {
+        if group.is_empty() {
+            return;
+        }
+        let (fences, group): (Vec<Fence>, Vec<Checkpoint>) = std::mem::take(group)
+            .into_iter()
+            .map(|(job, c)| {
+                let fence = Fence {
+                    job,
+                    sid: c.play_sid.clone(),
+                    run: c.run,
+                };
+                (fence, c)
+            })
+            .unzip();
+        let statement = checkpoints::statement(group);
+        sent.push(Sent {
+            sql: statement.sql,
+            params: statement.params,
+            fences,
+            numbered: statement.numbered,
+        });
+    };
+    for h in held {
+        match h {
+            Held::Checkpoint(job, c) => {
+                if group.iter().any(|(_, g)| g.play_sid == c.play_sid) {
+                    close(&mut group, &mut sent);
+                }
+                group.push((job, c));
+            }
+            Held::Sql(sql, params) => {
+                close(&mut group, &mut sent);
+                sent.push(Sent {
+                    sql,
+                    params,
+                    fences: Vec::new(),
+                    numbered: false,
+                });
+            }
+        }
+    }
+    close(&mut group, &mut sent);
+    sent
 }

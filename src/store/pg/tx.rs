@@ -7,6 +7,7 @@ use std::cell::RefCell;
 
 use postgres::Row;
 
+use super::checkpoints::{big, count_step};
 use super::pipeline::{Param, WriterConn, params};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 use crate::store::tx::{decode, json, timer_keys};
@@ -34,48 +35,6 @@ impl<'a> PgTx<'a> {
     }
 }
 
-/// One more step done for play `$1` when the checkpoint `o` stored was its
-/// step's first (`fresh`), in `play_steps` (schema 3).
-macro_rules! count_step {
-    () => {
-        "(INSERT INTO play_steps (sid, n) SELECT $1, 1 WHERE (SELECT fresh FROM o) \
-         ON CONFLICT (sid) DO UPDATE SET n = play_steps.n + 1)"
-    };
-}
-
-/// A checkpoint of run `$4`, fenced: written only while that run is the
-/// play's current one and the play runs, checked with its row locked (a
-/// takeover that commits first is seen; one that comes after waits for this
-/// transaction). The output stored, and one more step done for its play when
-/// the step had none (`fresh`), in one statement that returns the play's
-/// status and run; `$more` are further writes of the statement, fenced
-/// alike (`FROM f WHERE …`).
-macro_rules! fenced_checkpoint {
-    ($($more:literal),*) => {
-        concat!(
-            "WITH f AS (SELECT status, runs FROM plays WHERE sid = $1 FOR UPDATE), \
-             o AS (INSERT INTO step_outputs (play_sid, step_key, output) \
-                 SELECT $1, $2, $3 FROM f WHERE f.status = 'running' AND f.runs = $4 \
-                 ON CONFLICT (play_sid, step_key) DO UPDATE SET output = EXCLUDED.output \
-                 RETURNING (xmax = 0) AS fresh), \
-             c AS ",
-            count_step!(),
-            $($more,)*
-            " SELECT status, runs FROM f"
-        )
-    };
-}
-
-const FENCED_CHECKPOINT: &str = fenced_checkpoint!();
-
-/// [`FENCED_CHECKPOINT`] and the step's span (seq `$5`, text `$6`): a stale
-/// run's step leaves no trace.
-const FENCED_CHECKPOINT_SPAN: &str = fenced_checkpoint!(
-    ", s AS (INSERT INTO spans (play_sid, run, seq, span) \
-     SELECT $1, $4, $5, $6 FROM f WHERE f.status = 'running' AND f.runs = $4 \
-     ON CONFLICT (play_sid, run, seq) DO UPDATE SET span = EXCLUDED.span)"
-);
-
 /// A checkpoint: the output stored, and one more step done for its play
 /// when the step had none (`fresh`), in one statement.
 const CHECKPOINT: &str = concat!(
@@ -87,12 +46,6 @@ const CHECKPOINT: &str = concat!(
     count_step!(),
     " SELECT fresh FROM o"
 );
-
-/// A play's sequence numbers as PostgreSQL's bigint: spans and log lines
-/// count far below 2^63.
-fn big(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
 
 impl PgTx<'_> {
     /// Held until the batch next reads or commits (see `pipeline.rs`).
@@ -285,33 +238,9 @@ impl PgTx<'_> {
         checkpoint: Checkpoint,
         then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
     ) -> Result<()> {
-        let run = checkpoint.run;
-        let sid = checkpoint.play_sid.clone();
         let mut conn = self.conn.borrow_mut();
-        conn.written(&sid);
-        let (sql, params) = match checkpoint.span {
-            None => (
-                FENCED_CHECKPOINT,
-                params![
-                    checkpoint.play_sid,
-                    checkpoint.step_key,
-                    checkpoint.output,
-                    i64::from(run)
-                ],
-            ),
-            Some((seq, span)) => (
-                FENCED_CHECKPOINT_SPAN,
-                params![
-                    checkpoint.play_sid,
-                    checkpoint.step_key,
-                    checkpoint.output,
-                    i64::from(run),
-                    big(seq),
-                    span.as_str().to_owned()
-                ],
-            ),
-        };
-        conn.fenced(sql, params, sid, run);
+        conn.written(&checkpoint.play_sid);
+        conn.checkpoint(checkpoint);
         drop(conn);
         then(&Tx::Postgres(*self), true)
     }
