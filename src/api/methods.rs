@@ -390,7 +390,9 @@ pub const METHODS: &[Method] = &[
     },
     Method {
         name: "subscribe",
-        summary: "Turn this connection into a stream of `event` notifications (span, play) for one play or all",
+        summary: "Turn this connection into a stream of `event` notifications (span, play) for one play or all; \
+                  a `lagged` notification says events were missed (a slow reader, or other workers' \
+                  changes unheard for a while): read what you show again",
         params: &[("play_sid", false, string)],
         result: ok,
         internal: false,

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{Semaphore, broadcast, watch};
 
 use crate::model::PlayEvent;
 use crate::store::writer::Writer;
@@ -166,6 +166,25 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// A subscriber's events ([`Engine::subscribe`]).
+pub struct Subscription {
+    events: broadcast::Receiver<PlayEvent>,
+    unheard: watch::Receiver<u64>,
+}
+
+impl Subscription {
+    /// The next event; `Lagged` when events were missed: this subscriber
+    /// was too slow, or changes other workers made went unheard while this
+    /// server's listener was away. Either way, what the subscriber shows
+    /// is to be read again.
+    pub async fn recv(&mut self) -> std::result::Result<PlayEvent, broadcast::error::RecvError> {
+        tokio::select! {
+            event = self.events.recv() => event,
+            Ok(()) = self.unheard.changed() => Err(broadcast::error::RecvError::Lagged(0)),
+        }
+    }
+}
+
 /// What the `settled` channel tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Settled {
@@ -196,6 +215,9 @@ struct Inner {
     /// listens to, so that waiting never makes the engine decode spans for
     /// nobody.
     settled: broadcast::Sender<Settled>,
+    /// Bumped whenever other workers' changes may have gone unheard: every
+    /// subscriber then reads what it shows again.
+    unheard: watch::Sender<u64>,
     permits: Arc<Semaphore>,
     /// Process groups of the runs alive now, by play sid.
     running: Mutex<HashMap<String, runner::RunHandle>>,
@@ -280,6 +302,7 @@ impl Engine {
                 config,
                 events,
                 settled,
+                unheard: watch::Sender::new(0),
                 running: Mutex::default(),
                 run_locks: Mutex::default(),
                 reports: Mutex::default(),
@@ -317,8 +340,11 @@ impl Engine {
     }
 
     /// Span, status and pending changes, as they happen.
-    pub fn subscribe(&self) -> broadcast::Receiver<PlayEvent> {
-        self.inner.events.subscribe()
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            events: self.inner.events.subscribe(),
+            unheard: self.inner.unheard.subscribe(),
+        }
     }
 
     /// Writes what the checkpoints just answered left for after their

@@ -150,11 +150,13 @@ impl Engine {
     /// Listening (again): what other workers changed before, while nobody
     /// here listened (a database restart, a dropped connection), was never
     /// heard. So every `play_wait` and schedule waiting on a play looks
-    /// again, the timers are read again, and a run here whose play another
-    /// worker ended (cancelled, say) is killed, as [`Engine::heard_of`]
-    /// would have.
+    /// again, every subscriber hears `lagged` (and reads what it shows
+    /// again), the timers are read again, and a run here whose play
+    /// another worker ended (cancelled, say) is killed, as
+    /// [`Engine::heard_of`] would have.
     fn heard_nothing_for_a_while(&self) {
         let _ = self.inner.settled.send(Settled::Any);
+        self.inner.unheard.send_modify(|spells| *spells += 1);
         self.timers_changed();
         let local: Vec<String> = lock(&self.inner.running).keys().cloned().collect();
         for sid in local {

@@ -28,7 +28,6 @@ use tokio_util::codec::{
 
 use super::rpc::{self, RpcError};
 use super::{Handled, MAX_LINE, Server};
-use crate::model::PlayEvent;
 
 /// Answers a connection may have queued before it stops reading requests:
 /// enough that a client may pipeline, few enough that one that never reads
@@ -190,7 +189,7 @@ impl Acceptor {
 
 /// The `subscribe` state of a connection: the events, and the one play
 /// they are filtered to, if any.
-pub type Events = Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)>;
+pub type Events = Option<(crate::engine::Subscription, Option<String>)>;
 
 /// The answer to a request that is not a UTF-8 line.
 fn not_utf8(error: &std::str::Utf8Error) -> String {

@@ -38,7 +38,6 @@ use tokio_util::codec::{Framed, LinesCodec};
 use crate::config::Paths;
 use crate::engine::{self, Engine};
 use crate::manifest::Manifest;
-use crate::model::PlayEvent;
 use crate::store::pg::{self, Pg, WorkerId};
 use crate::store::{Backend, DataDirLock, Store};
 
@@ -347,11 +346,7 @@ impl Server {
     }
 
     /// One request line in, the reply line out (none for a notification).
-    async fn handle(
-        &self,
-        line: &str,
-        events: &mut Option<(tokio::sync::broadcast::Receiver<PlayEvent>, Option<String>)>,
-    ) -> Handled {
+    async fn handle(&self, line: &str, events: &mut connection::Events) -> Handled {
         let request = match rpc::parse(line) {
             Ok(r) => r,
             Err(refused) => {

@@ -487,3 +487,34 @@ fn a_play_wait_hears_an_end_announced_while_its_worker_was_not_listening() {
     let ended: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(ended["status"], "success", "{ended}");
 }
+
+#[test]
+fn a_subscriber_hears_lagged_once_its_worker_listens_again() {
+    use std::io::{BufRead, BufReader, Write};
+    let Some(envs) = workers(2) else {
+        return;
+    };
+    let a = &envs[0];
+    let stream = std::os::unix::net::UnixStream::connect(a.socket()).expect("a connection");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("a read timeout");
+    let mut lines = BufReader::new(stream.try_clone().expect("a second handle")).lines();
+    (&stream)
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"subscribe\"}\n")
+        .expect("subscribe");
+    let answer: Value =
+        serde_json::from_str(&lines.next().expect("an answer").expect("a line")).expect("JSON");
+    assert_eq!(answer["result"]["ok"], true, "{answer}");
+    drop_listeners(a);
+    // Nothing else happens on a: what it hears is its listener coming back,
+    // after which it cannot know what it missed.
+    let heard: Value = serde_json::from_str(
+        &lines
+            .next()
+            .expect("a notification")
+            .expect("a line within the read timeout"),
+    )
+    .expect("JSON");
+    assert_eq!(heard["method"], "lagged", "{heard}");
+}
