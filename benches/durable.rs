@@ -81,7 +81,7 @@ fn store_checkpoint(dir: &Path, n: usize) -> (Duration, Duration) {
                     output: "{\"ok\":true}".into(),
                     span: Some((i as u64, span)),
                 };
-                tx.checkpoint(checkpoint, |_, _| Ok(()))
+                tx.checkpoint(checkpoint)
             }))
             .wait()
             .expect("write");

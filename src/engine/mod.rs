@@ -10,6 +10,7 @@ mod driver;
 pub mod lifecycle;
 mod outside;
 mod plays;
+mod progress;
 mod prune;
 mod resume;
 mod runner;
@@ -218,6 +219,7 @@ struct Inner {
     /// Bumped whenever other workers' changes may have gone unheard: every
     /// subscriber then reads what it shows again.
     unheard: watch::Sender<u64>,
+    progress: Mutex<progress::Progress>,
     permits: Arc<Semaphore>,
     /// Process groups of the runs alive now, by play sid.
     running: Mutex<HashMap<String, runner::RunHandle>>,
@@ -303,6 +305,7 @@ impl Engine {
                 events,
                 settled,
                 unheard: watch::Sender::new(0),
+                progress: Mutex::default(),
                 running: Mutex::default(),
                 run_locks: Mutex::default(),
                 reports: Mutex::default(),
@@ -327,6 +330,7 @@ impl Engine {
         }
         engine.start_timers();
         engine.start_schedules();
+        engine.start_progress();
         engine.inner.forks.warm();
         Ok(engine)
     }
@@ -363,7 +367,12 @@ impl Engine {
         {
             let _ = self.inner.settled.send(Settled::Play(play.sid.clone()));
         }
-        let _ = self.inner.events.send(event);
+        match event {
+            PlayEvent::Play { play } => self.send_play(play),
+            event => {
+                let _ = self.inner.events.send(event);
+            }
+        }
     }
 
     /// `"redb"` or `"postgres"`: where everything is kept (SPEC §12).

@@ -333,7 +333,6 @@ impl Engine {
         // Progress is news only to a dashboard or a `play wait` on a
         // terminal; a running play's event needs none of `publish`'s care
         // for settled plays.
-        let watchers = (self.inner.events.receiver_count() > 0).then(|| self.inner.events.clone());
         let sid = channel.play_sid();
         let write = self.inner.writer.durable(move |snapshot| {
             // A span with a cost adds it to plays as it is written: its
@@ -362,20 +361,11 @@ impl Engine {
                     output,
                     span,
                 };
-                tx.checkpoint(checkpoint, move |tx, fresh| {
-                    if (fresh || costly)
-                        && let Some(events) = watchers
-                        && let Some(play) = tx.read().play(&owned)?
-                    {
-                        let _ = events.send(PlayEvent::Play {
-                            play: Box::new(play),
-                        });
-                    }
-                    Ok(())
-                })
+                tx.checkpoint(checkpoint)
             }))
         });
         if costly { write.reads_play(sid) } else { write }.wait()?;
+        self.note_progress(sid);
         Ok(())
     }
 

@@ -142,20 +142,14 @@ both!(Tx<'_> {
 });
 
 impl Tx<'_> {
-    /// A step's checkpoint, acknowledged as soon as it is durable; `then`
-    /// runs once it is written, told whether the step had no checkpoint
-    /// stored before. redb writes it after the answer (the journal holds
-    /// it meanwhile); PostgreSQL with the batch's `COMMIT`, and tells
-    /// `then` every step is new (only the commit knows). The job must have
-    /// checked the run against [`Snapshot::checkpoint_state`].
-    pub fn checkpoint(
-        &self,
-        checkpoint: Checkpoint,
-        then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
-    ) -> Result<()> {
+    /// A step's checkpoint, acknowledged as soon as it is durable. redb
+    /// writes it after the answer (the journal holds it meanwhile);
+    /// PostgreSQL with the batch's `COMMIT`. The job must have checked the
+    /// run against [`Snapshot::checkpoint_state`].
+    pub fn checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
         match self {
-            Tx::Redb(t) => t.checkpoint(checkpoint, then),
-            Tx::Postgres(t) => t.checkpoint(checkpoint, then),
+            Tx::Redb(t) => t.checkpoint(checkpoint),
+            Tx::Postgres(t) => t.checkpoint(checkpoint),
         }
     }
 }

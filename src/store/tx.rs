@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::journal::{MAX_BATCH, MAX_RECORD, Op};
-use super::{Checkpoint, KeyRecord, Tx};
+use super::{Checkpoint, KeyRecord};
 use super::{Result, db, tables::*, with_steps_done};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 
@@ -427,16 +427,11 @@ impl RedbTx<'_> {
 
     /// A step's checkpoint, durable with its batch's journal record and
     /// written to redb only after its caller has the answer, before any
-    /// write queued after it; its span and then `then` run right after that
-    /// write, `then` told whether the step had no checkpoint stored before.
-    /// A crash in between is covered by the journal. A failure of these
-    /// later writes is logged at error level (the checkpoint is in the
-    /// journal, which the next start applies).
-    pub fn checkpoint(
-        &self,
-        checkpoint: Checkpoint,
-        then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
-    ) -> Result<()> {
+    /// write queued after it, its span with it. A crash in between is
+    /// covered by the journal. A failure of these later writes is logged at
+    /// error level (the checkpoint is in the journal, which the next start
+    /// applies).
+    pub fn checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
         if self.later.is_some() {
             self.record_checkpoint(
                 &checkpoint.play_sid,
@@ -452,11 +447,11 @@ impl RedbTx<'_> {
                 output,
                 span,
             } = checkpoint;
-            let fresh = tx.put_checkpoint(&play_sid, &step_key, &output)?;
+            tx.put_checkpoint(&play_sid, &step_key, &output)?;
             if let Some((seq, span)) = &span {
                 tx.put_span_json(&play_sid, run, *seq, span)?;
             }
-            then(&Tx::Redb(*tx), fresh)
+            Ok(())
         };
         let Some(later) = self.later else {
             return write(self);

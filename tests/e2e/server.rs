@@ -216,6 +216,72 @@ fn subscribe_with_a_wrong_typed_play_sid_is_refused_naming_it() {
     }
 }
 
+/// The play in an `event` notification of `sid`, if the line is one.
+fn play_event(line: &Value, sid: &str) -> Option<Value> {
+    let params = &line["params"];
+    (line["method"] == "event" && params["event"] == "play" && params["play"]["sid"] == sid)
+        .then(|| params["play"].clone())
+}
+
+/// A subscriber is told a running play's progress without an event per
+/// checkpoint: a play waiting after its second step is seen with both
+/// counted though no checkpoint follows, and its end is the last thing
+/// told of it (never a `running` read before the end and sent after).
+#[test]
+fn a_subscriber_sees_a_plays_progress_and_then_its_end_last() {
+    let env = TestEnv::new();
+    env.start();
+    let mut wire = Wire::open(&env);
+    let answer = wire.call(1, "subscribe", json!({}));
+    assert_eq!(answer["result"]["ok"], true, "{answer}");
+    let flow = env.scratch("gated_steps.py");
+    std::fs::write(&flow, crate::common::flow_source("gated_steps.py")).expect("the flow");
+    let gate = env.scratch("gate");
+    let input = json!({
+        "log": path_arg(&env.scratch("log")),
+        "gate": path_arg(&gate),
+        "pids": path_arg(&env.scratch("pids")),
+    });
+    let sid = env
+        .ok([
+            "play",
+            "start",
+            &path_arg(&flow),
+            "--input",
+            &input.to_string(),
+        ])
+        .trim()
+        .to_owned();
+    loop {
+        if let Some(play) = play_event(&wire.read(), &sid)
+            && play["steps_done"] == 2
+        {
+            assert_eq!(play["status"], "running", "{play}");
+            break;
+        }
+    }
+    std::fs::write(&gate, "").expect("open the gate");
+    loop {
+        if let Some(play) = play_event(&wire.read(), &sid)
+            && play["status"] != "running"
+        {
+            assert_eq!(play["status"], "success", "{play}");
+            assert_eq!(play["steps_done"], 4, "{play}");
+            break;
+        }
+    }
+    // Past two ticks of progress (50 ms each), nothing more of it.
+    wire.writer
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("a shorter read timeout");
+    let mut line = String::new();
+    while wire.reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        let told: Value = serde_json::from_str(&line).expect("JSON");
+        assert!(play_event(&told, &sid).is_none(), "after its end: {told}");
+        line.clear();
+    }
+}
+
 /// Every record of a stopped server's store, to compare before and after.
 /// A play of `tests/flows/steps.py` run to its end: its sid.
 fn finished_play(env: &TestEnv) -> String {

@@ -11,7 +11,7 @@ use super::checkpoints::{big, count_step};
 use super::pipeline::{Param, WriterConn, params};
 use crate::model::{LogLine, Play, PlayStatus, Schedule, Span, Workflow, WorkflowVersion};
 use crate::store::tx::{decode, json, timer_keys};
-use crate::store::{Checkpoint, KeyRecord, Result, SpanText, Tx};
+use crate::store::{Checkpoint, KeyRecord, Result, SpanText};
 
 /// The writer's transaction, read-only.
 #[derive(Clone, Copy)]
@@ -228,21 +228,15 @@ impl PgTx<'_> {
     }
 
     /// A step's checkpoint and its span, fenced and held to be sent with
-    /// the batch's `COMMIT`: a lone checkpoint is one statement, one round
-    /// trip. A stale run's checkpoint writes nothing, and its job is
-    /// refused once the batch is sent. `then` is told the step is new:
-    /// whether it had a checkpoint before is known only at commit, and the
-    /// count of steps done is kept by the statement itself.
-    pub fn checkpoint(
-        &self,
-        checkpoint: Checkpoint,
-        then: impl FnOnce(&Tx<'_>, bool) -> Result<()> + Send + 'static,
-    ) -> Result<()> {
+    /// the batch's `COMMIT`: the checkpoints of a batch are one statement,
+    /// one round trip. A stale run's checkpoint writes nothing, and its job
+    /// is refused once the batch is sent. The count of steps done is kept
+    /// by the statement itself.
+    pub fn checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
         let mut conn = self.conn.borrow_mut();
         conn.written(&checkpoint.play_sid);
         conn.checkpoint(checkpoint);
-        drop(conn);
-        then(&Tx::Postgres(*self), true)
+        Ok(())
     }
 
     pub fn put_span(&self, span: &Span) -> Result<()> {

@@ -113,7 +113,7 @@ fn checkpoint_then(writer: &Writer, key: &'static str, output: &'static str) {
             output: output.into(),
             span: None,
         };
-        tx.checkpoint(checkpoint, |_, _| Ok(()))
+        tx.checkpoint(checkpoint)
     })
     .expect("write");
 }
