@@ -374,17 +374,23 @@ fn timers_and_schedules_fire_once_across_workers() {
 /// failover or an administrator would: its writer's, its readers', its
 /// listener's.
 fn drop_connections(env: &TestEnv) {
+    let closed = terminate(env, "pid <> pg_backend_pid()");
+    assert!(closed >= 2, "the server's connections: {closed}");
+}
+
+/// Closes the database's connections that `condition` (SQL on
+/// `pg_stat_activity`) picks, as a failover or a restart would; how many.
+fn terminate(env: &TestEnv, condition: &str) -> i64 {
     let url = env.database_url.as_deref().expect("a database");
     let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("a connection");
-    let closed: i64 = admin
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            &[],
-        )
-        .expect("terminate the server's connections")
-        .get(0);
-    assert!(closed >= 2, "the server's connections: {closed}");
+    let sql = format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND {condition}"
+    );
+    admin
+        .query_one(&sql, &[])
+        .expect("terminate connections")
+        .get(0)
 }
 
 #[test]
@@ -442,16 +448,7 @@ fn accepted(env: &TestEnv) -> usize {
 /// Closes every worker's `LISTEN` connection, as a database restart would:
 /// what is announced until they are back goes unheard.
 fn drop_listeners(env: &TestEnv) {
-    let url = env.database_url.as_deref().expect("a database");
-    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("a connection");
-    let closed: i64 = admin
-        .query_one(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = current_database() AND query LIKE 'LISTEN %'",
-            &[],
-        )
-        .expect("terminate the listeners")
-        .get(0);
+    let closed = terminate(env, "query LIKE 'LISTEN %'");
     assert!(closed >= 2, "every worker's listener: {closed}");
 }
 
