@@ -220,6 +220,7 @@ struct Inner {
     /// subscriber then reads what it shows again.
     unheard: watch::Sender<u64>,
     progress: Mutex<progress::Progress>,
+    progress_noted: progress::Noted,
     permits: Arc<Semaphore>,
     /// Process groups of the runs alive now, by play sid.
     running: Mutex<HashMap<String, runner::RunHandle>>,
@@ -306,6 +307,7 @@ impl Engine {
                 settled,
                 unheard: watch::Sender::new(0),
                 progress: Mutex::default(),
+                progress_noted: progress::Noted::default(),
                 running: Mutex::default(),
                 run_locks: Mutex::default(),
                 reports: Mutex::default(),

@@ -38,6 +38,11 @@ pub(super) struct Progress {
     sent: HashMap<String, u64>,
 }
 
+/// Wakes the task when a play is noted: with nothing noted it sleeps, so
+/// an idle server does not wake every tick.
+#[derive(Default)]
+pub(super) struct Noted(tokio::sync::Notify);
+
 impl Engine {
     /// A checkpoint of play `sid` was stored: its progress is told at the
     /// next tick, if anyone listens.
@@ -45,9 +50,15 @@ impl Engine {
         if self.inner.events.receiver_count() == 0 {
             return;
         }
-        lock(&self.inner.progress)
-            .noted
-            .insert(sid.to_owned(), READS);
+        let first = {
+            let mut progress = lock(&self.inner.progress);
+            let first = progress.noted.is_empty();
+            progress.noted.insert(sid.to_owned(), READS);
+            first
+        };
+        if first {
+            self.inner.progress_noted.0.notify_one();
+        }
     }
 
     /// Sends a play's event, counted (see the module's invariants).
@@ -66,12 +77,12 @@ impl Engine {
     pub(super) fn start_progress(&self) {
         let engine = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(TICK);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
                 let noted = engine.take_noted();
                 if noted.is_empty() {
+                    engine.inner.progress_noted.0.notified().await;
+                    // What else is noted within a tick is read with it.
+                    tokio::time::sleep(TICK).await;
                     continue;
                 }
                 let reader = engine.clone();
@@ -85,6 +96,7 @@ impl Engine {
                 for (play, sent) in read.unwrap_or_default() {
                     engine.tell_progress(play, sent);
                 }
+                tokio::time::sleep(TICK).await;
             }
         });
     }
