@@ -330,9 +330,6 @@ impl Engine {
         let owned = channel.play_sid().to_owned();
         let run = channel.run();
         let costly = stored_span.as_ref().is_some_and(SpanRecord::may_cost);
-        // Progress is news only to a dashboard or a `play wait` on a
-        // terminal; a running play's event needs none of `publish`'s care
-        // for settled plays.
         let sid = channel.play_sid();
         let write = self.inner.writer.durable(move |snapshot| {
             // A span with a cost adds it to plays as it is written: its

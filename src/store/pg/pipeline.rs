@@ -1,7 +1,7 @@
 //! The writer's connection: writes are held until the batch next reads or
 //! commits, then sent in one pipeline with that read or `COMMIT`, so a
-//! checkpoint costs two or three round trips to the database, not one a
-//! statement.
+//! batch costs a round trip for each read it makes and one for its commit,
+//! not one a statement.
 //!
 //! The writer thread drives the connection itself, on a single-threaded
 //! runtime of its own: no hop to another thread per round trip.
