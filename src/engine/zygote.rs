@@ -47,7 +47,7 @@ use nix::sys::socket::{
 use nix::unistd::Pid;
 use tokio::io::Interest;
 use tokio::net::UnixStream;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Notify, oneshot, watch};
 
 use super::lock;
 use super::runner::{LogPipe, RunChild, RunSpec, base_command};
@@ -55,6 +55,10 @@ use super::runner::{LogPipe, RunChild, RunSpec, base_command};
 /// The shortest a run waits on the zygote, however quick its last boot:
 /// below it, a busy machine's scheduling alone would send runs cold.
 const MIN_WAIT: Duration = Duration::from_millis(100);
+
+/// The longest a run waits for a spare the zygote is forking (see
+/// [`Zygote::spare`]): a few times a fork's.
+const SPARE_WAIT: Duration = Duration::from_millis(5);
 
 /// What a run waits before the first zygote has measured a boot.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
@@ -226,6 +230,8 @@ struct Zygote {
     pid: u32,
     ctl: Arc<UnixStream>,
     pending: Arc<Mutex<Pending>>,
+    /// Told when the zygote hands over a spare.
+    spare_arrived: Arc<Notify>,
     state: watch::Receiver<State>,
     /// Whether it ever became ready: one that died before is not started
     /// again at once (see [`BACKOFF`]).
@@ -269,9 +275,11 @@ impl Zygote {
         // under it; an `OwnedFd` cannot, and `register` is `unsafe`.
         #[allow(deprecated)]
         let exited = pidfd_open(pid as i32).and_then(|fd| tokio::io::unix::AsyncFd::new(fd).ok());
+        let spare_arrived = Arc::new(Notify::new());
         tokio::spawn(read_replies(
             ctl.clone(),
             pending.clone(),
+            spare_arrived.clone(),
             exited,
             Booted {
                 state: state_tx,
@@ -284,6 +292,7 @@ impl Zygote {
             pid,
             ctl,
             pending,
+            spare_arrived,
             state,
             was_ready,
             started,
@@ -349,7 +358,7 @@ impl Zygote {
         // Straight to the spare when there is one: the zygote's wake-up and
         // its work (page faults of its own after each fork) are then off
         // the run's start. It hears which spare took which run after.
-        let spare = lock(&self.pending).spare.take();
+        let spare = self.spare(id, deadline).await;
         let handed = spare.and_then(|(pid, socket)| {
             sendmsg::<()>(
                 socket.as_raw_fd(),
@@ -441,6 +450,35 @@ impl Zygote {
             stdout,
             stderr,
         ))
+    }
+}
+
+impl Zygote {
+    /// The spare to hand run `id` to. When the zygote has no run of ours
+    /// alive and no other fork under way, it is forking its spare right
+    /// now (the last run ended; see `_fork_spare`): waiting for it, up to
+    /// [`SPARE_WAIT`], beats asking the zygote, which would fork another
+    /// child only once that spare is done. Otherwise none comes soon.
+    async fn spare(&self, id: u64, deadline: tokio::time::Instant) -> Option<(i32, OwnedFd)> {
+        let wait_until = deadline.min(tokio::time::Instant::now() + SPARE_WAIT);
+        loop {
+            let arrived = self.spare_arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            {
+                let mut pending = lock(&self.pending);
+                if let Some(spare) = pending.spare.take() {
+                    return Some(spare);
+                }
+                let coming = pending.exits.is_empty() && pending.forks.keys().all(|k| *k == id);
+                if !coming {
+                    return None;
+                }
+            }
+            if tokio::time::timeout_at(wait_until, arrived).await.is_err() {
+                return None;
+            }
+        }
     }
 }
 
@@ -558,6 +596,7 @@ fn receive(
 async fn read_replies(
     ctl: Arc<UnixStream>,
     pending: Arc<Mutex<Pending>>,
+    spare_arrived: Arc<Notify>,
     mut exited: Option<tokio::io::unix::AsyncFd<OwnedFd>>,
     booted: Booted,
 ) {
@@ -595,6 +634,7 @@ async fn read_replies(
         let id = reply["id"].as_u64();
         if let (Some(pid), Some(socket)) = (reply["spare"].as_i64(), passed.take()) {
             lock(&pending).spare = Some((pid as i32, socket));
+            spare_arrived.notify_waiters();
         } else if reply["ready"] == true {
             let boot = booted.started.elapsed().as_micros() as u64;
             booted.boot_us.store(boot, Ordering::Relaxed);
