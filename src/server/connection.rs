@@ -259,16 +259,32 @@ pub(super) fn panic_answer(line: &str, panic: &(dyn std::any::Any + Send)) -> Op
     })
 }
 
+/// How many bytes of queued answers and events go out in one write, at
+/// most (past one line): a subscriber of busy plays gets its events a
+/// burst at a time, not a write each.
+const WRITE_AT_ONCE: usize = 64 << 10;
+
 /// Writes queued answers to the connection until the queue closes, and
 /// returns the write half for a hand-over (none once the peer is gone).
 async fn write_answers(
     mut half: OwnedWriteHalf,
     mut queue: mpsc::Receiver<Answer>,
 ) -> Option<OwnedWriteHalf> {
-    while let Some((line, _pending)) = queue.recv().await {
-        if half.write_all(line.as_bytes()).await.is_err() {
+    while let Some((mut lines, pending)) = queue.recv().await {
+        let mut written = vec![pending];
+        while lines.len() < WRITE_AT_ONCE {
+            match queue.try_recv() {
+                Ok((line, pending)) => {
+                    lines.push_str(&line);
+                    written.push(pending);
+                }
+                Err(_) => break,
+            }
+        }
+        if half.write_all(lines.as_bytes()).await.is_err() {
             return None;
         }
+        drop(written);
     }
     Some(half)
 }
