@@ -451,9 +451,7 @@ impl Zygote {
             stderr,
         ))
     }
-}
 
-impl Zygote {
     /// The spare to hand run `id` to. When the zygote has no run of ours
     /// alive and no other fork under way, it is forking its spare right
     /// now (the last run ended; see `_fork_spare`): waiting for it, up to
