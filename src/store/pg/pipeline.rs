@@ -277,27 +277,26 @@ impl WriterConn {
     /// was not its run's, running.
     fn check_fences(&mut self, sent: Sent, rows: &[Row]) {
         let first = usize::from(sent.numbered);
-        let row_of = |place: usize| {
-            if sent.numbered {
-                rows.iter()
-                    .find(|row| row.get::<_, i64>(0) == place as i64 + 1)
-            } else {
-                rows.first()
+        let mut by_place: Vec<Option<&Row>> = vec![None; sent.fences.len()];
+        if sent.numbered {
+            for row in rows {
+                let place = usize::try_from(row.get::<_, i64>(0) - 1).ok();
+                if let Some(slot) = place.and_then(|p| by_place.get_mut(p)) {
+                    *slot = Some(row);
+                }
             }
-        };
-        let found: Vec<_> = (0..sent.fences.len())
-            .map(|place| {
-                row_of(place).and_then(|row| {
-                    let status = row.get::<_, Option<&str>>(first)?;
-                    let runs = row.get::<_, Option<i64>>(first + 1)?;
-                    Some((
-                        PlayStatus::parse(status),
-                        u32::try_from(runs).unwrap_or(u32::MAX),
-                    ))
-                })
-            })
-            .collect();
-        for (fence, found) in sent.fences.into_iter().zip(found) {
+        } else if let Some(slot) = by_place.first_mut() {
+            *slot = rows.first();
+        }
+        for (fence, row) in sent.fences.into_iter().zip(by_place) {
+            let found = row.and_then(|row| {
+                let status = row.get::<_, Option<&str>>(first)?;
+                let runs = row.get::<_, Option<i64>>(first + 1)?;
+                Some((
+                    PlayStatus::parse(status),
+                    u32::try_from(runs).unwrap_or(u32::MAX),
+                ))
+            });
             self.check_fence(fence, found);
         }
     }
