@@ -142,15 +142,15 @@ pub(super) fn write_batch(
         }
     }
     let recorded = recorded.into_inner();
-    let journaled: Result<()> = (|| {
-        if !recorded.text.is_empty() {
-            journal.append(recorded.text).map_err(store.io())?;
-        }
-        if durable && !recorded.oversized {
-            journal.sync().map_err(store.io())?;
-        }
-        Ok(())
-    })();
+    let durable = durable && !recorded.oversized;
+    let journaled: Result<()> = match (recorded.text.is_empty(), durable) {
+        (false, true) => journal.append_durable(recorded.text),
+        (false, false) => journal.append(recorded.text),
+        // Nothing of its own to write: what came before it is made durable.
+        (true, true) => journal.sync(),
+        (true, false) => Ok(()),
+    }
+    .map_err(store.io());
     if let Err(e) = journaled {
         for reply in synced {
             reply(Err(failure(store, &e)));
