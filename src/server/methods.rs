@@ -279,8 +279,8 @@ impl Server {
         self.engine
             .step_output(channel, p.step_key, p.output.get().to_owned(), span)?;
         // Whether the flow may wait for its next checkpoint's answer
-        // without sleeping: while it has a core to itself.
-        Ok(json!({"ok": true, "spin": self.flows.may_poll()}))
+        // without sleeping: while it has a core to itself (spin.rs).
+        Ok(json!({"ok": true, "spin": self.flows.may_spin()}))
     }
 
     /// One SDK message on a connection attached to `channel`'s run: checked

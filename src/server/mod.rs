@@ -131,12 +131,13 @@ pub async fn serve(
     };
     crate::sdk::precompile(&config.python, &paths.data_dir);
     let engine = Engine::start(store, config, lock)?;
+    let flows = spin::Flows::new(engine.backend() == "redb");
     let server = Arc::new(Server {
         engine,
         manifest,
         paths,
         shutdown: Notify::new(),
-        flows: spin::Flows::new(),
+        flows,
     });
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let limit = connection::connection_limit(max_runs);
