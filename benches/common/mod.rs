@@ -154,6 +154,28 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// Steps per second of `flows` flows at once against one alone, as given by
+/// `run(flows)`: `ROUNDS` rounds, each one alone then the rest, and the
+/// medians of each figure and of each round's ratio. One sample of each
+/// was at the mercy of the machine's moment: a lone flow alone varied by
+/// half between runs.
+pub fn flows_vs_alone(flows: usize, mut run: impl FnMut(usize) -> f64) -> (f64, f64, f64) {
+    const ROUNDS: usize = 3;
+    let (mut together, mut alone, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let one = run(1);
+        let all = run(flows);
+        ratios.push(all / one);
+        alone.push(one);
+        together.push(all);
+    }
+    let mid = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (mid(together), mid(alone), mid(ratios))
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
