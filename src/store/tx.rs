@@ -102,8 +102,8 @@ pub(super) struct Recorded {
     pub oversized: bool,
 }
 
-/// Writes a checkpoint leaves for after its answer (see [`Tx::checkpoint`]).
-pub(super) type Later = Box<dyn FnOnce(&RedbTx<'_>) -> Result<()> + Send>;
+/// What a checkpoint leaves for after its answer (see [`Tx::checkpoint`]).
+pub(super) type Later = Checkpoint;
 
 /// A write transaction seen read-only, through model types: what a job's
 /// check looks at. It sees what earlier jobs of its batch wrote.
@@ -432,31 +432,48 @@ impl RedbTx<'_> {
     /// error level (the checkpoint is in the journal, which the next start
     /// applies).
     pub fn checkpoint(&self, checkpoint: Checkpoint) -> Result<()> {
-        if self.later.is_some() {
-            self.record_checkpoint(
-                &checkpoint.play_sid,
-                &checkpoint.step_key,
-                &checkpoint.output,
-            );
-        }
-        let write = move |tx: &RedbTx<'_>| {
-            let Checkpoint {
-                play_sid,
-                run,
-                step_key,
-                output,
-                span,
-            } = checkpoint;
-            tx.put_checkpoint(&play_sid, &step_key, &output)?;
-            if let Some((seq, span)) = &span {
-                tx.put_span_json(&play_sid, run, *seq, span)?;
-            }
-            Ok(())
-        };
         let Some(later) = self.later else {
-            return write(self);
+            return self.put_checkpoints([checkpoint]);
         };
-        later.borrow_mut().push(Box::new(write));
+        self.record_checkpoint(
+            &checkpoint.play_sid,
+            &checkpoint.step_key,
+            &checkpoint.output,
+        );
+        later.borrow_mut().push(checkpoint);
+        Ok(())
+    }
+
+    /// Writes checkpoints, their outputs, counts and spans, each table
+    /// opened once for all of them: opening a table costs redb about as
+    /// much as a small insert, and a batch writes those of every flow it
+    /// answered.
+    pub(super) fn put_checkpoints(
+        &self,
+        checkpoints: impl IntoIterator<Item = Checkpoint>,
+    ) -> Result<()> {
+        let mut outputs = self.txn.open_table(STEP_OUTPUTS).map_err(db)?;
+        let mut counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
+        let mut spans = self.txn.open_table(SPANS).map_err(db)?;
+        for c in checkpoints {
+            let sid = c.play_sid.as_str();
+            let fresh = outputs
+                .insert((sid, c.step_key.as_str()), c.output.as_str())
+                .map_err(db)?
+                .is_none();
+            if fresh {
+                let done = counts.get(sid).map_err(db)?.map_or(0, |n| n.value());
+                counts.insert(sid, done + 1).map_err(db)?;
+            }
+            if let Some((seq, span)) = &c.span {
+                spans
+                    .insert((sid, c.run, *seq), span.as_str())
+                    .map_err(db)?;
+            }
+            if self.journal.is_some() {
+                self.record_checkpoint(sid, &c.step_key, &c.output);
+            }
+        }
         Ok(())
     }
 

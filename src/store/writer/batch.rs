@@ -40,11 +40,12 @@ impl Open {
     /// failure leaves the checkpoint in the journal only, which the next
     /// start applies.
     pub(super) fn write_later(&mut self) {
+        if self.later.is_empty() {
+            return;
+        }
         let tx = RedbTx::unjournaled(&self.txn);
-        for later in self.later.drain(..) {
-            if let Err(e) = later(&tx) {
-                tracing::error!("writing an answered checkpoint failed: {e}");
-            }
+        if let Err(e) = tx.put_checkpoints(self.later.drain(..)) {
+            tracing::error!("writing answered checkpoints failed: {e}");
         }
     }
 
