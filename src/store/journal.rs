@@ -48,6 +48,10 @@ pub const JOURNAL_FILE: &str = "hero_logic.journal";
 pub const JOURNAL_SIZE: u64 = 4 << 20;
 /// The header, one line padded to a sector so it is written whole.
 const HEADER_LEN: u64 = 512;
+const _: () = assert!(
+    (HEADER_LEN as usize) < BLOCK,
+    "the header is the start of a block"
+);
 /// What the journal is written in when it is made. The page cache keeps a
 /// file in pieces as large as the writes that filled it, and one large
 /// piece makes every small write and fsync in it dearer (figures in
@@ -259,8 +263,8 @@ pub struct Journal {
     generation: u64,
     /// Where the next batch is written.
     end: u64,
-    /// The bytes of the sector `end` falls in that lie before it: a direct
-    /// write starts at a sector, so it writes them again.
+    /// The bytes of the block `end` falls in that lie before it: a direct
+    /// write starts at a block, so it writes them again.
     tail: Vec<u8>,
     /// Reused for each direct write, over-allocated to align it.
     scratch: Vec<u8>,
@@ -276,13 +280,11 @@ struct Direct {
     durable: File,
 }
 
-/// Direct I/O is done in whole sectors at sector offsets, from sector-aligned
-/// memory; 512 bytes is the least any Linux block device takes.
-const SECTOR: usize = 512;
-const _: () = assert!(
-    (HEADER_LEN as usize).is_multiple_of(SECTOR),
-    "batches start at a sector"
-);
+/// Direct I/O is done in whole blocks at block offsets, from block-aligned
+/// memory. A device's logical block is 512 bytes or 4 KiB, so 4 KiB suits
+/// every one; and a block rewritten whole cannot tear what it held before,
+/// since it writes those bytes again unchanged.
+const BLOCK: usize = 4096;
 
 impl Direct {
     /// `None` where the file system refuses direct I/O (tmpfs, say).
@@ -304,11 +306,11 @@ impl Direct {
     }
 }
 
-/// `len` zeroed bytes of `scratch`, starting at a sector boundary in memory.
+/// `len` zeroed bytes of `scratch`, starting at a block boundary in memory.
 fn aligned(scratch: &mut Vec<u8>, len: usize) -> &mut [u8] {
     scratch.clear();
-    scratch.resize(len + SECTOR, 0);
-    let skip = scratch.as_ptr().align_offset(SECTOR);
+    scratch.resize(len + BLOCK, 0);
+    let skip = scratch.as_ptr().align_offset(BLOCK);
     &mut scratch[skip..skip + len]
 }
 
@@ -341,9 +343,9 @@ impl Journal {
             ))
         })?;
         journal.end = journal.scan()?.end;
-        let mut tail = vec![0; journal.end as usize % SECTOR];
-        let sector = journal.end - tail.len() as u64;
-        journal.file.read_exact_at(&mut tail, sector)?;
+        let mut tail = vec![0; journal.end as usize % BLOCK];
+        let block = journal.end - tail.len() as u64;
+        journal.file.read_exact_at(&mut tail, block)?;
         journal.tail = tail;
         Ok(Some(journal))
     }
@@ -383,10 +385,10 @@ impl Journal {
         let start = self.end - before as u64;
         let mut bytes = std::mem::take(&mut self.tail);
         bytes.extend_from_slice(batch.as_bytes());
-        let written = self.write_sectors(&bytes, start, durable);
+        let written = self.write_blocks(&bytes, start, durable);
         if written.is_ok() {
             self.end += batch.len() as u64;
-            bytes.drain(..bytes.len() - bytes.len() % SECTOR);
+            bytes.drain(..bytes.len() - bytes.len() % BLOCK);
         } else {
             bytes.truncate(before);
         }
@@ -394,12 +396,13 @@ impl Journal {
         written
     }
 
-    /// Writes `bytes` at `start` (a sector boundary), durably if asked. A
-    /// direct write is padded with zeros to its last sector's end: past the
+    /// Writes `bytes` at `start` (a block boundary), durably if asked. A
+    /// direct write is padded with zeros to its last block's end: past the
     /// journal's end, zeros are what a reader stops at.
-    fn write_sectors(&mut self, bytes: &[u8], start: u64, durable: bool) -> std::io::Result<()> {
+    fn write_blocks(&mut self, bytes: &[u8], start: u64, durable: bool) -> std::io::Result<()> {
+        debug_assert_eq!(start % BLOCK as u64, 0, "a write starts at a block");
         if let Some(direct) = &self.direct {
-            let buf = aligned(&mut self.scratch, bytes.len().div_ceil(SECTOR) * SECTOR);
+            let buf = aligned(&mut self.scratch, bytes.len().div_ceil(BLOCK) * BLOCK);
             buf[..bytes.len()].copy_from_slice(bytes);
             let file = if durable {
                 &direct.durable
@@ -428,9 +431,11 @@ impl Journal {
     /// Empties the journal once redb holds all of it durably.
     pub fn clear(&mut self) -> std::io::Result<()> {
         self.generation += 1;
-        self.write_sectors(&header(self.generation), 0, true)?;
+        let header = header(self.generation);
+        self.write_blocks(&header, 0, true)?;
         self.end = HEADER_LEN;
-        self.tail.clear();
+        // The header is the start of the first batch's block.
+        self.tail = header;
         Ok(())
     }
 
@@ -580,16 +585,20 @@ pub(super) mod tests {
         assert_eq!(reopened.batches().expect("read"), vec![ops]);
     }
 
-    /// Batches of every length, each starting inside the sector the last
-    /// one ended in: a direct write rewrites that sector's start, and must
+    /// Batches of every length, each starting inside the block the last
+    /// one ended in: a direct write rewrites that block's start, and must
     /// rewrite it as it was, in this run and after a reopen.
     #[test]
-    fn batches_that_share_sectors_all_read_back_across_a_reopen() {
+    fn batches_that_share_blocks_all_read_back_across_a_reopen() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut journal = Journal::create(dir.path(), 1).expect("open");
+        // Where direct I/O is to be had, a misaligned write would fall back
+        // to the page cache and pass unseen: it must stay direct.
+        let direct = journal.direct.is_some();
         let mut written = Vec::new();
         for i in 0..60 {
             if i == 30 {
+                assert_eq!(journal.direct.is_some(), direct, "a direct write failed");
                 drop(journal);
                 journal = Journal::open(dir.path())
                     .expect("reopen")
@@ -605,6 +614,7 @@ pub(super) mod tests {
             written.push(ops);
         }
         assert_eq!(journal.batches().expect("read"), written);
+        assert_eq!(journal.direct.is_some(), direct, "a direct write failed");
         let end = journal.end;
         drop(journal);
         let reopened = Journal::open(dir.path())
@@ -679,7 +689,9 @@ pub(super) mod tests {
 
         // A shorter batch of the new generation lies over the old ones: only
         // it is read back, now and after a restart.
+        let direct = journal.direct.is_some();
         journal.append(batch(&[play("d")])).expect("append");
+        assert_eq!(journal.direct.is_some(), direct, "a direct write failed");
         assert_eq!(journal.batches().expect("read"), vec![vec![play("d")]]);
         let reopened = Journal::open(dir.path())
             .expect("reopen")
