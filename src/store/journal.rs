@@ -590,8 +590,27 @@ pub(super) mod tests {
     /// rewrite it as it was, in this run and after a reopen.
     #[test]
     fn batches_that_share_blocks_all_read_back_across_a_reopen() {
+        batches_read_back_across_a_reopen(true);
+    }
+
+    /// The same through the page cache, as on a file system that refuses
+    /// direct I/O (tmpfs).
+    #[test]
+    fn without_direct_io_batches_all_read_back_across_a_reopen() {
+        batches_read_back_across_a_reopen(false);
+    }
+
+    fn batches_read_back_across_a_reopen(direct_io: bool) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut journal = Journal::create(dir.path(), 1).expect("open");
+        let open = || {
+            let mut journal = Journal::open(dir.path()).expect("open").expect("a journal");
+            if !direct_io {
+                journal.direct = None;
+            }
+            journal
+        };
+        drop(Journal::create(dir.path(), 1).expect("create"));
+        let mut journal = open();
         // Where direct I/O is to be had, a misaligned write would fall back
         // to the page cache and pass unseen: it must stay direct.
         let direct = journal.direct.is_some();
@@ -600,9 +619,7 @@ pub(super) mod tests {
             if i == 30 {
                 assert_eq!(journal.direct.is_some(), direct, "a direct write failed");
                 drop(journal);
-                journal = Journal::open(dir.path())
-                    .expect("reopen")
-                    .expect("a journal");
+                journal = open();
             }
             let ops = vec![play(&"x".repeat(i * 37 % 700)); i % 3 + 1];
             let text = batch(&ops);
@@ -617,9 +634,7 @@ pub(super) mod tests {
         assert_eq!(journal.direct.is_some(), direct, "a direct write failed");
         let end = journal.end;
         drop(journal);
-        let reopened = Journal::open(dir.path())
-            .expect("reopen")
-            .expect("a journal");
+        let reopened = open();
         assert_eq!(reopened.end, end);
         assert_eq!(reopened.batches().expect("read"), written);
     }
