@@ -278,6 +278,11 @@ pub struct Journal {
 struct Direct {
     plain: File,
     durable: File,
+    /// Whether a plain write went out since the last durable one. A durable
+    /// write may then not be an `O_DSYNC` one: on a device that takes FUA
+    /// writes, that makes only its own blocks durable, not the plain ones
+    /// before it; `fdatasync` flushes the device's whole cache.
+    unflushed: bool,
 }
 
 /// Direct I/O is done in whole blocks at block offsets, from block-aligned
@@ -287,22 +292,24 @@ struct Direct {
 const BLOCK: usize = 4096;
 
 impl Direct {
-    /// `None` where the file system refuses direct I/O (tmpfs, say).
-    fn open(path: &Path) -> std::io::Result<Option<Direct>> {
+    /// `None` where the file system refuses direct I/O (tmpfs, say), or
+    /// the file cannot be opened again: the page cache always works.
+    fn open(path: &Path) -> Option<Direct> {
         if !cfg!(target_os = "linux") {
-            return Ok(None);
+            return None;
         }
         let open = |flags: OFlag| {
             OpenOptions::new()
                 .write(true)
                 .custom_flags((OFlag::O_DIRECT | flags).bits())
                 .open(path)
+                .ok()
         };
-        match (open(OFlag::empty()), open(OFlag::O_DSYNC)) {
-            (Ok(plain), Ok(durable)) => Ok(Some(Direct { plain, durable })),
-            (Err(e), _) | (_, Err(e)) if e.raw_os_error() == Some(nix::libc::EINVAL) => Ok(None),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        }
+        Some(Direct {
+            plain: open(OFlag::empty())?,
+            durable: open(OFlag::O_DSYNC)?,
+            unflushed: false,
+        })
     }
 }
 
@@ -327,7 +334,7 @@ impl Journal {
             Err(e) => return Err(e),
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        let direct = Direct::open(&path)?;
+        let direct = Direct::open(&path);
         let mut journal = Journal {
             file,
             direct,
@@ -401,19 +408,28 @@ impl Journal {
     /// journal's end, zeros are what a reader stops at.
     fn write_blocks(&mut self, bytes: &[u8], start: u64, durable: bool) -> std::io::Result<()> {
         debug_assert_eq!(start % BLOCK as u64, 0, "a write starts at a block");
-        if let Some(direct) = &self.direct {
+        if let Some(direct) = &mut self.direct {
             let buf = aligned(&mut self.scratch, bytes.len().div_ceil(BLOCK) * BLOCK);
             buf[..bytes.len()].copy_from_slice(bytes);
-            let file = if durable {
-                &direct.durable
-            } else {
-                &direct.plain
+            let (file, flush) = match (durable, direct.unflushed) {
+                (true, false) => (&direct.durable, false),
+                (true, true) => (&direct.plain, true),
+                (false, _) => (&direct.plain, false),
             };
             match file.write_all_at(buf, start) {
                 // A file system that opened the file for direct I/O and
                 // then refuses it: the page cache it is, from now on.
                 Err(e) if e.raw_os_error() == Some(nix::libc::EINVAL) => self.direct = None,
-                written => return written,
+                Err(e) => return Err(e),
+                Ok(()) if flush => {
+                    self.file.sync_data()?;
+                    direct.unflushed = false;
+                    return Ok(());
+                }
+                Ok(()) => {
+                    direct.unflushed |= !durable;
+                    return Ok(());
+                }
             }
         }
         self.file.write_all_at(bytes, start)?;
@@ -424,8 +440,12 @@ impl Journal {
     }
 
     /// Makes every written batch durable.
-    pub fn sync(&self) -> std::io::Result<()> {
-        self.file.sync_data()
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()?;
+        if let Some(direct) = &mut self.direct {
+            direct.unflushed = false;
+        }
+        Ok(())
     }
 
     /// Empties the journal once redb holds all of it durably.
@@ -627,6 +647,11 @@ pub(super) mod tests {
                 journal.append_durable(text).expect("append");
             } else {
                 journal.append(text).expect("append");
+            }
+            // A durable write after a plain one flushes the device's whole
+            // cache, not only its own blocks.
+            if let Some(direct) = &journal.direct {
+                assert_eq!(direct.unflushed, i % 2 == 1, "batch {i}");
             }
             written.push(ops);
         }
