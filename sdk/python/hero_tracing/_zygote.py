@@ -185,7 +185,7 @@ def _fork_spare(ctl, wake_r, wake_w, environ):
     ours.close()
     _ready(environ)
     try:
-        _warm()
+        _warm(lambda: select.select([theirs], [], [], 0)[0])
     except Exception:  # noqa: BLE001 - only a head start: the run goes on without it
         pass
     try:
@@ -211,23 +211,30 @@ def _ready(environ):
     os.environ.update(environ)
 
 
-def _warm():
+def _warm(arrived):
     """In a spare, before it knows its run: goes once through what every
     run does first (a source compiled and run, JSON both ways, a step key's
     hash, a socket), so that the pages this touches are faulted in, and
     those it writes copied from the zygote, while the spare waits rather
-    than on its run's way. Nothing it makes outlives it."""
+    than on its run's way (about 0.7 ms of a fresh child here). It stops
+    between steps once its run has `arrived()`, which then goes first.
+    Nothing it makes outlives it."""
     import hashlib
 
     from . import _flow
 
-    code = compile("@flow\ndef step(i):\n    return {'i': i}\n", "<warm>", "exec")
     scope = {"flow": _flow.flow}
-    exec(code, scope)
-    text = json.dumps({"jsonrpc": "2.0", "id": 1, "result": scope["step"](1)})
-    json.loads(text)
-    hashlib.sha1(text.encode()).hexdigest()
-    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
+    steps = (
+        lambda: exec(compile("@flow\ndef step(i):\n    return {'i': i}\n", "<warm>", "exec"),
+                     scope),
+        lambda: json.loads(json.dumps({"jsonrpc": "2.0", "id": 1, "result": scope["step"](1)})),
+        lambda: hashlib.sha1(b"warm").hexdigest(),
+        lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close(),
+    )
+    for step in steps:
+        if arrived():
+            return
+        step()
 
 
 def _become_run(ctl, spec, fds):
