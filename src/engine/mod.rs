@@ -386,7 +386,8 @@ impl Engine {
         &self.inner.store
     }
 
-    fn on_postgres(&self) -> bool {
+    /// Whether the store is PostgreSQL, a process away, rather than redb.
+    pub fn on_postgres(&self) -> bool {
         matches!(self.inner.store, Backend::Postgres(_))
     }
 

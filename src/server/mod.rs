@@ -131,7 +131,7 @@ pub async fn serve(
     };
     crate::sdk::precompile(&config.python, &paths.data_dir);
     let engine = Engine::start(store, config, lock)?;
-    let flows = spin::Flows::new(engine.backend() == "redb");
+    let flows = spin::Flows::new(!engine.on_postgres());
     let server = Arc::new(Server {
         engine,
         manifest,

@@ -151,13 +151,18 @@ mod tests {
         assert_eq!(&byte, b"x");
     }
 
-    #[test]
-    fn nobody_polls_with_more_flows_than_half_the_cores() {
-        let flows = Flows {
+    /// The flows of a two-core machine.
+    fn two_cores(local_store: bool) -> Flows {
+        Flows {
             live: AtomicUsize::new(0),
             cores: 2,
-            local_store: true,
-        };
+            local_store,
+        }
+    }
+
+    #[test]
+    fn nobody_polls_with_more_flows_than_half_the_cores() {
+        let flows = two_cores(true);
         let first = flows.enter();
         assert!(flows.may_poll() && flows.may_spin());
         let second = flows.enter();
@@ -169,11 +174,7 @@ mod tests {
 
     #[test]
     fn a_flow_never_spins_for_an_answer_from_another_process() {
-        let flows = Flows {
-            live: AtomicUsize::new(0),
-            cores: 2,
-            local_store: false,
-        };
+        let flows = two_cores(false);
         let _one = flows.enter();
         assert!(flows.may_poll(), "its connection still polls");
         assert!(!flows.may_spin());

@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -409,19 +409,31 @@ impl RedbTx<'_> {
     /// in, and counts one more step done for its play if the step had none
     /// stored before; says whether it had none.
     pub fn put_checkpoint(&self, play_sid: &str, step_key: &str, output: &str) -> Result<bool> {
-        let fresh = self
-            .txn
-            .open_table(STEP_OUTPUTS)
-            .map_err(db)?
+        let mut outputs = self.txn.open_table(STEP_OUTPUTS).map_err(db)?;
+        let mut counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
+        self.put_output(&mut outputs, &mut counts, play_sid, step_key, output)
+    }
+
+    /// [`RedbTx::put_checkpoint`] into tables already open.
+    fn put_output(
+        &self,
+        outputs: &mut Table<'_, (&'static str, &'static str), &'static str>,
+        counts: &mut Table<'_, &'static str, u64>,
+        play_sid: &str,
+        step_key: &str,
+        output: &str,
+    ) -> Result<bool> {
+        let fresh = outputs
             .insert((play_sid, step_key), output)
             .map_err(db)?
             .is_none();
         if fresh {
-            let mut counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
-            let done = counts.get(play_sid).map_err(db)?.map_or(0, |c| c.value());
+            let done = counts.get(play_sid).map_err(db)?.map_or(0, |n| n.value());
             counts.insert(play_sid, done + 1).map_err(db)?;
         }
-        self.record_checkpoint(play_sid, step_key, output);
+        if self.journal.is_some() {
+            self.record_checkpoint(play_sid, step_key, output);
+        }
         Ok(fresh)
     }
 
@@ -456,22 +468,17 @@ impl RedbTx<'_> {
         let mut counts = self.txn.open_table(STEP_COUNTS).map_err(db)?;
         let mut spans = self.txn.open_table(SPANS).map_err(db)?;
         for c in checkpoints {
-            let sid = c.play_sid.as_str();
-            let fresh = outputs
-                .insert((sid, c.step_key.as_str()), c.output.as_str())
-                .map_err(db)?
-                .is_none();
-            if fresh {
-                let done = counts.get(sid).map_err(db)?.map_or(0, |n| n.value());
-                counts.insert(sid, done + 1).map_err(db)?;
-            }
+            self.put_output(
+                &mut outputs,
+                &mut counts,
+                &c.play_sid,
+                &c.step_key,
+                &c.output,
+            )?;
             if let Some((seq, span)) = &c.span {
                 spans
-                    .insert((sid, c.run, *seq), span.as_str())
+                    .insert((c.play_sid.as_str(), c.run, *seq), span.as_str())
                     .map_err(db)?;
-            }
-            if self.journal.is_some() {
-                self.record_checkpoint(sid, &c.step_key, &c.output);
             }
         }
         Ok(())
