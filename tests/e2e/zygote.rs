@@ -131,7 +131,11 @@ fn a_run_beside_another_ends_with_its_process_not_with_what_it_leaves_behind() {
 fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_untouched() {
     let env = TestEnv::new();
     let mut start = env.cmd();
-    start.env("HERO_LOGIC_PRELOAD", "colorsys, ").arg("start");
+    start
+        .env("HERO_LOGIC_PRELOAD", "colorsys, hero_meddling_preload")
+        .env("PYTHONPATH", flow(""))
+        .env("HERO_KEPT_FROM_START", "kept")
+        .arg("start");
     let started = env.output(&mut start, "hero_logic start (preloading colorsys)".into());
     assert_eq!(started.code, Some(0), "{started}");
     server_zygote(&env);
@@ -164,6 +168,15 @@ fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_unto
             "_flow.meddled, set earlier: {run}"
         );
         assert_eq!(run["env"], Value::Null, "HERO_MEDDLED, set earlier: {run}");
+        assert_eq!(
+            run["preload_env"],
+            Value::Null,
+            "HERO_PRELOAD_MEDDLED, set by a preload: {run}"
+        );
+        assert_eq!(
+            run["start_env"], "kept",
+            "HERO_KEPT_FROM_START, given to the server and dropped by a preload: {run}"
+        );
         assert_eq!(
             run["cwd"],
             path_arg(&root),

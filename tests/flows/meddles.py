@@ -3,8 +3,9 @@
 It says whether it finds a module, a global of a module the zygote imported
 (`json`) and of the SDK, an environment variable and a working folder that
 an earlier run of it changed, whether it was forked by the zygote (its
-parent is `hero_tracing zygote`) and whether `colorsys` was preloaded; then
-it changes all of them, as a careless flow would.
+parent is `hero_tracing zygote`), whether `colorsys` was preloaded and what
+of the environment a preload changed it sees; then it changes all of them,
+as a careless flow would.
 """
 import json
 import os
@@ -22,6 +23,8 @@ def main(folder: str):
         "global": getattr(json, "meddled", False),
         "sdk_global": getattr(_flow, "meddled", False),
         "env": os.environ.get("HERO_MEDDLED"),
+        "preload_env": os.environ.get("HERO_PRELOAD_MEDDLED"),
+        "start_env": os.environ.get("HERO_KEPT_FROM_START"),
         "cwd": os.getcwd(),
         "preloaded": "colorsys" in sys.modules,
         "forked": b"zygote" in parent,

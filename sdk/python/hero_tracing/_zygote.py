@@ -69,6 +69,12 @@ def _serve(modules):
             importlib.import_module(name)
         except BaseException as exc:  # noqa: BLE001 - a flow meets it itself
             sys.stderr.write(f"hero_tracing zygote: cannot preload {name}: {exc!r}\n")
+    if dict(os.environ) != environ:
+        # A preload changed the environment: a cold run would not see that,
+        # so no child does. Put back once here, not in every child (undoing
+        # and redoing the whole environment took a child about 0.5 ms).
+        os.environ.clear()
+        os.environ.update(environ)
     ctl = socket.socket(fileno=os.dup(0))
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1:
@@ -88,7 +94,7 @@ def _serve(modules):
     # before the server said which run it took: pid -> wait status.
     children, early = {}, {}
     ctl.send(b'{"ready":true}')
-    spare = _fork_spare(ctl, wake_r, wake_w, environ)
+    spare = _fork_spare(ctl, wake_r, wake_w)
     while not isinstance(spare, list):
         try:
             readable, _, _ = select.select([ctl, wake_r], [], [])
@@ -105,7 +111,7 @@ def _serve(modules):
             if spare is None and not children:
                 # The last run ended: the next run's child is forked now,
                 # off any run's way (see `_fork_spare`).
-                spare = _fork_spare(ctl, wake_r, wake_w, environ)
+                spare = _fork_spare(ctl, wake_r, wake_w)
                 continue
         if ctl not in readable:
             continue
@@ -127,7 +133,7 @@ def _serve(modules):
             pid = os.fork()
             if pid == 0:
                 _in_child(wake_r, wake_w)
-                _ready(environ)
+                _ready()
                 _become_run(ctl, spec, fds)
                 return spec
             children[pid] = spec["id"]
@@ -138,7 +144,7 @@ def _serve(modules):
         if spare is None and (len(children) > 1 or spec.get("busy")):
             # Runs overlap, or more are queued: the next one will not wait
             # for this one to end.
-            spare = _fork_spare(ctl, wake_r, wake_w, environ)
+            spare = _fork_spare(ctl, wake_r, wake_w)
     # In a spare, handed its run.
     spec, fds = spare
     _become_run(ctl, spec, fds)
@@ -153,7 +159,7 @@ def _in_child(wake_r, wake_w):
     os.close(wake_w)
 
 
-def _fork_spare(ctl, wake_r, wake_w, environ):
+def _fork_spare(ctl, wake_r, wake_w):
     """Forks the child of the next run ahead of it, and hands the server the
     socket to give it its run on: the fork (about 1.5 ms of a VM's page
     faults) is then off a run's start, and so is the zygote (the server
@@ -183,7 +189,7 @@ def _fork_spare(ctl, wake_r, wake_w, environ):
         return pid
     _in_child(wake_r, wake_w)
     ours.close()
-    _ready(environ)
+    _ready()
     try:
         _warm(lambda: select.select([theirs], [], [], 0)[0])
     except Exception:  # noqa: BLE001 - only a head start: the run goes on without it
@@ -198,17 +204,15 @@ def _fork_spare(ctl, wake_r, wake_w, environ):
     return [json.loads(message), fds]
 
 
-def _ready(environ):
+def _ready():
     """In a child, before it knows its run: what every run has, so that a
     spare has it done ahead (its own session and process group, stdin from
-    /dev/null, the environment the server gave the zygote)."""
+    /dev/null)."""
     os.setsid()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     sys.stdin = open(0, closefd=False)
-    os.environ.clear()
-    os.environ.update(environ)
 
 
 def _warm(arrived):
