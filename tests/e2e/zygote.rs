@@ -136,7 +136,10 @@ fn a_run_that_changes_modules_globals_environment_or_folder_leaves_the_next_unto
         .env("PYTHONPATH", flow(""))
         .env("HERO_KEPT_FROM_START", "kept")
         .arg("start");
-    let started = env.output(&mut start, "hero_logic start (preloading colorsys)".into());
+    let started = env.output(
+        &mut start,
+        "hero_logic start (preloading colorsys and a module that changes the environment)".into(),
+    );
     assert_eq!(started.code, Some(0), "{started}");
     server_zygote(&env);
     let root = env.scratch("");
