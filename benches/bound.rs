@@ -1,0 +1,291 @@
+//! What this machine allows a durable step, whatever the server: the
+//! `volume` bench's two step rows measured against the least server that
+//! can keep its promise.
+//!
+//! That server is a loop in this process, nothing of `hero_logic`: it
+//! polls every flow's socket, takes each request line, spends a given time
+//! on it (standing for the parse, the check and the record a real server
+//! needs), writes the batch as one 4 KiB `O_DIRECT | O_DSYNC` block on the
+//! data disk, and answers everyone in it; one flow alone is polled for, as
+//! `hero_logic`'s server does. Its flows are Python processes that do the
+//! least a step of the SDK must: a JSON request out, the answer back and
+//! decoded (polled for when alone, as the SDK does). A bare flow sends a
+//! fixed line, to show the floor: a write and a round trip.
+//!
+//! Rows: a lone step against one fsync of a small append (as `volume`
+//! measures it), and eight flows at once against one alone, each with no
+//! work a request and with 25 µs. If the least server misses a budget
+//! here, no `hero_logic` can meet it on this machine.
+//!
+//! Run: `cargo bench --bench bound`.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::{fsync_append, load};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// Steps a lone flow makes, and each of eight.
+const STEPS: usize = 6_000;
+const STEPS_EACH: usize = 3_000;
+const FLOWS: usize = 8;
+const ROUNDS: usize = 3;
+/// How long the server polls for a lone flow's next request.
+const SPIN: Duration = Duration::from_micros(200);
+const BLOCK: usize = 4096;
+const BLOCKS: u64 = 1024;
+
+/// A step as the SDK's least: a request encoded, sent, its answer decoded.
+const JSON_FLOW: &str = r#"
+import json, socket, sys, time
+path, n, alone = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+enc = json.JSONEncoder(separators=(",", ":")).encode
+for i in range(n):
+    key = enc({"i": i, "args": {"i": i}})
+    line = enc({"jsonrpc": "2.0", "method": "step_output", "id": i,
+                "params": {"key": key, "output": i,
+                           "span": {"start": time.time(), "end": time.time()}}}) + "\n"
+    s.sendall(line.encode())
+    if alone:
+        s.setblocking(False)
+        data = b""
+        while not data.endswith(b"\n"):
+            try:
+                data += s.recv(4096)
+            except BlockingIOError:
+                pass
+        s.setblocking(True)
+    else:
+        data = s.recv(4096)
+    json.loads(data)
+"#;
+
+/// A step as nothing but a line out and one back, polled for.
+const BARE_FLOW: &str = r#"
+import socket, sys
+path, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.setblocking(False)
+for i in range(n):
+    s.sendall(b'{"i":1}\n')
+    data = b""
+    while not data.endswith(b"\n"):
+        try:
+            data += s.recv(4096)
+        except BlockingIOError:
+            pass
+"#;
+
+/// The journal: one preallocated file written in place, a block a batch.
+struct Journal {
+    file: std::fs::File,
+    block: &'static mut [u8],
+    at: u64,
+}
+
+impl Journal {
+    fn open(path: &Path) -> Journal {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(nix::libc::O_DIRECT | nix::libc::O_DSYNC)
+            .open(path)
+            .expect("a journal that takes direct I/O");
+        let layout = std::alloc::Layout::from_size_align(BLOCK, BLOCK).expect("layout");
+        // SAFETY: the layout is not zero-sized; the block lives as long as
+        // the bench, which leaks it on purpose.
+        let block =
+            unsafe { std::slice::from_raw_parts_mut(std::alloc::alloc_zeroed(layout), BLOCK) };
+        let journal = Journal { file, block, at: 0 };
+        for i in 0..BLOCKS {
+            journal
+                .file
+                .write_all_at(journal.block, i * BLOCK as u64)
+                .expect("preallocate");
+        }
+        journal
+    }
+
+    fn write(&mut self, requests: usize) {
+        self.block[..8].copy_from_slice(&(requests as u64).to_le_bytes());
+        self.file
+            .write_all_at(self.block, self.at * BLOCK as u64)
+            .expect("a durable write");
+        self.at = (self.at + 1) % BLOCKS;
+    }
+}
+
+fn spend(work: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < work {
+        std::hint::spin_loop();
+    }
+}
+
+/// Serves `flows` connections until all have closed: the steps answered,
+/// and the time from the last connection (Python's start is no step's).
+fn serve(
+    listener: &UnixListener,
+    flows: usize,
+    work: Duration,
+    journal: &mut Journal,
+) -> (usize, Duration) {
+    let mut conns: Vec<UnixStream> = (0..flows)
+        .map(|_| listener.accept().expect("a flow").0)
+        .collect();
+    let start = Instant::now();
+    for conn in &conns {
+        conn.set_nonblocking(true).expect("nonblocking");
+    }
+    let mut partial = vec![Vec::new(); flows];
+    let mut open = vec![true; flows];
+    let (mut batch, mut steps) = (Vec::new(), 0);
+    let mut spin_until = None;
+    let mut chunk = [0u8; 4096];
+    while open.iter().any(|o| *o) {
+        let ready: Vec<bool> = {
+            let mut fds: Vec<PollFd> = conns
+                .iter()
+                .map(|c| PollFd::new(c.as_fd(), PollFlags::POLLIN))
+                .collect();
+            let spinning = spin_until.is_some_and(|until| Instant::now() < until);
+            let timeout = if spinning {
+                PollTimeout::ZERO
+            } else {
+                PollTimeout::NONE
+            };
+            poll(&mut fds, timeout).expect("poll");
+            fds.iter()
+                .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+                .collect()
+        };
+        for (i, conn) in conns.iter_mut().enumerate() {
+            if !ready[i] || !open[i] {
+                continue;
+            }
+            match conn.read(&mut chunk) {
+                Ok(0) => open[i] = false,
+                Ok(n) => {
+                    partial[i].extend_from_slice(&chunk[..n]);
+                    while let Some(end) = partial[i].iter().position(|b| *b == b'\n') {
+                        partial[i].drain(..=end);
+                        spend(work);
+                        batch.push(i);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => open[i] = false,
+            }
+        }
+        if !batch.is_empty() {
+            journal.write(batch.len());
+            for &i in &batch {
+                conns[i].write_all(b"{\"ok\":true}\n").expect("an answer");
+            }
+            steps += batch.len();
+            batch.clear();
+            spin_until = (flows == 1).then(|| Instant::now() + SPIN);
+        }
+    }
+    (steps, start.elapsed())
+}
+
+/// Steps per second of `flows` Python flows of `steps` steps each.
+fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration) -> f64 {
+    let socket = dir.join("bound.sock");
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket).expect("bind");
+    let mut journal = Journal::open(&dir.join("bound.journal"));
+    let alone = if flows == 1 { "1" } else { "0" };
+    let children: Vec<Child> = (0..flows)
+        .map(|_| {
+            Command::new("python3")
+                .args(["-c", flow])
+                .arg(&socket)
+                .arg(steps.to_string())
+                .arg(alone)
+                .spawn()
+                .expect("python3")
+        })
+        .collect();
+    let (answered, elapsed) = serve(&listener, flows, work, &mut journal);
+    for mut child in children {
+        assert!(child.wait().expect("a flow").success(), "a flow failed");
+    }
+    assert_eq!(answered, flows * steps, "every step answered");
+    answered as f64 / elapsed.as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let dir = tempfile::Builder::new()
+        .prefix("hb")
+        .tempdir()
+        .expect("a temp dir");
+    let dir = dir.path();
+    let none = Duration::ZERO;
+    let some = Duration::from_micros(25);
+    println!("load: {}", load());
+    println!(
+        "{:<58} {:>10} {:>10} {:>8} {:>8}",
+        "least server, figure", "measured", "baseline", "ratio", "budget"
+    );
+    for (name, flow, work) in [
+        ("bare line", BARE_FLOW, none),
+        ("JSON request, no work", JSON_FLOW, none),
+        ("JSON request, 25 us of work", JSON_FLOW, some),
+    ] {
+        let (mut steps, mut fsyncs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let before = fsync_append(dir, 200).as_secs_f64();
+            let step = 1.0 / run(dir, flow, 1, STEPS, work);
+            let after = fsync_append(dir, 200).as_secs_f64();
+            let fsync = (before + after) / 2.0;
+            steps.push(step);
+            fsyncs.push(fsync);
+            ratios.push(step / fsync);
+        }
+        println!(
+            "{:<58} {:>7.3} ms {:>7.3} ms {:>7.2}x {:>8}",
+            format!("lone step vs one fsync: {name}"),
+            median(steps) * 1e3,
+            median(fsyncs) * 1e3,
+            median(ratios),
+            "<= 1.3x"
+        );
+    }
+    for (name, work) in [("no work", none), ("25 us of work", some)] {
+        let (mut together, mut alone, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            let one = run(dir, JSON_FLOW, 1, STEPS, work);
+            let many = run(dir, JSON_FLOW, FLOWS, STEPS_EACH, work);
+            together.push(many);
+            alone.push(one);
+            ratios.push(many / one);
+        }
+        println!(
+            "{:<58} {:>5.0} st/s {:>5.0} st/s {:>7.2}x {:>8}",
+            format!("{FLOWS} flows vs one alone: JSON request, {name}"),
+            median(together),
+            median(alone),
+            median(ratios),
+            ">= 2.5x"
+        );
+    }
+}
