@@ -27,6 +27,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Child, Command};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{fsync_append, load};
@@ -134,6 +135,23 @@ fn spend(work: Duration) {
     }
 }
 
+/// How the least server is built.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    /// One thread reads, works, writes and answers, a batch at a time.
+    Loop,
+    /// One thread reads and works; another writes each batch and answers
+    /// it, so a batch's work overlaps the write before it.
+    Split,
+}
+
+/// The requests read and worked on, waiting for their write.
+#[derive(Default)]
+struct Queued {
+    flows: Vec<usize>,
+    done: bool,
+}
+
 /// Serves `flows` connections until all have closed: the steps answered,
 /// and the time from the last connection (Python's start is no step's).
 fn serve(
@@ -141,6 +159,7 @@ fn serve(
     flows: usize,
     work: Duration,
     journal: &mut Journal,
+    shape: Shape,
 ) -> (usize, Duration) {
     let mut conns: Vec<UnixStream> = (0..flows)
         .map(|_| listener.accept().expect("a flow").0)
@@ -149,61 +168,107 @@ fn serve(
     for conn in &conns {
         conn.set_nonblocking(true).expect("nonblocking");
     }
-    let mut partial = vec![Vec::new(); flows];
-    let mut open = vec![true; flows];
-    let (mut batch, mut steps) = (Vec::new(), 0);
-    let mut spin_until = None;
-    let mut chunk = [0u8; 4096];
-    while open.iter().any(|o| *o) {
-        let ready: Vec<bool> = {
-            let mut fds: Vec<PollFd> = conns
-                .iter()
-                .map(|c| PollFd::new(c.as_fd(), PollFlags::POLLIN))
-                .collect();
-            let spinning = spin_until.is_some_and(|until| Instant::now() < until);
-            let timeout = if spinning {
-                PollTimeout::ZERO
-            } else {
-                PollTimeout::NONE
+    let answer = |conns: &mut [UnixStream], batch: &[usize]| {
+        for &i in batch {
+            conns[i].write_all(b"{\"ok\":true}\n").expect("an answer");
+        }
+    };
+    let queued = (Mutex::new(Queued::default()), Condvar::new());
+    let mut outs: Vec<UnixStream> = conns
+        .iter()
+        .map(|c| c.try_clone().expect("a second handle"))
+        .collect();
+    // The writer's, when there is one; the loop's otherwise.
+    let mut journal = Some(journal);
+    std::thread::scope(|scope| {
+        let writer = (shape == Shape::Split).then(|| {
+            let (queued, answer) = (&queued, &answer);
+            let journal = journal.take().expect("the journal");
+            scope.spawn(move || {
+                let mut steps = 0;
+                loop {
+                    let batch = {
+                        let mut q = queued.0.lock().expect("queue");
+                        while q.flows.is_empty() && !q.done {
+                            q = queued.1.wait(q).expect("queue");
+                        }
+                        if q.flows.is_empty() {
+                            return steps;
+                        }
+                        std::mem::take(&mut q.flows)
+                    };
+                    journal.write(batch.len());
+                    answer(&mut outs, &batch);
+                    steps += batch.len();
+                }
+            })
+        });
+        let mut partial = vec![Vec::new(); flows];
+        let mut open = vec![true; flows];
+        let (mut batch, mut steps) = (Vec::new(), 0);
+        let mut spin_until = None;
+        let mut chunk = [0u8; 4096];
+        while open.iter().any(|o| *o) {
+            let ready: Vec<bool> = {
+                let mut fds: Vec<PollFd> = conns
+                    .iter()
+                    .map(|c| PollFd::new(c.as_fd(), PollFlags::POLLIN))
+                    .collect();
+                let spinning = spin_until.is_some_and(|until| Instant::now() < until);
+                let timeout = if spinning {
+                    PollTimeout::ZERO
+                } else {
+                    PollTimeout::NONE
+                };
+                poll(&mut fds, timeout).expect("poll");
+                fds.iter()
+                    .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+                    .collect()
             };
-            poll(&mut fds, timeout).expect("poll");
-            fds.iter()
-                .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
-                .collect()
-        };
-        for (i, conn) in conns.iter_mut().enumerate() {
-            if !ready[i] || !open[i] {
+            for (i, conn) in conns.iter_mut().enumerate() {
+                if !ready[i] || !open[i] {
+                    continue;
+                }
+                match conn.read(&mut chunk) {
+                    Ok(0) => open[i] = false,
+                    Ok(n) => {
+                        partial[i].extend_from_slice(&chunk[..n]);
+                        while let Some(end) = partial[i].iter().position(|b| *b == b'\n') {
+                            partial[i].drain(..=end);
+                            spend(work);
+                            batch.push(i);
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(_) => open[i] = false,
+                }
+            }
+            if batch.is_empty() {
                 continue;
             }
-            match conn.read(&mut chunk) {
-                Ok(0) => open[i] = false,
-                Ok(n) => {
-                    partial[i].extend_from_slice(&chunk[..n]);
-                    while let Some(end) = partial[i].iter().position(|b| *b == b'\n') {
-                        partial[i].drain(..=end);
-                        spend(work);
-                        batch.push(i);
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                Err(_) => open[i] = false,
+            if shape == Shape::Split {
+                let mut q = queued.0.lock().expect("queue");
+                q.flows.append(&mut batch);
+                queued.1.notify_one();
+            } else {
+                journal.as_mut().expect("the journal").write(batch.len());
+                answer(&mut conns, &batch);
+                steps += batch.len();
+                batch.clear();
             }
-        }
-        if !batch.is_empty() {
-            journal.write(batch.len());
-            for &i in &batch {
-                conns[i].write_all(b"{\"ok\":true}\n").expect("an answer");
-            }
-            steps += batch.len();
-            batch.clear();
             spin_until = (flows == 1).then(|| Instant::now() + SPIN);
         }
-    }
-    (steps, start.elapsed())
+        if let Some(writer) = writer {
+            queued.0.lock().expect("queue").done = true;
+            queued.1.notify_one();
+            steps = writer.join().expect("the writer");
+        }
+        (steps, start.elapsed())
+    })
 }
 
 /// Steps per second of `flows` Python flows of `steps` steps each.
-fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration) -> f64 {
+fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration, shape: Shape) -> f64 {
     let socket = dir.join("bound.sock");
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket).expect("bind");
@@ -220,7 +285,7 @@ fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration) -> f6
                 .expect("python3")
         })
         .collect();
-    let (answered, elapsed) = serve(&listener, flows, work, &mut journal);
+    let (answered, elapsed) = serve(&listener, flows, work, &mut journal, shape);
     for mut child in children {
         assert!(child.wait().expect("a flow").success(), "a flow failed");
     }
@@ -254,7 +319,7 @@ fn main() {
         let (mut steps, mut fsyncs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let before = fsync_append(dir, 200).as_secs_f64();
-            let step = 1.0 / run(dir, flow, 1, STEPS, work);
+            let step = 1.0 / run(dir, flow, 1, STEPS, work, Shape::Loop);
             let after = fsync_append(dir, 200).as_secs_f64();
             let fsync = (before + after) / 2.0;
             steps.push(step);
@@ -270,11 +335,17 @@ fn main() {
             "<= 1.3x"
         );
     }
-    for (name, work) in [("no work", none), ("25 us of work", some)] {
+    for (name, work, shape) in [
+        ("no work", none, Shape::Loop),
+        ("25 us of work", some, Shape::Loop),
+        ("25 us of work, split", some, Shape::Split),
+    ] {
         let (mut together, mut alone, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
-            let one = run(dir, JSON_FLOW, 1, STEPS, work);
-            let many = run(dir, JSON_FLOW, FLOWS, STEPS_EACH, work);
+            // One flow alone is served by the loop: a second thread only
+            // adds a hand-off to its every step.
+            let one = run(dir, JSON_FLOW, 1, STEPS, work, Shape::Loop);
+            let many = run(dir, JSON_FLOW, FLOWS, STEPS_EACH, work, shape);
             together.push(many);
             alone.push(one);
             ratios.push(many / one);
