@@ -43,49 +43,38 @@ const SPIN: Duration = Duration::from_micros(200);
 const BLOCK: usize = 4096;
 const BLOCKS: u64 = 1024;
 
-/// A step as the SDK's least: a request encoded, sent, its answer decoded.
-const JSON_FLOW: &str = r#"
+/// A flow of the least server. `json`: a step as the SDK's least, a
+/// request encoded and sent, its answer decoded; `bare`: a fixed line out
+/// and one back. Polled for when alone, as the SDK does.
+const FLOW: &str = r#"
 import json, socket, sys, time
-path, n, alone = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+path, n, alone, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 s = socket.socket(socket.AF_UNIX)
 s.connect(path)
 enc = json.JSONEncoder(separators=(",", ":")).encode
+s.setblocking(not alone)
 for i in range(n):
-    key = enc({"i": i, "args": {"i": i}})
-    line = enc({"jsonrpc": "2.0", "method": "step_output", "id": i,
-                "params": {"key": key, "output": i,
-                           "span": {"start": time.time(), "end": time.time()}}}) + "\n"
-    s.sendall(line.encode())
-    if alone:
-        s.setblocking(False)
-        data = b""
-        while not data.endswith(b"\n"):
-            try:
-                data += s.recv(4096)
-            except BlockingIOError:
-                pass
-        s.setblocking(True)
+    if kind == "bare":
+        s.sendall(b'{"i":1}\n')
     else:
-        data = s.recv(4096)
-    json.loads(data)
-"#;
-
-/// A step as nothing but a line out and one back, polled for.
-const BARE_FLOW: &str = r#"
-import socket, sys
-path, n = sys.argv[1], int(sys.argv[2])
-s = socket.socket(socket.AF_UNIX)
-s.connect(path)
-s.setblocking(False)
-for i in range(n):
-    s.sendall(b'{"i":1}\n')
+        key = enc({"i": i, "args": {"i": i}})
+        line = enc({"jsonrpc": "2.0", "method": "step_output", "id": i,
+                    "params": {"key": key, "output": i,
+                               "span": {"start": time.time(), "end": time.time()}}}) + "\n"
+        s.sendall(line.encode())
     data = b""
     while not data.endswith(b"\n"):
         try:
             data += s.recv(4096)
         except BlockingIOError:
             pass
+    if kind != "bare":
+        json.loads(data)
 "#;
+
+/// Which step the flows make (see [`FLOW`]).
+const BARE: &str = "bare";
+const JSON: &str = "json";
 
 /// The journal: one preallocated file written in place, a block a batch.
 struct Journal {
@@ -267,8 +256,9 @@ fn serve(
     })
 }
 
-/// Steps per second of `flows` Python flows of `steps` steps each.
-fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration, shape: Shape) -> f64 {
+/// Steps per second of `flows` Python flows of `steps` steps each, of
+/// `kind` (see [`FLOW`]).
+fn run(dir: &Path, kind: &str, flows: usize, steps: usize, work: Duration, shape: Shape) -> f64 {
     let socket = dir.join("bound.sock");
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket).expect("bind");
@@ -277,10 +267,11 @@ fn run(dir: &Path, flow: &str, flows: usize, steps: usize, work: Duration, shape
     let children: Vec<Child> = (0..flows)
         .map(|_| {
             Command::new("python3")
-                .args(["-c", flow])
+                .args(["-c", FLOW])
                 .arg(&socket)
                 .arg(steps.to_string())
                 .arg(alone)
+                .arg(kind)
                 .spawn()
                 .expect("python3")
         })
@@ -311,15 +302,15 @@ fn main() {
         "{:<58} {:>10} {:>10} {:>8} {:>8}",
         "least server, figure", "measured", "baseline", "ratio", "budget"
     );
-    for (name, flow, work) in [
-        ("bare line", BARE_FLOW, none),
-        ("JSON request, no work", JSON_FLOW, none),
-        ("JSON request, 25 us of work", JSON_FLOW, some),
+    for (name, kind, work) in [
+        ("bare line", BARE, none),
+        ("JSON request, no work", JSON, none),
+        ("JSON request, 25 us of work", JSON, some),
     ] {
         let (mut steps, mut fsyncs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let before = fsync_append(dir, 200).as_secs_f64();
-            let step = 1.0 / run(dir, flow, 1, STEPS, work, Shape::Loop);
+            let step = 1.0 / run(dir, kind, 1, STEPS, work, Shape::Loop);
             let after = fsync_append(dir, 200).as_secs_f64();
             let fsync = (before + after) / 2.0;
             steps.push(step);
@@ -344,8 +335,8 @@ fn main() {
         for _ in 0..ROUNDS {
             // One flow alone is served by the loop: a second thread only
             // adds a hand-off to its every step.
-            let one = run(dir, JSON_FLOW, 1, STEPS, work, Shape::Loop);
-            let many = run(dir, JSON_FLOW, FLOWS, STEPS_EACH, work, shape);
+            let one = run(dir, JSON, 1, STEPS, work, Shape::Loop);
+            let many = run(dir, JSON, FLOWS, STEPS_EACH, work, shape);
             together.push(many);
             alone.push(one);
             ratios.push(many / one);
