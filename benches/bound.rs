@@ -31,7 +31,7 @@ use std::process::{Child, Command};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{fsync_append, load};
+use common::{flows_vs_alone, fsync_append, load, median_f64};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// Steps a lone flow makes, and each of eight.
@@ -295,11 +295,6 @@ fn run(dir: &Path, kind: &str, flows: usize, steps: usize, work: Duration, shape
     answered as f64 / elapsed.as_secs_f64()
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 fn main() {
     let dir = tempfile::Builder::new()
         .prefix("hb")
@@ -331,9 +326,9 @@ fn main() {
         println!(
             "{:<58} {:>7.3} ms {:>7.3} ms {:>7.2}x {:>8}",
             format!("lone step vs one fsync: {name}"),
-            median(steps) * 1e3,
-            median(fsyncs) * 1e3,
-            median(ratios),
+            median_f64(steps) * 1e3,
+            median_f64(fsyncs) * 1e3,
+            median_f64(ratios),
             "<= 1.3x"
         );
     }
@@ -342,22 +337,18 @@ fn main() {
         ("25 us of work", some, Shape::Loop),
         ("25 us of work, split", some, Shape::Split),
     ] {
-        let (mut together, mut alone, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            // One flow alone is served by the loop: a second thread only
-            // adds a hand-off to its every step.
-            let one = run(dir, JSON, 1, STEPS, work, Shape::Loop);
-            let many = run(dir, JSON, FLOWS, STEPS_EACH, work, shape);
-            together.push(many);
-            alone.push(one);
-            ratios.push(many / one);
-        }
+        // One flow alone is served by the loop: a second thread only adds
+        // a hand-off to its every step.
+        let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
+            1 => run(dir, JSON, 1, STEPS, work, Shape::Loop),
+            n => run(dir, JSON, n, STEPS_EACH, work, shape),
+        });
         println!(
             "{:<58} {:>5.0} st/s {:>5.0} st/s {:>7.2}x {:>8}",
             format!("{FLOWS} flows vs one alone: JSON request, {name}"),
-            median(together),
-            median(alone),
-            median(ratios),
+            together,
+            alone,
+            ratio,
             ">= 2.5x"
         );
     }

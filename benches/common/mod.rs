@@ -154,6 +154,12 @@ pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The median of figures that are not times (rates, ratios).
+pub fn median_f64(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 /// Steps per second of `flows` flows at once against one alone, as given by
 /// `run(flows)`: `ROUNDS` rounds, each one alone then the rest, and the
 /// medians of each figure and of each round's ratio. One sample of each
@@ -169,11 +175,7 @@ pub fn flows_vs_alone(flows: usize, mut run: impl FnMut(usize) -> f64) -> (f64, 
         alone.push(one);
         together.push(all);
     }
-    let mid = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (mid(together), mid(alone), mid(ratios))
+    (median_f64(together), median_f64(alone), median_f64(ratios))
 }
 
 pub fn ms(d: Duration) -> f64 {
