@@ -15,12 +15,20 @@
 //!
 //! Rows: a lone step against one fsync of a small append (as `volume`
 //! measures it), and eight flows at once against one alone, with no work
-//! a request, with 25 µs, and with 25 µs split. If the least server misses a budget
-//! here, no `hero_logic` can meet it on this machine.
+//! a request, with 25 µs, and with 25 µs split. Then the same eight flows
+//! against one alone on PostgreSQL (as `postgres` measures them), on a
+//! throwaway cluster: each batch is one statement that inserts a row a
+//! request, in a transaction of its own (one round trip and one commit),
+//! with no work a request, one loop and split. If the least server misses
+//! a budget here, no `hero_logic` can meet it on this machine.
 //!
-//! Run: `cargo bench --bench bound`.
+//! Run: `cargo bench --bench bound` (the PostgreSQL rows need Debian's
+//! `postgresql`, and are skipped without it).
 
 mod common;
+#[allow(dead_code)]
+#[path = "../tests/e2e/pgcluster.rs"]
+mod pgcluster;
 
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsFd;
@@ -128,6 +136,102 @@ impl Journal {
     }
 }
 
+/// Where the least server makes a batch durable.
+enum Store {
+    Disk(Journal),
+    /// PostgreSQL, one statement a batch in a transaction of its own.
+    Postgres {
+        client: Box<postgres::Client>,
+        statement: postgres::Statement,
+        writes: Writes,
+        /// Counts the rows written, for keys that are all new, as a step's
+        /// is.
+        next: u64,
+    },
+}
+
+/// What a batch writes on PostgreSQL.
+#[derive(Clone, Copy, PartialEq)]
+enum Writes {
+    /// A row a request in a table of one key and a short text.
+    Row,
+    /// What `hero_logic` writes for the checkpoints of concurrent flows,
+    /// by its own statement on its own schema: each flow's play row
+    /// locked and checked, the step's output, the play's count of steps
+    /// and the step's span. A lone flow's go by the same statement, where
+    /// `hero_logic` has a plainer one for a batch of one.
+    Checkpoint,
+}
+
+/// A step's span about the size of `hero_logic`'s (a play's record is
+/// made about a kilobyte, as theirs are).
+const SPAN: &str = r#"{"id":"1.2","play_sid":"p0","run":1,"parent_id":"1.1","name":"step","kind":"step","status":"success","started_at":"2026-12-06T02:00:00.000001Z","ended_at":"2026-12-06T02:00:00.000002Z","duration_ms":0.0021,"inputs":{"i":1},"output":1,"error":null,"source_file":"/tmp/hb/many.py","source_line":4,"step_key":"0123456789abcdef0123456789abcdef01234567","child_play_sid":null,"cost_usd":0.0}"#;
+
+impl Store {
+    fn postgres(url: &str, writes: Writes) -> Store {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        let sql = match writes {
+            Writes::Row => {
+                client
+                    .batch_execute("CREATE TABLE bound (k text PRIMARY KEY, v text NOT NULL)")
+                    .expect("a table");
+                "INSERT INTO bound (k, v) SELECT k, 'a small checkpoint' FROM unnest($1::text[]) AS k"
+            }
+            Writes::Checkpoint => {
+                hero_logic::store::pg::Pg::open(url, None).expect("hero_logic's schema");
+                let record = format!("{{\"padding\":\"{}\"}}", "0123456789abcdef".repeat(64));
+                for flow in 0..FLOWS {
+                    client
+                        .execute(
+                            "INSERT INTO plays (sid, status, workflow_sid, record, runs) \
+                             VALUES ($1, 'running', 'w', $2, 1)",
+                            &[&format!("p{flow}"), &record],
+                        )
+                        .expect("a play");
+                }
+                hero_logic::store::pg::FENCED_CHECKPOINTS
+            }
+        };
+        let statement = client.prepare(sql).expect("prepare");
+        Store::Postgres {
+            client: Box::new(client),
+            statement,
+            writes,
+            next: 0,
+        }
+    }
+
+    /// Makes durable one request of each of `flows` (by their places).
+    fn write(&mut self, flows: &[usize]) {
+        match self {
+            Store::Disk(journal) => journal.write(flows.len()),
+            Store::Postgres {
+                client,
+                statement,
+                writes,
+                next,
+            } => {
+                let keys: Vec<String> = (*next..*next + flows.len() as u64)
+                    .map(|k| k.to_string())
+                    .collect();
+                *next += flows.len() as u64;
+                match writes {
+                    Writes::Row => client.execute(statement, &[&keys]),
+                    Writes::Checkpoint => {
+                        let sids: Vec<String> = flows.iter().map(|f| format!("p{f}")).collect();
+                        let outputs = vec!["1".to_owned(); flows.len()];
+                        let runs = vec![1i64; flows.len()];
+                        let seqs: Vec<Option<i64>> = keys.iter().map(|k| k.parse().ok()).collect();
+                        let spans = vec![Some(SPAN.to_owned()); flows.len()];
+                        client.execute(statement, &[&sids, &keys, &outputs, &runs, &seqs, &spans])
+                    }
+                }
+                .expect("a commit");
+            }
+        }
+    }
+}
+
 fn spend(work: Duration) {
     let start = Instant::now();
     while start.elapsed() < work {
@@ -158,7 +262,7 @@ fn serve(
     listener: &UnixListener,
     flows: usize,
     work: Duration,
-    journal: &mut Journal,
+    store: &mut Store,
     shape: Shape,
 ) -> (usize, Duration) {
     let mut conns: Vec<UnixStream> = (0..flows)
@@ -179,11 +283,11 @@ fn serve(
         .map(|c| c.try_clone().expect("a second handle"))
         .collect();
     // The writer's, when there is one; the loop's otherwise.
-    let mut journal = Some(journal);
+    let mut store = Some(store);
     std::thread::scope(|scope| {
         let writer = (shape == Shape::Split).then(|| {
             let (queued, answer) = (&queued, &answer);
-            let journal = journal.take().expect("the journal");
+            let store = store.take().expect("the store");
             scope.spawn(move || {
                 let mut steps = 0;
                 loop {
@@ -197,7 +301,7 @@ fn serve(
                         }
                         std::mem::take(&mut q.flows)
                     };
-                    journal.write(batch.len());
+                    store.write(&batch);
                     answer(&mut outs, &batch);
                     steps += batch.len();
                 }
@@ -251,7 +355,7 @@ fn serve(
                 q.flows.append(&mut batch);
                 queued.1.notify_one();
             } else {
-                journal.as_mut().expect("the journal").write(batch.len());
+                store.as_mut().expect("the store").write(&batch);
                 answer(&mut conns, &batch);
                 steps += batch.len();
                 batch.clear();
@@ -268,13 +372,22 @@ fn serve(
 }
 
 /// Steps per second of `flows` Python flows of `steps` steps each, of
-/// `kind` (see [`FLOW`]).
-fn run(dir: &Path, kind: &str, flows: usize, steps: usize, work: Duration, shape: Shape) -> f64 {
+/// `kind` (see [`FLOW`]). A lone flow polls for its answer on the disk, not
+/// on PostgreSQL, whose answer needs the core (as with `hero_logic`).
+fn run(
+    dir: &Path,
+    store: &mut Store,
+    kind: &str,
+    flows: usize,
+    steps: usize,
+    work: Duration,
+    shape: Shape,
+) -> f64 {
     let socket = dir.join("bound.sock");
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket).expect("bind");
-    let mut journal = Journal::open(&dir.join("bound.journal"));
-    let alone = if flows == 1 { "1" } else { "0" };
+    let polls = flows == 1 && matches!(store, Store::Disk(_));
+    let alone = if polls { "1" } else { "0" };
     let children: Vec<Child> = (0..flows)
         .map(|_| {
             Command::new("python3")
@@ -287,7 +400,7 @@ fn run(dir: &Path, kind: &str, flows: usize, steps: usize, work: Duration, shape
                 .expect("python3")
         })
         .collect();
-    let (answered, elapsed) = serve(&listener, flows, work, &mut journal, shape);
+    let (answered, elapsed) = serve(&listener, flows, work, store, shape);
     for mut child in children {
         assert!(child.wait().expect("a flow").success(), "a flow failed");
     }
@@ -301,6 +414,7 @@ fn main() {
         .tempdir()
         .expect("a temp dir");
     let dir = dir.path();
+    let mut disk = Store::Disk(Journal::open(&dir.join("bound.journal")));
     let none = Duration::ZERO;
     let some = Duration::from_micros(25);
     println!("load: {}", load());
@@ -316,7 +430,7 @@ fn main() {
         let (mut steps, mut fsyncs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let before = fsync_append(dir, 200).as_secs_f64();
-            let step = 1.0 / run(dir, kind, 1, STEPS, work, Shape::Loop);
+            let step = 1.0 / run(dir, &mut disk, kind, 1, STEPS, work, Shape::Loop);
             let after = fsync_append(dir, 200).as_secs_f64();
             let fsync = (before + after) / 2.0;
             steps.push(step);
@@ -340,16 +454,49 @@ fn main() {
         // One flow alone is served by the loop: a second thread only adds
         // a hand-off to its every step.
         let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
-            1 => run(dir, JSON, 1, STEPS, work, Shape::Loop),
-            n => run(dir, JSON, n, STEPS_EACH, work, shape),
+            1 => run(dir, &mut disk, JSON, 1, STEPS, work, Shape::Loop),
+            n => run(dir, &mut disk, JSON, n, STEPS_EACH, work, shape),
         });
-        println!(
-            "{:<58} {:>5.0} st/s {:>5.0} st/s {:>7.2}x {:>8}",
-            format!("{FLOWS} flows vs one alone: JSON request, {name}"),
+        print_flows(
+            &format!("JSON request, {name}"),
             together,
             alone,
             ratio,
-            ">= 2.5x"
+            2.5,
         );
     }
+    if !pgcluster::available() {
+        println!("PostgreSQL rows skipped: Debian's `postgresql` is not installed");
+        return;
+    }
+    for (writes, what) in [
+        (Writes::Row, "a row a request"),
+        (Writes::Checkpoint, "hero_logic's checkpoint"),
+    ] {
+        let mut pg = Store::postgres(&pgcluster::database(None), writes);
+        for (name, shape) in [("one loop", Shape::Loop), ("split", Shape::Split)] {
+            let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
+                1 => run(dir, &mut pg, JSON, 1, STEPS, none, Shape::Loop),
+                n => run(dir, &mut pg, JSON, n, STEPS_EACH, none, shape),
+            });
+            print_flows(
+                &format!("PostgreSQL, {what}, no work, {name}"),
+                together,
+                alone,
+                ratio,
+                3.0,
+            );
+        }
+    }
+}
+
+fn print_flows(name: &str, together: f64, alone: f64, ratio: f64, budget: f64) {
+    println!(
+        "{:<58} {:>5.0} st/s {:>5.0} st/s {:>7.2}x {:>8}",
+        format!("{FLOWS} flows vs one alone: {name}"),
+        together,
+        alone,
+        ratio,
+        format!(">= {budget}x")
+    );
 }

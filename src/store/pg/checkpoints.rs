@@ -61,7 +61,9 @@ const FENCED_CHECKPOINT_SPAN: &str = fenced_checkpoint!(
 /// rows are locked in sid order, as every locker of several plays takes
 /// them. Returns one row per checkpoint, by its place in the arrays
 /// (from 1): the status and run of its play (`NULL` for a play not found).
-const FENCED_CHECKPOINTS: &str = "\
+/// Public for the least server of `benches/bound.rs`, which writes each
+/// batch with it to measure what the database allows the eight-flow row.
+pub const FENCED_CHECKPOINTS: &str = "\
     WITH i AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], \
                                     $5::bigint[], $6::text[]) \
                    WITH ORDINALITY AS i(sid, step_key, output, run, seq, span, n)), \

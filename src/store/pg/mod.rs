@@ -15,6 +15,7 @@ mod read;
 mod tx;
 mod workers;
 
+pub use checkpoints::FENCED_CHECKPOINTS;
 use conn::Conn;
 pub(crate) use pipeline::WriterConn;
 pub use tx::{PgSnapshot, PgTx};
