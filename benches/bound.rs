@@ -17,10 +17,11 @@
 //! measures it), and eight flows at once against one alone, with no work
 //! a request, with 25 µs, and with 25 µs split. Then the same eight flows
 //! against one alone on PostgreSQL (as `postgres` measures them), on a
-//! throwaway cluster: each batch is one statement that inserts a row a
-//! request, in a transaction of its own (one round trip and one commit),
-//! with no work a request, one loop and split. If the least server misses
-//! a budget here, no `hero_logic` can meet it on this machine.
+//! throwaway cluster, with no work a request, one loop and split: each
+//! batch is one statement in a transaction of its own (one round trip and
+//! one commit), either a row a request or `hero_logic`'s own checkpoint
+//! statement on its own schema. If the least server misses a budget here,
+//! no `hero_logic` can meet it on this machine.
 //!
 //! Run: `cargo bench --bench bound` (the PostgreSQL rows need Debian's
 //! `postgresql`, and are skipped without it).
@@ -151,7 +152,6 @@ enum Store {
 }
 
 /// What a batch writes on PostgreSQL.
-#[derive(Clone, Copy, PartialEq)]
 enum Writes {
     /// A row a request in a table of one key and a short text.
     Row,
@@ -163,8 +163,8 @@ enum Writes {
     Checkpoint,
 }
 
-/// A step's span about the size of `hero_logic`'s (a play's record is
-/// made about a kilobyte, as theirs are).
+/// A step's span the size of `hero_logic`'s for a small step (its plays'
+/// records are made about a kilobyte, as real ones are).
 const SPAN: &str = r#"{"id":"1.2","play_sid":"p0","run":1,"parent_id":"1.1","name":"step","kind":"step","status":"success","started_at":"2026-12-06T02:00:00.000001Z","ended_at":"2026-12-06T02:00:00.000002Z","duration_ms":0.0021,"inputs":{"i":1},"output":1,"error":null,"source_file":"/tmp/hb/many.py","source_line":4,"step_key":"0123456789abcdef0123456789abcdef01234567","child_play_sid":null,"cost_usd":0.0}"#;
 
 impl Store {
@@ -451,17 +451,12 @@ fn main() {
         ("25 us of work", some, Shape::Loop),
         ("25 us of work, split", some, Shape::Split),
     ] {
-        // One flow alone is served by the loop: a second thread only adds
-        // a hand-off to its every step.
-        let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
-            1 => run(dir, &mut disk, JSON, 1, STEPS, work, Shape::Loop),
-            n => run(dir, &mut disk, JSON, n, STEPS_EACH, work, shape),
-        });
-        print_flows(
+        flows_row(
+            dir,
+            &mut disk,
+            work,
+            shape,
             &format!("JSON request, {name}"),
-            together,
-            alone,
-            ratio,
             2.5,
         );
     }
@@ -475,22 +470,20 @@ fn main() {
     ] {
         let mut pg = Store::postgres(&pgcluster::database(None), writes);
         for (name, shape) in [("one loop", Shape::Loop), ("split", Shape::Split)] {
-            let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
-                1 => run(dir, &mut pg, JSON, 1, STEPS, none, Shape::Loop),
-                n => run(dir, &mut pg, JSON, n, STEPS_EACH, none, shape),
-            });
-            print_flows(
-                &format!("PostgreSQL, {what}, no work, {name}"),
-                together,
-                alone,
-                ratio,
-                3.0,
-            );
+            let name = format!("PostgreSQL, {what}, no work, {name}");
+            flows_row(dir, &mut pg, none, shape, &name, 3.0);
         }
     }
 }
 
-fn print_flows(name: &str, together: f64, alone: f64, ratio: f64, budget: f64) {
+/// Prints eight flows at once against one alone, on `store`, `work` a
+/// request. One flow alone is served by the loop: a second thread only
+/// adds a hand-off to its every step.
+fn flows_row(dir: &Path, store: &mut Store, work: Duration, shape: Shape, name: &str, budget: f64) {
+    let (together, alone, ratio) = flows_vs_alone(FLOWS, |n| match n {
+        1 => run(dir, store, JSON, 1, STEPS, work, Shape::Loop),
+        n => run(dir, store, JSON, n, STEPS_EACH, work, shape),
+    });
     println!(
         "{:<58} {:>5.0} st/s {:>5.0} st/s {:>7.2}x {:>8}",
         format!("{FLOWS} flows vs one alone: {name}"),
