@@ -211,17 +211,16 @@ impl Store {
                 writes,
                 next,
             } => {
-                let keys: Vec<String> = (*next..*next + flows.len() as u64)
-                    .map(|k| k.to_string())
-                    .collect();
-                *next += flows.len() as u64;
+                let numbers = *next..*next + flows.len() as u64;
+                *next = numbers.end;
+                let keys: Vec<String> = numbers.clone().map(|k| k.to_string()).collect();
                 match writes {
                     Writes::Row => client.execute(statement, &[&keys]),
                     Writes::Checkpoint => {
                         let sids: Vec<String> = flows.iter().map(|f| format!("p{f}")).collect();
                         let outputs = vec!["1".to_owned(); flows.len()];
                         let runs = vec![1i64; flows.len()];
-                        let seqs: Vec<Option<i64>> = keys.iter().map(|k| k.parse().ok()).collect();
+                        let seqs: Vec<Option<i64>> = numbers.map(|k| Some(k as i64)).collect();
                         let spans = vec![Some(SPAN.to_owned()); flows.len()];
                         client.execute(statement, &[&sids, &keys, &outputs, &runs, &seqs, &spans])
                     }
